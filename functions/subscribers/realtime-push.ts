@@ -1,0 +1,55 @@
+import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { parseDomainEvent, type TypedEvent } from '../../events/catalog.ts';
+import { dynamo, managementApi, requiredEnv } from '../../shared/aws/clients.ts';
+import { readBooking } from '../../shared/booking/booking-commands.ts';
+import { bookingTables } from '../../shared/config.ts';
+
+/**
+ * Pushes each domain event to the live connections of the users it concerns: for a booking, its organizer and
+ * hosts (team members join when teams do). Connections API Gateway reports gone are forgotten.
+ */
+export async function handler(busEvent: EventBridgeEvent<string, unknown>): Promise<void> {
+  const event = parseDomainEvent(busEvent.detail);
+  const users = await concernedUsers(event);
+  const message = JSON.stringify({ type: 'event', data: event });
+  const connections = (await Promise.all(users.map(connectionsOf))).flat();
+  const api = managementApi(requiredEnv('WS_MANAGEMENT_ENDPOINT'));
+  const results = await Promise.allSettled(
+    connections.map(async (connectionId) => {
+      try {
+        await api.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: message }));
+      } catch (error) {
+        if (!(error instanceof GoneException)) throw error;
+        await dynamo().send(new DeleteCommand({ TableName: requiredEnv('CONNECTIONS_TABLE'), Key: { connectionId } }));
+      }
+    }),
+  );
+  const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+async function concernedUsers(event: TypedEvent): Promise<string[]> {
+  switch (event.aggregateType) {
+    case 'booking': {
+      const stored = await readBooking(bookingTables(), event.aggregateId);
+      return stored ? [...new Set([stored.booking.organizerId, ...stored.booking.hostIds])] : [];
+    }
+    case 'user':
+      return [event.aggregateId];
+    case 'event-type':
+      return event.type === 'event-type.created' ? [event.payload.ownerId] : [];
+    case 'calendar':
+      return 'userId' in event.payload ? [event.payload.userId] : [];
+    default:
+      return [];
+  }
+}
+
+async function connectionsOf(userId: string): Promise<string[]> {
+  const { Items = [] } = await dynamo().send(
+    new QueryCommand({ TableName: requiredEnv('CONNECTIONS_TABLE'), IndexName: 'byUser', KeyConditionExpression: 'userId = :user', ExpressionAttributeValues: { ':user': userId } }),
+  );
+  return Items.map((item) => item.connectionId as string);
+}

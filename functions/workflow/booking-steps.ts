@@ -1,0 +1,88 @@
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { fold } from '../../shared/domain/decider.ts';
+import { executeBookingCommand } from '../../shared/booking/booking-commands.ts';
+import { bookingDecider, type Booking, type BookingEvent } from '../../shared/booking/decider.ts';
+import { claimCellKey, claimOf, planClaimChanges } from '../../shared/booking/time-claims.ts';
+import { bookingTables } from '../../shared/config.ts';
+import { EventStore } from '../../shared/eventstore/event-store.ts';
+import { readEventType } from '../../shared/event-types/event-types.ts';
+
+/** What travels between the steps of the booking workflow. */
+export type WorkflowInput = {
+  bookingId: string;
+  correlationId?: string;
+  causationId?: string;
+  error?: { Error: string; Cause?: string };
+};
+
+/** A step's reasoned "no": the state machine catches it and fails the booking. */
+export class BookingRefused extends Error {
+  constructor(step: string, reason: string) {
+    super(`${step}: ${reason}`);
+    this.name = 'BookingRefused';
+  }
+}
+
+async function loadBooking(bookingId: string): Promise<Booking> {
+  const tables = bookingTables();
+  const history = (await new EventStore(tables.client, tables.eventsTable).load(bookingId)) as unknown as BookingEvent[];
+  const state = fold(bookingDecider, history);
+  if (state.status === 'none') throw new BookingRefused('Validate', 'booking not found');
+  return state;
+}
+
+const metadataOf = (input: WorkflowInput) => ({ userId: 'system:booking-workflow', correlationId: input.correlationId, causationId: input.causationId });
+
+/** The booking is still a draft whose event type exists, is active, and whose time has not passed. */
+export async function validate(input: WorkflowInput): Promise<WorkflowInput> {
+  const booking = await loadBooking(input.bookingId);
+  if (booking.status !== 'draft') throw new BookingRefused('Validate', `booking is ${booking.status}, not draft`);
+  const eventType = await readEventType(bookingTables(), booking.eventTypeId);
+  if (!eventType) throw new BookingRefused('Validate', 'event type no longer exists');
+  if (!eventType.active) throw new BookingRefused('Validate', 'event type is not active');
+  if (Date.parse(booking.start) <= Date.now()) throw new BookingRefused('Validate', 'the booking time has passed');
+  return input;
+}
+
+/**
+ * Every minute the booking needs is held by this booking in the hosts' claim cells. The claim was taken with
+ * the request, so this guards the invariant rather than racing for it; calendar busy times join here later.
+ */
+export async function checkAvailability(input: WorkflowInput): Promise<WorkflowInput> {
+  const booking = await loadBooking(input.bookingId);
+  const tables = bookingTables();
+  const needed = planClaimChanges(null, claimOf(booking));
+  const keys = needed.map((cell) => claimCellKey(cell.hostId, cell.hour));
+  const { Responses } = await tables.client.send(new BatchGetCommand({ RequestItems: { [tables.stateTable]: { Keys: keys, ConsistentRead: true } } }));
+  const cells = new Map((Responses?.[tables.stateTable] ?? []).map((item) => [item.pk as string, item]));
+  for (const cell of needed) {
+    const item = cells.get(claimCellKey(cell.hostId, cell.hour).pk);
+    const missing = cell.take.filter((minute) => item?.[`m${String(minute).padStart(2, '0')}`] !== input.bookingId);
+    if (missing.length) throw new BookingRefused('CheckAvailability', `host ${cell.hostId} does not hold the booked time`);
+  }
+  return input;
+}
+
+/** Confirms the booking, or leaves it waiting for the organizer (or, later, a payment). */
+export async function accept(input: WorkflowInput): Promise<WorkflowInput> {
+  await executeBookingCommand(bookingTables(), { bookingId: input.bookingId, command: { type: 'AcceptBooking' }, metadata: metadataOf(input) });
+  return input;
+}
+
+/** Ends the booking in booking.creation.failed, which gives its time back. */
+export async function failCreation(input: WorkflowInput): Promise<WorkflowInput & { reason: string }> {
+  const { step, reason } = explain(input.error);
+  await executeBookingCommand(bookingTables(), { bookingId: input.bookingId, command: { type: 'FailCreation', reason, step }, metadata: metadataOf(input) });
+  return { ...input, reason };
+}
+
+function explain(error: WorkflowInput['error']): { step: string; reason: string } {
+  let message = error?.Cause ?? error?.Error ?? 'unknown error';
+  try {
+    message = (JSON.parse(message) as { errorMessage?: string }).errorMessage ?? message;
+  } catch {
+    // A Cause that is not Lambda's JSON error document is already the message.
+  }
+  const match = /^(\w+): (.*)$/s.exec(message);
+  return match ? { step: match[1]!, reason: match[2]! } : { step: 'Workflow', reason: message };
+}

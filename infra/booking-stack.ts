@@ -1,0 +1,260 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, StreamViewType, Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, Rule, type EventPattern } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction, SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { CorsHttpMethod, HttpApi, HttpMethod, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { UserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
+import type { Construct } from 'constructs';
+import { EVENT_SOURCE } from '../events/envelope.ts';
+import { ServiceFunction } from './constructs/service-function.ts';
+import { BookingWorkflow } from './constructs/booking-workflow.ts';
+
+/** How a route is reached: by anyone, by a signed-in organizer (checked by API Gateway), or by either an
+ * organizer or the attendee's booking token (checked in the handler, since API Gateway cannot express "or"). */
+type Access = 'public' | 'organizer' | 'organizer-or-attendee';
+type Tables = { events: Table; state: Table; connections: Table; audit: Table };
+
+type RouteDefinition = {
+  method: HttpMethod;
+  path: string;
+  entry: string;
+  access: Access;
+  grant: (fn: ServiceFunction, tables: Tables) => void;
+};
+
+const readState = (fn: ServiceFunction, t: Tables) => t.state.grantReadData(fn);
+const writeBooking = (fn: ServiceFunction, t: Tables) => {
+  t.events.grantReadWriteData(fn);
+  t.state.grantReadWriteData(fn);
+};
+
+/** The HTTP API: every route, its handler module, who may call it, and what the handler may touch. */
+const routes: RouteDefinition[] = [
+  { method: HttpMethod.GET, path: '/health', entry: 'http/health', access: 'public', grant: () => {} },
+  { method: HttpMethod.POST, path: '/event-types', entry: 'http/create-event-type', access: 'organizer', grant: writeBooking },
+  { method: HttpMethod.GET, path: '/event-types/{id}', entry: 'http/get-event-type', access: 'public', grant: readState },
+  { method: HttpMethod.POST, path: '/bookings', entry: 'http/create-booking', access: 'public', grant: writeBooking },
+  { method: HttpMethod.GET, path: '/bookings', entry: 'http/list-bookings', access: 'organizer', grant: readState },
+  { method: HttpMethod.GET, path: '/bookings/{id}', entry: 'http/get-booking', access: 'organizer-or-attendee', grant: readState },
+  {
+    method: HttpMethod.GET,
+    path: '/bookings/{id}/events',
+    entry: 'http/get-booking-events',
+    access: 'organizer-or-attendee',
+    grant: (fn, t) => {
+      t.state.grantReadData(fn);
+      t.events.grantReadData(fn);
+    },
+  },
+  {
+    method: HttpMethod.GET,
+    path: '/bookings/{id}/audit',
+    entry: 'http/get-booking-audit',
+    access: 'organizer',
+    grant: (fn, t) => {
+      t.state.grantReadData(fn);
+      t.audit.grantReadData(fn);
+    },
+  },
+  { method: HttpMethod.POST, path: '/bookings/{id}/cancel', entry: 'http/cancel-booking', access: 'organizer-or-attendee', grant: writeBooking },
+  { method: HttpMethod.POST, path: '/bookings/{id}/reschedule', entry: 'http/reschedule-booking', access: 'organizer-or-attendee', grant: writeBooking },
+  { method: HttpMethod.POST, path: '/bookings/{id}/confirm', entry: 'http/confirm-booking', access: 'organizer', grant: writeBooking },
+];
+
+/** Every domain event this service publishes; subscribers that want all of them use this pattern. */
+const allDomainEvents: EventPattern = { source: [EVENT_SOURCE] };
+
+export class BookingStack extends Stack {
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+
+    const tables = this.tables();
+    const bus = new EventBus(this, 'DomainEventBus', { description: 'Every domain event of the booking engine' });
+
+    // Who signs the organizers' tokens: a Cognito user pool of the stack's own, unless the operator names an
+    // OpenID Connect issuer of theirs (cdk deploy -c jwtIssuer=... -c jwtAudience=...).
+    const issuerFromContext = this.node.tryGetContext('jwtIssuer') as string | undefined;
+    let jwtIssuer: string;
+    let jwtAudience: string;
+    if (issuerFromContext) {
+      jwtIssuer = issuerFromContext;
+      jwtAudience = this.node.getContext('jwtAudience') as string;
+    } else {
+      const users = new UserPool(this, 'Organizers', {
+        selfSignUpEnabled: false,
+        signInAliases: { email: true },
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      const client = new UserPoolClient(this, 'OrganizerAppClient', { userPool: users, authFlows: { userSrp: true } });
+      jwtIssuer = `https://cognito-idp.${this.region}.amazonaws.com/${users.userPoolId}`;
+      jwtAudience = client.userPoolClientId;
+    }
+
+    const environment = {
+      EVENTS_TABLE: tables.events.tableName,
+      STATE_TABLE: tables.state.tableName,
+      AUDIT_TABLE: tables.audit.tableName,
+      JWT_ISSUER: jwtIssuer,
+      JWT_AUDIENCE: jwtAudience,
+    };
+
+    this.httpApi(tables, environment, jwtIssuer, jwtAudience);
+    this.publisher(tables, bus);
+    const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, environment });
+    this.startWorkflowOnRequest(bus, workflow);
+    this.subscribers(tables, bus, environment);
+  }
+
+  private tables(): Tables {
+    const common = { billingMode: BillingMode.PAY_PER_REQUEST, pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true } };
+    const events = new Table(this, 'EventsTable', {
+      ...common,
+      partitionKey: { name: 'aggregateId', type: AttributeType.STRING },
+      sortKey: { name: 'version', type: AttributeType.NUMBER },
+      stream: StreamViewType.NEW_IMAGE,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Read models, time claims, event types and idempotency records: everything derived or guarded.
+    const state = new Table(this, 'StateTable', {
+      ...common,
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    state.addGlobalSecondaryIndex({
+      indexName: 'byOwner',
+      partitionKey: { name: 'ownerKey', type: AttributeType.STRING },
+      sortKey: { name: 'ownerSort', type: AttributeType.STRING },
+    });
+    const connections = new Table(this, 'ConnectionsTable', {
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      partitionKey: { name: 'connectionId', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    connections.addGlobalSecondaryIndex({ indexName: 'byUser', partitionKey: { name: 'userId', type: AttributeType.STRING } });
+    const audit = new Table(this, 'AuditTable', {
+      ...common,
+      partitionKey: { name: 'aggregateId', type: AttributeType.STRING },
+      sortKey: { name: 'entry', type: AttributeType.STRING },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    return { events, state, connections, audit };
+  }
+
+  private httpApi(tables: Tables, environment: Record<string, string>, jwtIssuer: string, jwtAudience: string) {
+    const api = new HttpApi(this, 'HttpApi', {
+      description: 'Booking engine HTTP API',
+      corsPreflight: { allowOrigins: ['*'], allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-booking-token'], allowMethods: [CorsHttpMethod.ANY] },
+    });
+    const authorizer = new HttpJwtAuthorizer('OrganizerJwt', jwtIssuer, { jwtAudience: [jwtAudience] });
+    for (const route of routes) {
+      const id = route.entry.split('/').at(-1)!.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());
+      const fn = new ServiceFunction(this, `${id}Function`, { entry: route.entry, environment });
+      route.grant(fn, tables);
+      api.addRoutes({
+        path: route.path,
+        methods: [route.method],
+        integration: new HttpLambdaIntegration(`${id}Integration`, fn),
+        authorizer: route.access === 'organizer' ? authorizer : undefined,
+      });
+    }
+    new CfnOutput(this, 'HttpApiUrl', { value: api.apiEndpoint });
+  }
+
+  private publisher(tables: Tables, bus: EventBus) {
+    const failed = this.deadLetterQueue('PublisherDLQ');
+    const publisher = new ServiceFunction(this, 'PublishEventsFunction', {
+      entry: 'stream/publish-events',
+      description: 'Puts every appended domain event on the bus',
+      environment: { EVENT_BUS_NAME: bus.eventBusName },
+      timeout: Duration.seconds(30),
+    });
+    bus.grantPutEventsTo(publisher);
+    publisher.addEventSource(
+      new DynamoEventSource(tables.events, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        retryAttempts: 5,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        maxRecordAge: Duration.hours(24),
+        onFailure: new SqsDlq(failed),
+      }),
+    );
+  }
+
+  private startWorkflowOnRequest(bus: EventBus, workflow: BookingWorkflow) {
+    new Rule(this, 'StartBookingWorkflowRule', {
+      eventBus: bus,
+      description: 'A requested booking starts its workflow',
+      eventPattern: { source: [EVENT_SOURCE], detailType: ['booking.requested'] },
+      targets: [
+        new SfnStateMachine(workflow.stateMachine, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(24),
+          deadLetterQueue: this.deadLetterQueue('StartBookingWorkflowDLQ'),
+        }),
+      ],
+    });
+  }
+
+  private subscribers(tables: Tables, bus: EventBus, environment: Record<string, string>) {
+    const audit = this.subscriber(bus, 'AuditLog', 'subscribers/audit-log', allDomainEvents, { AUDIT_TABLE: tables.audit.tableName });
+    tables.audit.grantWriteData(audit);
+
+    const sockets = new WebSocketApi(this, 'WebSocketApi', { description: 'Live booking updates' });
+    const stage = new WebSocketStage(this, 'WebSocketStage', { webSocketApi: sockets, stageName: 'live', autoDeploy: true });
+    const socketEnvironment = { ...environment, CONNECTIONS_TABLE: tables.connections.tableName };
+    const connect = new ServiceFunction(this, 'WsConnectFunction', { entry: 'ws/connect', environment: socketEnvironment });
+    const disconnect = new ServiceFunction(this, 'WsDisconnectFunction', { entry: 'ws/disconnect', environment: socketEnvironment });
+    const keepAlive = new ServiceFunction(this, 'WsDefaultFunction', { entry: 'ws/default', environment: socketEnvironment });
+    tables.connections.grantWriteData(connect);
+    tables.connections.grantWriteData(disconnect);
+    sockets.addRoute('$connect', { integration: new WebSocketLambdaIntegration('WsConnect', connect) });
+    sockets.addRoute('$disconnect', { integration: new WebSocketLambdaIntegration('WsDisconnect', disconnect) });
+    sockets.addRoute('$default', { integration: new WebSocketLambdaIntegration('WsDefault', keepAlive), returnResponse: true });
+
+    const push = this.subscriber(bus, 'RealtimePush', 'subscribers/realtime-push', allDomainEvents, {
+      ...socketEnvironment,
+      WS_MANAGEMENT_ENDPOINT: stage.callbackUrl,
+    });
+    tables.state.grantReadData(push);
+    tables.connections.grantReadWriteData(push);
+    stage.grantManagementApiAccess(push);
+    new CfnOutput(this, 'WebSocketUrl', { value: stage.url });
+  }
+
+  /** A bus subscriber: retried by EventBridge on delivery and by Lambda on error, then parked in its own DLQ. */
+  private subscriber(bus: EventBus, name: string, entry: string, pattern: EventPattern, environment: Record<string, string>) {
+    const deadLetters = this.deadLetterQueue(`${name}DLQ`);
+    const fn = new ServiceFunction(this, `${name}Function`, {
+      entry,
+      environment,
+      deadLetterQueue: deadLetters,
+      retryAttempts: 2,
+    });
+    new Rule(this, `${name}Rule`, {
+      eventBus: bus,
+      eventPattern: pattern,
+      targets: [new LambdaFunction(fn, { retryAttempts: 8, maxEventAge: Duration.hours(24), deadLetterQueue: deadLetters })],
+    });
+    return fn;
+  }
+
+  private deadLetterQueue(id: string): IQueue {
+    return new Queue(this, id, {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+  }
+}
+
+export type { Tables, ITable };

@@ -1,0 +1,51 @@
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { requiredEnv } from '../aws/clients.ts';
+import { problems } from '../http/problems.ts';
+import { header, type HttpEvent } from '../http/handler.ts';
+
+export type Identity = { userId: string; organizationId?: string };
+
+let keySet: ReturnType<typeof createRemoteJWKSet> | undefined;
+
+function identityOf(claims: JWTPayload | Record<string, unknown>): Identity {
+  const userId = typeof claims.sub === 'string' ? claims.sub : undefined;
+  if (!userId) throw problems.unauthorized('the token names no subject');
+  const organizationId = typeof claims.org === 'string' ? claims.org : undefined;
+  return { userId, organizationId };
+}
+
+/**
+ * Verifies an organizer's token the way API Gateway's JWT authorizer does: signature from the issuer's JWKS,
+ * issuer, expiry, and an audience given either as `aud` (ID tokens, most issuers) or `client_id` (Cognito
+ * access tokens). Used where the gateway cannot check it: WebSocket $connect and routes open to attendees too.
+ */
+export async function verifyToken(token: string): Promise<Identity> {
+  const issuer = requiredEnv('JWT_ISSUER');
+  const audience = requiredEnv('JWT_AUDIENCE');
+  keySet ??= createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`));
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, keySet, { issuer }));
+  } catch (error) {
+    throw problems.unauthorized(`the token is not valid: ${(error as Error).message}`);
+  }
+  const audiences = [payload.aud ?? [], (payload as { client_id?: string }).client_id ?? []].flat();
+  if (!audiences.includes(audience)) throw problems.unauthorized('the token is meant for another audience');
+  return identityOf(payload);
+}
+
+/** The organizer API Gateway's JWT authorizer already let through. */
+export function organizer(event: HttpEvent): Identity {
+  const claims = event.requestContext.authorizer?.jwt?.claims;
+  if (!claims) throw problems.unauthorized();
+  return identityOf(claims);
+}
+
+/** The organizer behind an optional bearer token, for routes that attendees may call with a booking token. */
+export async function optionalOrganizer(event: HttpEvent): Promise<Identity | undefined> {
+  const authorization = header(event, 'authorization');
+  if (!authorization) return undefined;
+  const match = /^Bearer\s+(.+)$/i.exec(authorization);
+  if (!match) throw problems.unauthorized('the Authorization header must be "Bearer <token>"');
+  return verifyToken(match[1]!);
+}

@@ -1,0 +1,112 @@
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DomainEvent, EventMetadata } from '../../events/envelope.ts';
+import { fold } from '../domain/decider.ts';
+import { EventStore, type TransactionItem } from '../eventstore/event-store.ts';
+import { problems } from '../http/problems.ts';
+import { bookingDecider, holdsTime, type Booking, type BookingCommand, type BookingEvent, type BookingState } from './decider.ts';
+import { claimOf, claimUpdate, planClaimChanges } from './time-claims.ts';
+
+export type BookingTables = { client: DynamoDBDocumentClient; eventsTable: string; stateTable: string };
+
+/** The read model of a booking, kept in the state table beside its claims. */
+export type BookingView = Booking & { id: string; version: number; updatedAt: string };
+
+export const bookingKey = (bookingId: string) => ({ pk: `BOOKING#${bookingId}`, sk: 'BOOKING' });
+
+export class SlotTakenError extends Error {
+  constructor() {
+    super('the host already has a booking that overlaps this time (buffers included)');
+    this.name = 'SlotTakenError';
+  }
+}
+
+export type ExecuteOptions = {
+  bookingId: string;
+  command: BookingCommand;
+  metadata: Omit<EventMetadata, 'timestamp'>;
+  /** Refuses the command for this caller before anything is decided (e.g. not their booking). */
+  authorize?: (state: BookingState) => void;
+  /** Written with the events, or not at all (idempotency record, first-time read-model fields). */
+  alongside?: (after: BookingView) => TransactionItem[];
+  /** Fields only the read model holds, set when the booking is first written. */
+  createOnly?: Record<string, unknown>;
+};
+
+export type ExecuteResult = { booking: BookingView; events: DomainEvent[] };
+
+/**
+ * Load, decide, append: one command against one booking. The time claim follows the state: whatever the
+ * booking holds before and after the command, the difference is taken or given back in the same transaction
+ * as the events and the read model, so the table can never show a booking without its time or time without
+ * its booking.
+ */
+export async function executeBookingCommand(tables: BookingTables, options: ExecuteOptions): Promise<ExecuteResult> {
+  const store = new EventStore(tables.client, tables.eventsTable);
+  const history = (await store.load(options.bookingId)) as unknown as BookingEvent[];
+  const before = fold(bookingDecider, history);
+  options.authorize?.(before);
+  const decided = bookingDecider.decide(options.command, before);
+  const version = history.length;
+  if (decided.length === 0) {
+    return { booking: { ...(before as Booking), id: options.bookingId, version, updatedAt: '' }, events: [] };
+  }
+  const after = decided.reduce(bookingDecider.evolve, before) as Booking;
+  const now = new Date();
+  const view: BookingView = { ...after, id: options.bookingId, version: version + decided.length, updatedAt: now.toISOString() };
+  const claimChanges = planClaimChanges(holdsTime(before) ? claimOf(before) : null, holdsTime(after) ? claimOf(after) : null);
+  const alongside: TransactionItem[] = [
+    readModelWrite(tables.stateTable, view, options.createOnly),
+    ...claimChanges.map((change) => ({
+      item: claimUpdate(tables.stateTable, options.bookingId, change),
+      onConditionFailed: () => new SlotTakenError(),
+    })),
+    ...(options.alongside?.(view) ?? []),
+  ];
+  if (alongside.length + decided.length > 100) {
+    throw problems.unprocessable([{ path: 'end', message: 'the booking spans too much time to claim at once; shorten it' }]);
+  }
+  const events = await store.append({
+    aggregateId: options.bookingId,
+    aggregateType: 'booking',
+    expectedVersion: version,
+    events: decided,
+    metadata: options.metadata,
+    alongside,
+    now,
+  });
+  return { booking: view, events };
+}
+
+function readModelWrite(tableName: string, view: BookingView, createOnly: Record<string, unknown> = {}): TransactionItem {
+  // An update rather than a put, so fields that only the read model holds (the attendee's token hash) survive.
+  const fields: Record<string, unknown> = {
+    booking: view,
+    ownerKey: `ORGANIZER#${view.organizerId}`,
+    ownerSort: `${view.start}#${view.id}`,
+    version: view.version,
+  };
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    names[`#${name}`] = name;
+    values[`:${name}`] = value;
+    sets.push(`#${name} = :${name}`);
+  }
+  for (const [name, value] of Object.entries(createOnly)) {
+    names[`#${name}`] = name;
+    values[`:${name}`] = value;
+    sets.push(`#${name} = if_not_exists(#${name}, :${name})`);
+  }
+  return {
+    item: { Update: { TableName: tableName, Key: bookingKey(view.id), UpdateExpression: `SET ${sets.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values } },
+  };
+}
+
+export type StoredBooking = { booking: BookingView; manageTokenHash?: string };
+
+export async function readBooking(tables: Pick<BookingTables, 'client' | 'stateTable'>, bookingId: string): Promise<StoredBooking | undefined> {
+  const { Item } = await tables.client.send(new GetCommand({ TableName: tables.stateTable, Key: bookingKey(bookingId), ConsistentRead: true }));
+  if (!Item) return undefined;
+  return { booking: Item.booking as BookingView, manageTokenHash: Item.manageTokenHash as string | undefined };
+}

@@ -1,0 +1,216 @@
+import type { z } from 'zod';
+import type { Event } from '../../events/envelope.ts';
+import type { EventTypeName, PayloadOf } from '../../events/catalog.ts';
+import type { attendeeSchema, actorSchema, priceSchema } from '../../events/booking.ts';
+import { DomainError, unreachable, type Decider } from '../domain/decider.ts';
+
+/** The seed's booking states, as the API spells them. */
+export const bookingStatuses = ['draft', 'pending_payment', 'confirmed', 'payment_failed', 'rescheduled', 'cancelled', 'completed'] as const;
+export type BookingStatus = (typeof bookingStatuses)[number];
+export type Actor = z.infer<typeof actorSchema>;
+
+type BookingEventName = Extract<EventTypeName, `booking.${string}` | `payment.${string}`>;
+export type BookingEvent = { [T in BookingEventName]: Event<T, PayloadOf<T>> }[BookingEventName];
+
+export type BookingRequest = PayloadOf<'booking.requested'>;
+
+export type Booking = BookingRequest & {
+  status: BookingStatus;
+  /** Set by booking.created: the workflow's checks passed and the booking waits for nothing, a confirmation or a payment. */
+  awaiting?: PayloadOf<'booking.created'>['awaiting'];
+  payment?: { paymentId: string; amount: number; currency: string; state: 'initiated' | 'completed' | 'failed' | 'refunded' };
+  cancellation?: { by: Actor; reason?: string; kind: 'cancelled' | 'rejected' | 'creation_failed'; step?: string };
+  previousTimes?: Array<{ start: string; end: string }>;
+  notes?: string;
+  location?: string;
+};
+export type BookingState = { status: 'none' } | Booking;
+
+export type BookingCommand =
+  | { type: 'RequestBooking'; request: BookingRequest }
+  | { type: 'AcceptBooking' }
+  | { type: 'FailCreation'; reason: string; step: string }
+  | { type: 'Confirm'; by: Actor }
+  | { type: 'Reject'; reason?: string }
+  | { type: 'InitiatePayment'; paymentId: string; amount: number; currency: string }
+  | { type: 'CompletePayment'; paymentId: string }
+  | { type: 'FailPayment'; paymentId: string; reason: string }
+  | { type: 'RefundPayment'; reason?: string }
+  | { type: 'Cancel'; by: Actor; reason?: string }
+  | { type: 'Reschedule'; by: Actor; start: string; end: string }
+  | { type: 'Complete'; now: string }
+  | { type: 'UpdateDetails'; changes: PayloadOf<'booking.updated'>['changes'] };
+
+export type Attendee = z.infer<typeof attendeeSchema>;
+export type Price = z.infer<typeof priceSchema>;
+
+const refuse = (code: string, message: string): never => {
+  throw new DomainError(code, message);
+};
+
+function existing(state: BookingState): Booking {
+  return state.status === 'none' ? refuse('BookingNotFound', 'booking does not exist') : state;
+}
+
+function invalidTransition(booking: Booking, command: BookingCommand['type']): never {
+  return refuse('InvalidTransition', `cannot ${command} a booking that is ${booking.status}`);
+}
+
+function awaitingOf(request: BookingRequest): Booking['awaiting'] {
+  if (request.price) return 'payment';
+  return request.requiresConfirmation ? 'confirmation' : 'nothing';
+}
+
+/**
+ * Commands the workflow sends may arrive twice (Step Functions retries a task whose Lambda timed out after
+ * writing). They return no events when the booking is already where the command would take it; commands
+ * from people are refused instead, so that a user learns their request changed nothing.
+ */
+export function decide(command: BookingCommand, state: BookingState): BookingEvent[] {
+  if (command.type === 'RequestBooking') {
+    if (state.status !== 'none') refuse('BookingExists', 'booking already exists');
+    return [{ type: 'booking.requested', payload: command.request }];
+  }
+  const booking = existing(state);
+  const times = { start: booking.start, end: booking.end };
+  switch (command.type) {
+    case 'AcceptBooking': {
+      if (booking.status !== 'draft') return invalidTransition(booking, command.type);
+      if (booking.awaiting) return [];
+      const awaiting = awaitingOf(booking)!;
+      const created: BookingEvent = {
+        type: 'booking.created',
+        payload: { eventTypeId: booking.eventTypeId, organizerId: booking.organizerId, hostIds: booking.hostIds, ...times, awaiting },
+      };
+      if (awaiting !== 'nothing') return [created];
+      return [created, { type: 'booking.confirmed', payload: { confirmedBy: 'system', ...times } }];
+    }
+    case 'FailCreation':
+      if (booking.cancellation?.kind === 'creation_failed') return [];
+      if (booking.status !== 'draft') return invalidTransition(booking, command.type);
+      return [{ type: 'booking.creation.failed', payload: { reason: command.reason, step: command.step } }];
+    case 'Confirm': {
+      const confirmed: BookingEvent = { type: 'booking.confirmed', payload: { confirmedBy: command.by, ...times } };
+      if (booking.status === 'rescheduled') return [confirmed];
+      if (booking.status === 'draft' && booking.awaiting === 'confirmation') return [confirmed];
+      if (booking.status === 'confirmed') {
+        return command.by === 'system' ? [] : refuse('AlreadyConfirmed', 'booking is already confirmed');
+      }
+      return invalidTransition(booking, command.type);
+    }
+    case 'Reject':
+      if (booking.status === 'draft' && booking.awaiting === 'confirmation') {
+        return [{ type: 'booking.rejected', payload: { reason: command.reason } }];
+      }
+      return invalidTransition(booking, command.type);
+    case 'InitiatePayment': {
+      const canPay = (booking.status === 'draft' && booking.awaiting === 'payment') || booking.status === 'payment_failed';
+      if (booking.status === 'pending_payment' && booking.payment?.paymentId === command.paymentId) return [];
+      if (!canPay) return invalidTransition(booking, command.type);
+      const { paymentId, amount, currency } = command;
+      return [{ type: 'payment.initiated', payload: { paymentId, provider: 'stripe', amount, currency } }];
+    }
+    case 'CompletePayment': {
+      if (booking.payment?.paymentId === command.paymentId && booking.payment.state === 'completed') return [];
+      if (booking.status !== 'pending_payment') return invalidTransition(booking, command.type);
+      if (booking.payment?.paymentId !== command.paymentId) refuse('UnknownPayment', `payment ${command.paymentId} is not this booking's`);
+      const { amount, currency } = booking.payment!;
+      return [
+        { type: 'payment.completed', payload: { paymentId: command.paymentId, amount, currency } },
+        { type: 'booking.confirmed', payload: { confirmedBy: 'system', ...times } },
+      ];
+    }
+    case 'FailPayment':
+      if (booking.status === 'payment_failed' && booking.payment?.paymentId === command.paymentId) return [];
+      if (booking.status !== 'pending_payment') return invalidTransition(booking, command.type);
+      return [{ type: 'payment.failed', payload: { paymentId: command.paymentId, reason: command.reason } }];
+    case 'RefundPayment': {
+      const payment = booking.payment;
+      if (payment?.state === 'refunded') return [];
+      if (booking.status !== 'cancelled' || payment?.state !== 'completed') return invalidTransition(booking, command.type);
+      const { paymentId, amount, currency } = payment;
+      return [{ type: 'payment.refunded', payload: { paymentId, amount, currency, reason: command.reason } }];
+    }
+    case 'Cancel':
+      if (booking.status === 'cancelled') refuse('AlreadyCancelled', 'booking is already cancelled');
+      if (booking.status === 'confirmed' || booking.status === 'rescheduled' || booking.status === 'payment_failed') {
+        return [{ type: 'booking.cancelled', payload: { reason: command.reason, cancelledBy: command.by } }];
+      }
+      return invalidTransition(booking, command.type);
+    case 'Reschedule':
+      if (booking.status !== 'confirmed') refuse('InvalidTransition', 'only a confirmed booking can be rescheduled');
+      if (command.start === booking.start && command.end === booking.end) refuse('SameTime', 'the booking is already at that time');
+      {
+        const moved: BookingEvent = {
+          type: 'booking.rescheduled',
+          payload: { previousStart: booking.start, previousEnd: booking.end, start: command.start, end: command.end, rescheduledBy: command.by },
+        };
+        // Rescheduled -> Confirmed needs the organizer only where the event type asks for confirmation.
+        if (booking.requiresConfirmation) return [moved];
+        return [moved, { type: 'booking.confirmed', payload: { confirmedBy: 'system', start: command.start, end: command.end } }];
+      }
+    case 'Complete':
+      if (booking.status === 'completed') refuse('AlreadyCompleted', 'booking is already completed');
+      if (booking.status !== 'confirmed') return invalidTransition(booking, command.type);
+      if (Date.parse(command.now) < Date.parse(booking.end)) refuse('NotEnded', 'a booking is completed only after it ends');
+      return [{ type: 'booking.completed', payload: { completedAt: command.now } }];
+    case 'UpdateDetails':
+      if (booking.status === 'cancelled' || booking.status === 'completed') return invalidTransition(booking, command.type);
+      return [{ type: 'booking.updated', payload: { changes: command.changes } }];
+    default:
+      return unreachable(command);
+  }
+}
+
+export function evolve(state: BookingState, event: BookingEvent): BookingState {
+  if (event.type === 'booking.requested') return { ...event.payload, status: 'draft' };
+  if (state.status === 'none') return state;
+  switch (event.type) {
+    case 'booking.created':
+      return { ...state, awaiting: event.payload.awaiting };
+    case 'booking.confirmed':
+      return { ...state, status: 'confirmed', start: event.payload.start, end: event.payload.end };
+    case 'booking.rejected':
+      return { ...state, status: 'cancelled', cancellation: { by: 'organizer', reason: event.payload.reason, kind: 'rejected' } };
+    case 'booking.creation.failed':
+      return { ...state, status: 'cancelled', cancellation: { by: 'system', reason: event.payload.reason, kind: 'creation_failed', step: event.payload.step } };
+    case 'booking.cancelled':
+      return { ...state, status: 'cancelled', cancellation: { by: event.payload.cancelledBy, reason: event.payload.reason, kind: 'cancelled' } };
+    case 'booking.rescheduled':
+      return {
+        ...state,
+        status: 'rescheduled',
+        start: event.payload.start,
+        end: event.payload.end,
+        previousTimes: [...(state.previousTimes ?? []), { start: event.payload.previousStart, end: event.payload.previousEnd }],
+      };
+    case 'booking.completed':
+      return { ...state, status: 'completed' };
+    case 'booking.updated':
+      return { ...state, ...definedOnly(event.payload.changes) };
+    case 'payment.initiated': {
+      const { paymentId, amount, currency } = event.payload;
+      return { ...state, status: 'pending_payment', payment: { paymentId, amount, currency, state: 'initiated' } };
+    }
+    case 'payment.completed':
+      return { ...state, payment: { ...state.payment!, state: 'completed' } };
+    case 'payment.failed':
+      return { ...state, status: 'payment_failed', payment: { ...state.payment!, state: 'failed' } };
+    case 'payment.refunded':
+      return { ...state, payment: { ...state.payment!, state: 'refunded' } };
+    default:
+      return unreachable(event);
+  }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export const initialState: BookingState = { status: 'none' };
+export const bookingDecider: Decider<BookingCommand, BookingState, BookingEvent> = { decide, evolve, initialState };
+
+/** Statuses in which the booking holds its hosts' time. A cancelled booking (however it ended) has let it go. */
+export function holdsTime(state: BookingState): state is Booking {
+  return state.status !== 'none' && state.status !== 'cancelled';
+}

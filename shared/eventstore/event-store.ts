@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import type { DomainEvent, Event, EventMetadata } from '../../events/envelope.ts';
+
+/** Another writer appended to the stream first; reload and decide again. */
+export class ConcurrencyError extends Error {
+  constructor(aggregateId: string, expectedVersion: number) {
+    super(`stream ${aggregateId} has moved past version ${expectedVersion}`);
+    this.name = 'ConcurrencyError';
+  }
+}
+
+/** One more write that must succeed or fail together with the events (read model, time claim, idempotency record). */
+export type TransactionItem = {
+  item: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+  /** What its failed condition means to the caller; without it a failed condition is a plain error. */
+  onConditionFailed?: () => Error;
+};
+
+export type AppendRequest = {
+  aggregateId: string;
+  aggregateType: string;
+  /** The version the caller decided on: 0 for a new stream. */
+  expectedVersion: number;
+  events: Event[];
+  metadata: Omit<EventMetadata, 'timestamp'>;
+  alongside?: TransactionItem[];
+  /** Makes a retried transaction a no-op for 10 minutes (DynamoDB's ClientRequestToken). */
+  requestToken?: string;
+  now?: Date;
+};
+
+export const MAX_TRANSACTION_ITEMS = 100;
+
+/**
+ * The event stream of every aggregate in one DynamoDB table, keyed (aggregateId, version). Appends are
+ * conditional puts on the next versions, so of two writers that decided on the same version exactly one wins;
+ * everything that must change with the events rides in the same transaction.
+ */
+export class EventStore {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    this.client = client;
+    this.tableName = tableName;
+  }
+
+  async load(aggregateId: string): Promise<DomainEvent[]> {
+    const events: DomainEvent[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'aggregateId = :id',
+          ExpressionAttributeValues: { ':id': aggregateId },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) events.push(toDomainEvent(item));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return events;
+  }
+
+  async append(request: AppendRequest): Promise<DomainEvent[]> {
+    const timestamp = (request.now ?? new Date()).toISOString();
+    const stored: DomainEvent[] = request.events.map((event, index) => ({
+      id: randomUUID(),
+      type: event.type,
+      aggregateId: request.aggregateId,
+      aggregateType: request.aggregateType,
+      version: request.expectedVersion + index + 1,
+      payload: event.payload,
+      metadata: { ...request.metadata, timestamp },
+    }));
+    const alongside = request.alongside ?? [];
+    const items = [
+      ...stored.map((event) => ({
+        Put: {
+          TableName: this.tableName,
+          Item: event,
+          ConditionExpression: 'attribute_not_exists(version)',
+        },
+      })),
+      ...alongside.map((extra) => extra.item),
+    ];
+    if (items.length > MAX_TRANSACTION_ITEMS) {
+      throw new RangeError(`a transaction holds at most ${MAX_TRANSACTION_ITEMS} writes, this one needs ${items.length}`);
+    }
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: request.requestToken }));
+    } catch (error) {
+      throw explainCancellation(error, stored.length, alongside, request);
+    }
+    return stored;
+  }
+}
+
+function explainCancellation(error: unknown, eventCount: number, alongside: TransactionItem[], request: AppendRequest): unknown {
+  if (!(error instanceof TransactionCanceledException)) return error;
+  const reasons = error.CancellationReasons ?? [];
+  const failed = reasons.findIndex((reason) => reason.Code === 'ConditionalCheckFailed');
+  if (failed === -1) return error;
+  if (failed < eventCount) return new ConcurrencyError(request.aggregateId, request.expectedVersion);
+  return alongside[failed - eventCount]?.onConditionFailed?.() ?? error;
+}
+
+function toDomainEvent(item: Record<string, unknown>): DomainEvent {
+  const { id, type, aggregateId, aggregateType, version, payload, metadata } = item as DomainEvent;
+  return { id, type, aggregateId, aggregateType, version, payload, metadata };
+}
