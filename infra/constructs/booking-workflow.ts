@@ -32,7 +32,6 @@ export class BookingWorkflow extends Construct {
       const task = new LambdaInvoke(this, name, {
         lambdaFunction: fn,
         payloadResponseOnly: true,
-        resultPath: '$',
         retryOnServiceExceptions: true,
       });
       task.addRetry({ errors: [workflowErrors.concurrency], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 5 });
@@ -48,7 +47,6 @@ export class BookingWorkflow extends Construct {
         'correlationId.$': '$.detail.metadata.correlationId',
         'causationId.$': '$.detail.id',
       }),
-      resultPath: '$',
       retryOnServiceExceptions: true,
     });
     start.addRetry({ errors: [workflowErrors.concurrency], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 5 });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DomainEvent, Event, EventMetadata } from '../../events/envelope.ts';
@@ -26,7 +26,10 @@ export type AppendRequest = {
   events: Event[];
   metadata: Omit<EventMetadata, 'timestamp'>;
   alongside?: TransactionItem[];
-  /** Makes a retried transaction a no-op for 10 minutes (DynamoDB's ClientRequestToken). */
+  /**
+   * Makes a retried transaction a no-op for 10 minutes (DynamoDB's ClientRequestToken). The retry must send the
+   * same items, so event ids are derived from the token; pass the same `now` on the retry as well.
+   */
   requestToken?: string;
   now?: Date;
 };
@@ -69,7 +72,7 @@ export class EventStore {
   async append(request: AppendRequest): Promise<DomainEvent[]> {
     const timestamp = (request.now ?? new Date()).toISOString();
     const stored: DomainEvent[] = request.events.map((event, index) => ({
-      id: randomUUID(),
+      id: request.requestToken ? tokenEventId(request.requestToken, index) : randomUUID(),
       type: event.type,
       aggregateId: request.aggregateId,
       aggregateType: request.aggregateType,
@@ -107,6 +110,13 @@ function explainCancellation(error: unknown, eventCount: number, alongside: Tran
   if (failed === -1) return error;
   if (failed < eventCount) return new ConcurrencyError(request.aggregateId, request.expectedVersion);
   return alongside[failed - eventCount]?.onConditionFailed?.() ?? error;
+}
+
+/** A UUID-shaped id that is the same for the same token and position, so a retried append sends the same items. */
+function tokenEventId(token: string, index: number): string {
+  const hex = createHash('sha256').update(`${token}#${index}`).digest('hex');
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 function toDomainEvent(item: Record<string, unknown>): DomainEvent {

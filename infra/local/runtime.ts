@@ -1,0 +1,232 @@
+// The local stack: the synthesized template, run on this machine. Every piece of wiring (tables, routes,
+// authorizers, stream mappings, rules and their patterns, targets, retries, dead-letter queues, the state
+// machine) is read from the template; this file only knows how to play each resource type.
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { CfnTemplate } from '../synth.ts';
+import { freePort, localAwsConfig } from './dynamodb-local.ts';
+import { startEventBridgeEndpoint } from './eventbridge-endpoint.ts';
+import { LocalEventBus, rulesOf } from './event-bus.ts';
+import { startHttpApi, type HttpRoute } from './http-api.ts';
+import { LambdaRuntime } from './lambda-runtime.ts';
+import { localIssuer, LOCAL_AUDIENCE, type LocalIssuer } from './local-issuer.ts';
+import { startLocalSqs } from './sqs.ts';
+import { LocalStepFunctions } from './step-functions.ts';
+import { StreamPoller } from './stream-poller.ts';
+import { ensureTables } from './tables.ts';
+import { logicalIdOfArn, TemplateResolver } from './template-resolver.ts';
+import { startWebSocketApi } from './websocket-api.ts';
+
+/** How each resource type of the template is honoured here. Anything not listed is reported as not run. */
+export const localSupport: Record<string, string> = {
+  'AWS::DynamoDB::Table': 'DynamoDB Local',
+  'AWS::Lambda::Function': 'handler module run in-process',
+  'AWS::Lambda::EventSourceMapping': 'stream poller',
+  'AWS::Lambda::EventInvokeConfig': 'async retries before the dead-letter queue',
+  'AWS::Events::EventBus': 'local PutEvents endpoint',
+  'AWS::Events::Rule': 'local pattern matching and delivery',
+  'AWS::SQS::Queue': 'local SQS',
+  'AWS::StepFunctions::StateMachine': 'aws-local-stepfunctions',
+  'AWS::ApiGatewayV2::Api': 'local HTTP and WebSocket servers',
+  'AWS::ApiGatewayV2::Route': 'local routing',
+  'AWS::ApiGatewayV2::Integration': 'local routing',
+  'AWS::ApiGatewayV2::Authorizer': 'JWT checked against the local issuer',
+  'AWS::ApiGatewayV2::Stage': 'one local stage',
+  'AWS::ApiGatewayV2::RouteResponse': 'route responses sent back',
+  'AWS::Cognito::UserPool': 'replaced by the local token issuer (npm run token)',
+  'AWS::Cognito::UserPoolClient': 'replaced by the local token issuer',
+};
+/** Types with no behaviour to play on one machine: permissions, log groups, the CDK's own metadata. */
+const notNeededLocally = new Set(['AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::Lambda::Permission', 'AWS::SQS::QueuePolicy', 'AWS::Logs::LogGroup', 'AWS::CDK::Metadata']);
+
+export type LocalStackOptions = {
+  template: CfnTemplate;
+  dynamoEndpoint: string;
+  dataDir: string;
+  httpPort?: number;
+  wsPort?: number;
+  sqsPort?: number;
+  log?: (message: string) => void;
+};
+
+export type LocalStack = {
+  httpUrl: string;
+  wsUrl: string;
+  sqsEndpoint: string;
+  issuer: LocalIssuer;
+  notRun: string[];
+  queues: Record<string, string>;
+  stepFunctions: LocalStepFunctions;
+  lambda: LambdaRuntime;
+  close(): Promise<void>;
+};
+
+export function unsupportedResources(template: CfnTemplate): string[] {
+  const counts = new Map<string, number>();
+  for (const { Type } of Object.values(template.Resources)) {
+    if (!(Type in localSupport) && !notNeededLocally.has(Type)) counts.set(Type, (counts.get(Type) ?? 0) + 1);
+  }
+  return [...counts].map(([type, count]) => `${type} (${count})`);
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const log = options.log ?? ((message: string) => console.log(message));
+  mkdirSync(options.dataDir, { recursive: true });
+  const httpPort = options.httpPort || (await freePort());
+  const wsPort = options.wsPort || (await freePort());
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
+  const wsUrl = `ws://127.0.0.1:${wsPort}`;
+  const issuer = await localIssuer(options.dataDir, `${httpUrl}/local-issuer`);
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    const sqs = await startLocalSqs({ port: options.sqsPort, stateFile: join(options.dataDir, 'sqs.json') });
+    closers.push(() => sqs.close());
+    const resolver = new TemplateResolver(options.template, {
+      httpApiUrl: httpUrl,
+      webSocketUrl: wsUrl,
+      webSocketManagementUrl: `http://127.0.0.1:${wsPort}`,
+      issuer: issuer.issuer,
+      audience: LOCAL_AUDIENCE,
+      queueUrl: (name) => sqs.queueUrl(name),
+    });
+    const notRun = unsupportedResources(options.template);
+    const withoutEntry = LambdaRuntime.functionsWithoutEntry(resolver);
+    if (withoutEntry.length) notRun.push(`AWS::Lambda::Function without source entry: ${withoutEntry.join(', ')}`);
+
+    const queues: Record<string, string> = {};
+    for (const [logicalId] of resolver.ofType('AWS::SQS::Queue')) queues[logicalId] = sqs.createQueue(logicalId);
+    const sqsClient = new SQSClient({ ...localAwsConfig, endpoint: sqs.endpoint });
+    const sendToQueue = async (queueArn: string, body: string, attributes: Record<string, string> = {}) => {
+      const MessageAttributes = Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]));
+      await sqsClient.send(new SendMessageCommand({ QueueUrl: sqs.queueUrl(logicalIdOfArn(queueArn)), MessageBody: body, MessageAttributes }));
+    };
+
+    const dynamo = new DynamoDBClient({ ...localAwsConfig, endpoint: options.dynamoEndpoint });
+    await ensureTables(dynamo, options.template, (logicalId) => resolver.ref(logicalId));
+
+    const lambda = new LambdaRuntime(resolver, log);
+    const stepFunctions = new LocalStepFunctions(resolver, (id, event) => lambda.invoke(id, event), log);
+
+    const rules = rulesOf(resolver);
+    const bus = new LocalEventBus(
+      rules,
+      {
+        lambda: async (id, event) => void (await lambda.invoke(id, event)),
+        'state-machine': async (id, event) => {
+          if (!stepFunctions.has(id)) throw new Error(`no local state machine ${id}`);
+          stepFunctions.start(id, event);
+        },
+        deadLetter: sendToQueue,
+        log,
+      },
+      (id) => ({ retries: lambda.get(id).asyncRetries, deadLetterQueueArn: lambda.get(id).deadLetterQueueArn }),
+    );
+    const eventBridge = await startEventBridgeEndpoint({ onEvents: (events) => bus.put(events) });
+    closers.push(() => eventBridge.close());
+
+    Object.assign(process.env, {
+      AWS_REGION: localAwsConfig.region,
+      AWS_ACCESS_KEY_ID: localAwsConfig.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: localAwsConfig.credentials.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: options.dynamoEndpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      ...lambda.sharedEnvironment(),
+    });
+
+    const poller = new StreamPoller({
+      clientConfig: { ...localAwsConfig, endpoint: options.dynamoEndpoint },
+      dynamo,
+      invoke: (id, event) => lambda.invoke(id, event),
+      log,
+      checkpointFile: join(options.dataDir, 'stream-checkpoints.json'),
+    });
+    for (const [logicalId, resource] of resolver.ofType('AWS::Lambda::EventSourceMapping')) {
+      const p = resolver.resolve(resource.Properties ?? {});
+      if (p.FilterCriteria) throw new Error(`${logicalId}: event filtering is not run locally`);
+      const tableName = String(p.EventSourceArn).split('/')[1]!;
+      const onFailure = p.DestinationConfig?.OnFailure?.Destination as string | undefined;
+      poller.start({
+        functionId: logicalIdOfArn(p.FunctionName),
+        tableName,
+        batchSize: p.BatchSize ?? 100,
+        retryAttempts: p.MaximumRetryAttempts ?? 10_000,
+        bisectBatchOnError: Boolean(p.BisectBatchOnFunctionError),
+        reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+        onFailure: onFailure ? (message) => sendToQueue(onFailure, JSON.stringify(message)) : undefined,
+      });
+    }
+    closers.push(async () => {
+      await poller.stop();
+      await bus.drained();
+      await stepFunctions.drained();
+    });
+
+    const apis = resolver.ofType('AWS::ApiGatewayV2::Api');
+    const routesOf = (apiId: string) =>
+      resolver.ofType('AWS::ApiGatewayV2::Route').map(([, r]) => resolver.resolve(r.Properties)).filter((p) => p.ApiId === apiId);
+    const functionOfTarget = (target: string) => {
+      const integration = resolver.resolve(resolver.resource(target.replace(/^integrations\//, '')).Properties);
+      const match = /function:([^/:]+)/.exec(String(integration.IntegrationUri));
+      if (!match) throw new Error(`integration ${target} does not invoke a Lambda function`);
+      return match[1]!;
+    };
+
+    const httpApiId = apis.find(([, r]) => r.Properties?.ProtocolType === 'HTTP')?.[0];
+    const httpRoutes: HttpRoute[] = (httpApiId ? routesOf(httpApiId) : []).map((route) => {
+      const functionId = functionOfTarget(route.Target);
+      let authorize: HttpRoute['authorize'];
+      if (route.AuthorizationType === 'JWT') {
+        const config = resolver.resolve(resolver.resource(route.AuthorizerId).Properties).JwtConfiguration;
+        authorize = async (token) => {
+          const claims = await issuer.verify(token);
+          if (claims.iss !== config.Issuer || ![claims.aud].flat().some((aud) => config.Audience.includes(aud))) throw new Error('wrong issuer or audience');
+          return claims as Record<string, unknown>;
+        };
+      }
+      return { routeKey: route.RouteKey, authorize, invoke: (event) => lambda.invoke(functionId, event) };
+    });
+    httpRoutes.push({ routeKey: 'GET /local-issuer/.well-known/jwks.json', invoke: async () => issuer.jwks });
+    const http = await startHttpApi({
+      port: httpPort,
+      routes: httpRoutes,
+      onRequest: (entry) => {
+        if (entry.error) log(`${entry.method} ${entry.path} -> ${entry.status}: ${entry.error}`);
+      },
+    });
+    closers.unshift(() => http.close());
+
+    const wsApi = apis.find(([, r]) => r.Properties?.ProtocolType === 'WEBSOCKET');
+    if (wsApi) {
+      const routes = Object.fromEntries(
+        routesOf(wsApi[0]).map((route) => {
+          const functionId = functionOfTarget(route.Target);
+          return [route.RouteKey, async (event: unknown) => (await lambda.invoke(functionId, event)) as { statusCode?: number; body?: string }];
+        }),
+      );
+      const sockets = await startWebSocketApi({ port: wsPort, routes, routeSelection: wsApi[1].Properties?.RouteSelectionExpression });
+      closers.unshift(() => sockets.close());
+    }
+
+    return {
+      httpUrl,
+      wsUrl,
+      sqsEndpoint: sqs.endpoint,
+      issuer,
+      notRun,
+      queues,
+      stepFunctions,
+      lambda,
+      close: async () => {
+        for (const close of closers) await close();
+        sqsClient.destroy();
+        dynamo.destroy();
+      },
+    };
+  } catch (error) {
+    for (const close of closers) await close().catch(() => {});
+    throw error;
+  }
+}
