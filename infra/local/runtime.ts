@@ -48,6 +48,7 @@ export type LocalStackOptions = {
   httpPort?: number;
   wsPort?: number;
   sqsPort?: number;
+  tablePrefix?: string;
   log?: (message: string) => void;
 };
 
@@ -90,6 +91,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       issuer: issuer.issuer,
       audience: LOCAL_AUDIENCE,
       queueUrl: (name) => sqs.queueUrl(name),
+      tablePrefix: options.tablePrefix,
     });
     const notRun = unsupportedResources(options.template);
     const withoutEntry = LambdaRuntime.functionsWithoutEntry(resolver);

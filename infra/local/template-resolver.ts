@@ -13,6 +13,8 @@ export type LocalNames = {
   issuer: string;
   audience: string;
   queueUrl: (name: string) => string;
+  /** Prepended to table names, so several local stacks can share one DynamoDB Local (tests do). */
+  tablePrefix?: string;
 };
 
 const pseudo: Record<string, string> = {
@@ -57,6 +59,8 @@ export class TemplateResolver {
         return 'local-user-pool';
       case 'AWS::Cognito::UserPoolClient':
         return this.names.audience;
+      case 'AWS::DynamoDB::Table':
+        return `${this.names.tablePrefix ?? ''}${logicalId}`;
       default:
         // Tables, buses, functions, APIs: the logical id is the local physical name.
         return logicalId;
@@ -68,9 +72,9 @@ export class TemplateResolver {
     const arn = (service: string, kind: string, sep = '/') => `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${kind}${sep}${logicalId}`;
     switch (`${resource.Type}.${attribute}`) {
       case 'AWS::DynamoDB::Table.Arn':
-        return arn('dynamodb', 'table');
+        return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${this.ref(logicalId)}`;
       case 'AWS::DynamoDB::Table.StreamArn':
-        return `${arn('dynamodb', 'table')}/stream/local`;
+        return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${this.ref(logicalId)}/stream/local`;
       case 'AWS::Lambda::Function.Arn':
         return arn('lambda', 'function', ':');
       case 'AWS::SQS::Queue.Arn':
