@@ -28,7 +28,7 @@ beforeAll(async () => {
   token = await stack.issuer.sign('organizer-1');
   const response = await api('/event-types', { method: 'POST', auth: token, json: { title: 'Intro call', slug: 'intro-call', lengthMinutes: 30 } });
   expect(response.status).toBe(201);
-  eventTypeId = (await response.json()).id;
+  eventTypeId = (await response.json() as any).id;
 }, 120_000);
 
 afterAll(async () => {
@@ -45,7 +45,7 @@ describe('the booking spine on the local stack', () => {
     const start = futureSlot(3);
     const created = await api('/bookings', { method: 'POST', json: { eventTypeId, start: start.toISOString(), attendee } });
     expect(created.status).toBe(202);
-    const booking = await created.json();
+    const booking = await created.json() as any;
     expect(booking).toMatchObject({ status: 'draft', organizerId: 'organizer-1', start: start.toISOString() });
     expect(booking.manageToken).toEqual(expect.any(String));
 
@@ -54,14 +54,14 @@ describe('the booking spine on the local stack', () => {
     const pushed = socket.messages.filter((m) => m.data?.aggregateId === booking.id).map((m) => `${m.data.version}:${m.data.type}`);
     expect(pushed).toEqual(['1:booking.requested', '2:booking.created', '3:booking.confirmed']);
 
-    const read = await (await api(`/bookings/${booking.id}`, { auth: token })).json();
+    const read = await (await api(`/bookings/${booking.id}`, { auth: token })).json() as any;
     expect(read.status).toBe('confirmed');
-    const history = await (await api(`/bookings/${booking.id}/events`, { auth: token })).json();
+    const history = await (await api(`/bookings/${booking.id}/events`, { auth: token })).json() as any;
     expect(history.events.map((e: { version: number }) => e.version)).toEqual([1, 2, 3]);
 
     const cancelled = await api(`/bookings/${booking.id}/cancel`, { method: 'POST', headers: { 'x-booking-token': booking.manageToken }, json: { reason: 'plans changed' } });
     expect(cancelled.status).toBe(200);
-    expect((await cancelled.json()).status).toBe('cancelled');
+    expect((await cancelled.json() as any).status).toBe('cancelled');
     await socket.next((m) => m.data?.aggregateId === booking.id && m.data.type === 'booking.cancelled');
     const again = await api(`/bookings/${booking.id}/cancel`, { method: 'POST', auth: token });
     expect(again.status).toBe(409);
@@ -75,19 +75,19 @@ describe('the booking spine on the local stack', () => {
     const replay = await api('/bookings', { method: 'POST', headers: { 'idempotency-key': 'spine-1' }, json: { eventTypeId, start, attendee } });
     expect(first.status).toBe(202);
     expect(replay.status).toBe(202);
-    expect((await replay.json()).id).toBe((await first.json()).id);
+    expect((await replay.json() as any).id).toBe((await first.json() as any).id);
     const clash = await api('/bookings', { method: 'POST', json: { eventTypeId, start, attendee: { ...attendee, email: 'bob@example.com' } } });
     expect(clash.status).toBe(409);
-    expect((await clash.json()).type).toBe('/problems/slot-taken');
+    expect((await clash.json() as any).type).toBe('/problems/slot-taken');
   });
 
   it('rejects a malformed body with a 400 naming the field, and stores nothing', async () => {
-    const before = (await (await api('/bookings', { auth: token })).json()).bookings.length;
+    const before = (await (await api('/bookings', { auth: token })).json() as any).bookings.length;
     const response = await api('/bookings', { method: 'POST', json: { eventTypeId, start: futureSlot(5).toISOString(), attendee: { ...attendee, email: 'not-an-email' } } });
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
-    expect((await response.json()).errors).toEqual([{ path: 'attendee.email', message: expect.any(String) }]);
-    const after = (await (await api('/bookings', { auth: token })).json()).bookings.length;
+    expect((await response.json() as any).errors).toEqual([{ path: 'attendee.email', message: expect.any(String) }]);
+    const after = (await (await api('/bookings', { auth: token })).json() as any).bookings.length;
     expect(after).toBe(before);
   });
 
@@ -102,7 +102,7 @@ describe('the booking spine on the local stack', () => {
   });
 
   it('keeps other users out of a booking', async () => {
-    const booking = await (await api('/bookings', { method: 'POST', json: { eventTypeId, start: futureSlot(7).toISOString(), attendee } })).json();
+    const booking = await (await api('/bookings', { method: 'POST', json: { eventTypeId, start: futureSlot(7).toISOString(), attendee } })).json() as any;
     const stranger = await stack.issuer.sign('someone-else');
     expect((await api(`/bookings/${booking.id}`, { auth: stranger })).status).toBe(404);
     expect((await api(`/bookings/${booking.id}/cancel`, { method: 'POST', auth: stranger })).status).toBe(404);
@@ -116,7 +116,7 @@ describe('the booking spine on the local stack', () => {
     const dynamo = new DynamoDBClient({ ...localAwsConfig, endpoint: inject('dynamoEndpoint') });
     await dynamo.send(new DeleteTableCommand({ TableName: process.env.AUDIT_TABLE }));
     const socket = await connect(`${stack.wsUrl}/?token=${token}`);
-    const booking = await (await api('/bookings', { method: 'POST', json: { eventTypeId, start: futureSlot(8).toISOString(), attendee } })).json();
+    const booking = await (await api('/bookings', { method: 'POST', json: { eventTypeId, start: futureSlot(8).toISOString(), attendee } })).json() as any;
     await socket.next((m) => m.data?.aggregateId === booking.id && m.data.type === 'booking.confirmed');
     socket.close();
 
