@@ -1,10 +1,11 @@
 import type { z } from 'zod';
 import * as booking from './booking.ts';
 import * as others from './others.ts';
+import * as scheduling from './scheduling.ts';
 import { envelopeSchema, type DomainEvent } from './envelope.ts';
 
 type CatalogEntry = {
-  aggregateType: 'booking' | 'user' | 'event-type' | 'calendar';
+  aggregateType: 'booking' | 'user' | 'organization' | 'team' | 'schedule' | 'event-type' | 'calendar';
   /** Version of the payload schema; a breaking change adds a new version, never edits an old one. */
   schemaVersion: number;
   payload: z.ZodType;
@@ -31,7 +32,16 @@ export const eventCatalog = {
   'user.created': { aggregateType: 'user', schemaVersion: 1, payload: others.userCreated },
   'user.updated': { aggregateType: 'user', schemaVersion: 1, payload: others.userUpdated },
   'user.deleted': { aggregateType: 'user', schemaVersion: 1, payload: others.userDeleted },
-  'event-type.created': { aggregateType: 'event-type', schemaVersion: 1, payload: others.eventTypeCreated },
+  'organization.created': { aggregateType: 'organization', schemaVersion: 1, payload: scheduling.organizationCreated },
+  'organization.member.added': { aggregateType: 'organization', schemaVersion: 1, payload: scheduling.organizationMemberAdded },
+  'organization.member.removed': { aggregateType: 'organization', schemaVersion: 1, payload: scheduling.organizationMemberRemoved },
+  'team.created': { aggregateType: 'team', schemaVersion: 1, payload: scheduling.teamCreated },
+  'team.member.added': { aggregateType: 'team', schemaVersion: 1, payload: scheduling.teamMemberAdded },
+  'team.member.removed': { aggregateType: 'team', schemaVersion: 1, payload: scheduling.teamMemberRemoved },
+  'schedule.created': { aggregateType: 'schedule', schemaVersion: 1, payload: scheduling.scheduleCreated },
+  'schedule.updated': { aggregateType: 'schedule', schemaVersion: 1, payload: scheduling.scheduleUpdated },
+  'event-type.created': { aggregateType: 'event-type', schemaVersion: 1, payload: scheduling.eventTypeCreated },
+  'event-type.updated': { aggregateType: 'event-type', schemaVersion: 1, payload: scheduling.eventTypeUpdated },
   'calendar.connected': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarConnected },
   'calendar.disconnected': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarDisconnected },
   'calendar.event.created': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarEventCreated },

@@ -15,13 +15,6 @@ export const userUpdated = z.object({
 });
 export const userDeleted = z.object({ reason: z.string().optional() });
 
-export const eventTypeCreated = z.object({
-  ownerId: z.string(),
-  title: z.string(),
-  slug: z.string(),
-  lengthMinutes: z.number().int().positive(),
-});
-
 export const calendarConnected = z.object({ userId: z.string(), provider, accountEmail: z.email(), calendarIds: z.array(z.string()) });
 export const calendarDisconnected = z.object({ userId: z.string(), provider });
 export const calendarEventCreated = z.object({

@@ -23,6 +23,8 @@ type RouteDefinition = {
   method: HttpMethod;
   path: string;
   entry: string;
+  /** The export that handles the route, when its module serves several. */
+  handler?: string;
   access: Access;
   grant: (fn: ServiceFunction, tables: Tables) => void;
 };
@@ -64,6 +66,23 @@ const routes: RouteDefinition[] = [
   { method: HttpMethod.POST, path: '/bookings/{id}/cancel', entry: 'http/cancel-booking', access: 'organizer-or-attendee', grant: writeBooking },
   { method: HttpMethod.POST, path: '/bookings/{id}/reschedule', entry: 'http/reschedule-booking', access: 'organizer-or-attendee', grant: writeBooking },
   { method: HttpMethod.POST, path: '/bookings/{id}/confirm', entry: 'http/confirm-booking', access: 'organizer', grant: writeBooking },
+  { method: HttpMethod.POST, path: '/bookings/{id}/reject', entry: 'http/reject-booking', access: 'organizer', grant: writeBooking },
+  { method: HttpMethod.GET, path: '/slots', entry: 'http/get-slots', access: 'public', grant: readState },
+  { method: HttpMethod.GET, path: '/users/me', entry: 'http/users', handler: 'getMe', access: 'organizer', grant: readState },
+  { method: HttpMethod.POST, path: '/users/me', entry: 'http/users', handler: 'createMe', access: 'organizer', grant: writeBooking },
+  { method: HttpMethod.PATCH, path: '/users/me', entry: 'http/users', handler: 'updateMe', access: 'organizer', grant: writeBooking },
+  { method: HttpMethod.DELETE, path: '/users/me', entry: 'http/users', handler: 'deleteMe', access: 'organizer', grant: writeBooking },
+  { method: HttpMethod.POST, path: '/schedules', entry: 'http/schedules', handler: 'create', access: 'organizer', grant: writeBooking },
+  { method: HttpMethod.GET, path: '/schedules', entry: 'http/schedules', handler: 'list', access: 'organizer', grant: readState },
+  { method: HttpMethod.GET, path: '/schedules/{id}', entry: 'http/schedules', handler: 'get', access: 'organizer', grant: readState },
+  { method: HttpMethod.POST, path: '/organizations', entry: 'http/organizations', handler: 'create', access: 'organizer', grant: writeBooking },
+  { method: HttpMethod.GET, path: '/organizations/{id}', entry: 'http/organizations', handler: 'get', access: 'organizer', grant: readState },
+  { method: HttpMethod.POST, path: '/organizations/{id}/members', entry: 'http/organizations', handler: 'addMember', access: 'organizer', grant: writeBooking },
+  { method: HttpMethod.DELETE, path: '/organizations/{id}/members/{userId}', entry: 'http/organizations', handler: 'removeMember', access: 'organizer', grant: writeBooking },
+  { method: HttpMethod.POST, path: '/organizations/{id}/teams', entry: 'http/organizations', handler: 'createTeam', access: 'organizer', grant: writeBooking },
+  { method: HttpMethod.GET, path: '/teams/{id}', entry: 'http/organizations', handler: 'getTeam', access: 'organizer', grant: readState },
+  { method: HttpMethod.POST, path: '/teams/{id}/members', entry: 'http/organizations', handler: 'addTeamMember', access: 'organizer', grant: writeBooking },
+  { method: HttpMethod.DELETE, path: '/teams/{id}/members/{userId}', entry: 'http/organizations', handler: 'removeTeamMember', access: 'organizer', grant: writeBooking },
 ];
 
 /** Every domain event this service publishes; subscribers that want all of them use this pattern. */
@@ -155,8 +174,9 @@ export class BookingStack extends Stack {
     });
     const authorizer = new HttpJwtAuthorizer('OrganizerJwt', jwtIssuer, { jwtAudience: [jwtAudience] });
     for (const route of routes) {
-      const id = route.entry.split('/').at(-1)!.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());
-      const fn = new ServiceFunction(this, `${id}Function`, { entry: route.entry, environment });
+      const name = route.handler ? `${route.entry.split('/').at(-1)}-${route.handler}` : route.entry.split('/').at(-1)!;
+      const id = name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());
+      const fn = new ServiceFunction(this, `${id}Function`, { entry: route.entry, handler: route.handler, environment });
       route.grant(fn, tables);
       api.addRoutes({
         path: route.path,

@@ -2,13 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { attendeeSchema } from '../../events/booking.ts';
 import { newManageToken } from '../../shared/booking/access.ts';
-import { executeBookingCommand, SlotTakenError } from '../../shared/booking/booking-commands.ts';
+import { executeBookingCommand, SlotTakenError, type BookingTables } from '../../shared/booking/booking-commands.ts';
+import type { BookingRequest } from '../../shared/booking/decider.ts';
 import { presentBooking } from '../../shared/booking/presenter.ts';
 import { bookingTables } from '../../shared/config.ts';
-import { readEventType } from '../../shared/event-types/event-types.ts';
-import { header, httpHandler, json, parseJsonBody } from '../../shared/http/handler.ts';
+import { readEventType, type EventTypeView } from '../../shared/event-types/event-types.ts';
+import { header, httpHandler, json, parseJsonBody, type HttpEvent, type HttpResult } from '../../shared/http/handler.ts';
 import { IdempotentRequest } from '../../shared/http/idempotency.ts';
 import { problems, type FieldError } from '../../shared/http/problems.ts';
+import { computeSlots } from '../../shared/scheduling/availability.ts';
+import { countAssignment, explainAssignment, rankHosts, readLoads } from '../../shared/scheduling/round-robin.ts';
+import { slotQueryFor } from '../../shared/scheduling/slots.ts';
 
 const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2030-01-07T09:00:00Z' });
 const body = z.object({
@@ -17,6 +21,7 @@ const body = z.object({
   end: instant.optional(),
   attendee: attendeeSchema,
 });
+type Body = z.infer<typeof body>;
 
 const MINUTE = 60_000;
 
@@ -38,41 +43,66 @@ export const handler = httpHandler(async (event) => {
       errors.push({ path: 'end', message: `the event lasts ${eventType.lengthMinutes} minutes` });
     }
     if (errors.length || !eventType) throw problems.unprocessable(errors);
+    const freeHosts = await hostsFreeAt(tables, eventType, start);
+    return book(event, tables, request, eventType, input, start, end, freeHosts);
+  });
+});
 
+/**
+ * The hosts the engine offers this exact start to. This read only steers: the claim in the booking's
+ * transaction is what guarantees no overlap, whatever happens between this read and that write.
+ */
+async function hostsFreeAt(tables: BookingTables, eventType: EventTypeView, start: number): Promise<string[]> {
+  const now = Date.now();
+  const range = { start, end: start + MINUTE };
+  const [offered] = computeSlots(await slotQueryFor(tables, eventType, range, now)).filter((slot) => slot.start === start);
+  if (offered) return offered.hostIds;
+  const [bookable] = computeSlots(await slotQueryFor(tables, eventType, range, now, { ignoreBusy: true })).filter((slot) => slot.start === start);
+  if (bookable) throw problems.conflict('slot-taken', 'That time is taken', 'the host already has a booking that overlaps this time (buffers included)');
+  throw problems.unprocessable([{ path: 'start', message: 'is not a time this event type offers (outside working hours, notice, window or slot grid); GET /slots lists them' }]);
+}
+
+async function book(event: HttpEvent, tables: BookingTables, request: IdempotentRequest, eventType: EventTypeView, input: Body, start: number, end: number, freeHosts: string[]): Promise<HttpResult> {
+  const roundRobin = eventType.teamId !== undefined && eventType.schedulingType === 'round_robin';
+  const loads = roundRobin ? await readLoads(tables.client, tables.stateTable, eventType.id) : new Map();
+  // Round robin tries the fairest free host first and the next one if another booking took them meanwhile.
+  const candidates = roundRobin ? rankHosts(freeHosts, loads) : [{ hostId: freeHosts.join(','), assigned: 0 }];
+  for (const candidate of candidates) {
+    const hostIds = roundRobin ? [candidate.hostId] : freeHosts;
     const bookingId = randomUUID();
     const manage = newManageToken();
-    const correlationId = header(event, 'x-correlation-id') ?? event.requestContext.requestId;
+    const now = new Date().toISOString();
+    const bookingRequest: BookingRequest = {
+      eventTypeId: eventType.id,
+      organizerId: eventType.ownerId,
+      hostIds,
+      title: `${eventType.title} with ${input.attendee.name}`,
+      start: new Date(start).toISOString(),
+      end: new Date(end).toISOString(),
+      bufferBeforeMinutes: eventType.bufferBeforeMinutes,
+      bufferAfterMinutes: eventType.bufferAfterMinutes,
+      attendee: input.attendee,
+      requiresConfirmation: eventType.requiresConfirmation,
+      price: eventType.price,
+      assignment: roundRobin ? { strategy: 'round_robin', reason: explainAssignment(candidate, rankHosts(freeHosts, loads)) } : undefined,
+    };
     let response = json(202, {});
     try {
       await executeBookingCommand(tables, {
         bookingId,
-        metadata: { correlationId },
-        command: {
-          type: 'RequestBooking',
-          request: {
-            eventTypeId: eventType.id,
-            organizerId: eventType.ownerId,
-            hostIds: [eventType.ownerId],
-            title: `${eventType.title} with ${input.attendee.name}`,
-            start: new Date(start).toISOString(),
-            end: new Date(end).toISOString(),
-            bufferBeforeMinutes: eventType.bufferBeforeMinutes,
-            bufferAfterMinutes: eventType.bufferAfterMinutes,
-            attendee: input.attendee,
-            requiresConfirmation: eventType.requiresConfirmation,
-          },
-        },
+        metadata: { correlationId: header(event, 'x-correlation-id') ?? event.requestContext.requestId },
+        command: { type: 'RequestBooking', request: bookingRequest },
         createOnly: { manageTokenHash: manage.hash },
         alongside: (view) => {
           const manageUrl = `/bookings/${bookingId}?token=${manage.token}`;
           response = json(202, { ...presentBooking(view), manageToken: manage.token, manageUrl }, { location: `/bookings/${bookingId}` });
-          return request.remember(response);
+          return [...request.remember(response), ...(roundRobin ? [countAssignment(tables.stateTable, eventType.id, candidate.hostId, now)] : [])];
         },
       });
+      return response;
     } catch (error) {
-      if (error instanceof SlotTakenError) throw problems.conflict('slot-taken', 'That time is taken', error.message);
-      throw error;
+      if (!(error instanceof SlotTakenError)) throw error;
     }
-    return response;
-  });
-});
+  }
+  throw problems.conflict('slot-taken', 'That time is taken', 'the host already has a booking that overlaps this time (buffers included)');
+}

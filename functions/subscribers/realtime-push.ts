@@ -5,6 +5,8 @@ import { parseDomainEvent, type TypedEvent } from '../../events/catalog.ts';
 import { dynamo, managementApi, requiredEnv } from '../../shared/aws/clients.ts';
 import { readBooking } from '../../shared/booking/booking-commands.ts';
 import { bookingTables } from '../../shared/config.ts';
+import { readEventType } from '../../shared/event-types/event-types.ts';
+import { readOrganization, readTeam } from '../../shared/scheduling/directory.ts';
 
 /**
  * Pushes each domain event to the live connections of the users it concerns: for a booking, its organizer and
@@ -30,18 +32,28 @@ export async function handler(busEvent: EventBridgeEvent<string, unknown>): Prom
   if (failure) throw failure.reason;
 }
 
+/** The seed's rule: a booking concerns its user (organizer), its hosts and the members of its team. */
 async function concernedUsers(event: TypedEvent): Promise<string[]> {
+  const tables = bookingTables();
   switch (event.aggregateType) {
     case 'booking': {
-      const stored = await readBooking(bookingTables(), event.aggregateId);
-      return stored ? [...new Set([stored.booking.organizerId, ...stored.booking.hostIds])] : [];
+      const stored = await readBooking(tables, event.aggregateId);
+      if (!stored) return [];
+      const eventType = await readEventType(tables, stored.booking.eventTypeId);
+      const team = eventType?.teamId ? await readTeam(tables, eventType.teamId) : undefined;
+      return [...new Set([stored.booking.organizerId, ...stored.booking.hostIds, ...(team?.memberIds ?? [])])];
     }
     case 'user':
       return [event.aggregateId];
+    case 'organization':
+      return Object.keys((await readOrganization(tables, event.aggregateId))?.members ?? {});
+    case 'team':
+      return (await readTeam(tables, event.aggregateId))?.memberIds ?? [];
+    case 'schedule':
     case 'event-type':
-      return event.type === 'event-type.created' ? [event.payload.ownerId] : [];
+      return 'ownerId' in (event.payload as object) ? [(event.payload as { ownerId: string }).ownerId] : [event.metadata.userId ?? ''].filter(Boolean);
     case 'calendar':
-      return 'userId' in event.payload ? [event.payload.userId] : [];
+      return 'userId' in (event.payload as object) ? [(event.payload as { userId: string }).userId] : [];
     default:
       return [];
   }

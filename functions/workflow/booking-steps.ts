@@ -54,9 +54,10 @@ export async function checkAvailability(input: WorkflowInput): Promise<WorkflowI
   const needed = planClaimChanges(null, claimOf(booking));
   const keys = needed.map((cell) => claimCellKey(cell.hostId, cell.hour));
   const { Responses } = await tables.client.send(new BatchGetCommand({ RequestItems: { [tables.stateTable]: { Keys: keys, ConsistentRead: true } } }));
-  const cells = new Map((Responses?.[tables.stateTable] ?? []).map((item) => [item.pk as string, item]));
+  const cells = new Map((Responses?.[tables.stateTable] ?? []).map((item) => [`${item.pk}|${item.sk}`, item]));
   for (const cell of needed) {
-    const item = cells.get(claimCellKey(cell.hostId, cell.hour).pk);
+    const key = claimCellKey(cell.hostId, cell.hour);
+    const item = cells.get(`${key.pk}|${key.sk}`);
     const missing = cell.take.filter((minute) => item?.[`m${String(minute).padStart(2, '0')}`] !== input.bookingId);
     if (missing.length) throw new BookingRefused('CheckAvailability', `host ${cell.hostId} does not hold the booked time`);
   }

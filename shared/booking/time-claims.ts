@@ -54,10 +54,16 @@ export function planClaimChanges(before: Claim | null, after: Claim | null): Cel
   return changes.sort((a, b) => a.hostId.localeCompare(b.hostId) || a.hour - b.hour);
 }
 
+/** All of a host's cells share a partition, sorted by hour, so one Query reads a host's busy time for a range. */
 export const claimCellKey = (hostId: string, hour: number) => ({
-  pk: `CLAIM#${hostId}#${new Date(hour * HOUR).toISOString().slice(0, 13)}`,
-  sk: 'CLAIM',
+  pk: `CLAIM#${hostId}`,
+  sk: new Date(hour * HOUR).toISOString().slice(0, 13),
 });
+
+/** The sort-key bounds of the cells that cover [start, end). */
+export function claimCellRange(start: number, end: number): { from: string; to: string } {
+  return { from: new Date(Math.floor(start / HOUR) * HOUR).toISOString().slice(0, 13), to: new Date(Math.floor((end - 1) / HOUR) * HOUR).toISOString().slice(0, 13) };
+}
 
 const minuteAttribute = (minute: number) => `m${String(minute).padStart(2, '0')}`;
 

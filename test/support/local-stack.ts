@@ -64,9 +64,17 @@ export async function connect(url: string): Promise<LiveSocket> {
   };
 }
 
-/** The next whole hour at least `days` days ahead: bookable, and far from other tests' times. */
-export function futureSlot(days: number, hourOffset = 0): Date {
-  const start = new Date(Date.now() + days * 86_400_000);
-  start.setUTCHours(10 + hourOffset, 0, 0, 0);
-  return start;
+/**
+ * 10:00 UTC (plus `hourOffset`) on the `n`th weekday from two days ahead: inside the default schedule (weekdays
+ * 09:00-17:00 in the organizer's zone, UTC without a profile) and apart from other tests' times.
+ */
+export function futureSlot(n: number, hourOffset = 0): Date {
+  const day = new Date(Date.now() + 2 * 86_400_000);
+  day.setUTCHours(10 + hourOffset, 0, 0, 0);
+  let weekdays = 0;
+  for (;;) {
+    const weekday = day.getUTCDay();
+    if (weekday !== 0 && weekday !== 6 && weekdays++ === n) return day;
+    day.setUTCDate(day.getUTCDate() + 1);
+  }
 }

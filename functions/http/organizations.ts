@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { organizer, type Identity } from '../../shared/auth/identity.ts';
+import { bookingTables } from '../../shared/config.ts';
+import { executeCommand, putView } from '../../shared/domain/aggregate-commands.ts';
+import { httpHandler, json, parseJsonBody, pathParameter, type HttpEvent } from '../../shared/http/handler.ts';
+import { problems } from '../../shared/http/problems.ts';
+import { organizationDecider, teamDecider, type OrganizationCommand, type OrganizationState, type TeamCommand, type TeamState } from '../../shared/people/organizations.ts';
+import { keys, readOrganization, readTeam, type Active } from '../../shared/scheduling/directory.ts';
+
+const tables = () => bookingTables();
+const name = z.string().trim().min(1).max(200);
+
+async function organizationCommand(event: HttpEvent, me: Identity, id: string, command: OrganizationCommand, authorize?: (state: OrganizationState) => void) {
+  const t = tables();
+  return executeCommand(t, {
+    decider: organizationDecider,
+    aggregateType: 'organization',
+    aggregateId: id,
+    command,
+    metadata: { userId: me.userId, organizationId: id },
+    authorize,
+    project: (after) => [putView(t.stateTable, keys.organization(id), { ...after, id })],
+  });
+}
+
+/** Only an admin of the organization may change it; everyone else is told it does not exist. */
+function adminOf(me: Identity) {
+  return (state: OrganizationState) => {
+    if (state.status === 'none' || !state.members[me.userId]) throw problems.notFound('organization');
+    if (state.members[me.userId] !== 'admin') throw problems.forbidden('only an organization admin may do that');
+  };
+}
+
+export const create = httpHandler(async (event) => {
+  const me = organizer(event);
+  const body = parseJsonBody(event, z.object({ name }));
+  const id = randomUUID();
+  const { state } = await organizationCommand(event, me, id, { type: 'Create', name: body.name, createdBy: me.userId });
+  return json(201, { ...state, id }, { location: `/organizations/${id}` });
+});
+
+export const get = httpHandler(async (event) => {
+  const me = organizer(event);
+  const organization = await readOrganization(tables(), pathParameter(event, 'id'));
+  if (!organization?.members[me.userId]) throw problems.notFound('organization');
+  return json(200, organization);
+});
+
+export const addMember = httpHandler(async (event) => {
+  const me = organizer(event);
+  const id = pathParameter(event, 'id');
+  const body = parseJsonBody(event, z.object({ userId: z.string().min(1), role: z.enum(['admin', 'member']).default('member') }));
+  const { state } = await organizationCommand(event, me, id, { type: 'AddMember', userId: body.userId, role: body.role }, adminOf(me));
+  return json(200, { ...state, id });
+});
+
+/** An admin removes anyone; a member may leave. */
+export const removeMember = httpHandler(async (event) => {
+  const me = organizer(event);
+  const id = pathParameter(event, 'id');
+  const userId = pathParameter(event, 'userId');
+  const { state } = await organizationCommand(event, me, id, { type: 'RemoveMember', userId }, userId === me.userId ? undefined : adminOf(me));
+  return json(200, { ...state, id });
+});
+
+async function teamCommand(me: Identity, id: string, command: TeamCommand, authorize?: (state: TeamState) => void) {
+  const t = tables();
+  return executeCommand(t, {
+    decider: teamDecider,
+    aggregateType: 'team',
+    aggregateId: id,
+    command,
+    metadata: { userId: me.userId },
+    authorize,
+    project: (after) => [putView(t.stateTable, keys.team(id), { ...after, id })],
+  });
+}
+
+async function requireAdmin(me: Identity, organizationId: string): Promise<Active<OrganizationState>> {
+  const organization = await readOrganization(tables(), organizationId);
+  adminOf(me)(organization ?? { status: 'none' });
+  return organization!;
+}
+
+export const createTeam = httpHandler(async (event) => {
+  const me = organizer(event);
+  const organizationId = pathParameter(event, 'id');
+  const body = parseJsonBody(event, z.object({ name, memberIds: z.array(z.string().min(1)).max(100).default([]) }));
+  const organization = await requireAdmin(me, organizationId);
+  const outsiders = body.memberIds.filter((userId) => !organization.members[userId]);
+  if (outsiders.length) throw problems.unprocessable(outsiders.map((userId) => ({ path: 'memberIds', message: `${userId} is not a member of the organization` })));
+  const id = randomUUID();
+  const { state } = await teamCommand(me, id, { type: 'Create', organizationId, name: body.name, memberIds: body.memberIds });
+  return json(201, { ...state, id }, { location: `/teams/${id}` });
+});
+
+export const getTeam = httpHandler(async (event) => {
+  const me = organizer(event);
+  const team = await readTeam(tables(), pathParameter(event, 'id'));
+  const organization = team && (await readOrganization(tables(), team.organizationId));
+  if (!team || !organization?.members[me.userId]) throw problems.notFound('team');
+  return json(200, team);
+});
+
+export const addTeamMember = httpHandler(async (event) => {
+  const me = organizer(event);
+  const id = pathParameter(event, 'id');
+  const { userId } = parseJsonBody(event, z.object({ userId: z.string().min(1) }));
+  const team = await readTeam(tables(), id);
+  if (!team) throw problems.notFound('team');
+  const organization = await requireAdmin(me, team.organizationId);
+  if (!organization.members[userId]) throw problems.unprocessable([{ path: 'userId', message: 'is not a member of the organization' }]);
+  const { state } = await teamCommand(me, id, { type: 'AddMember', userId });
+  return json(200, { ...state, id });
+});
+
+export const removeTeamMember = httpHandler(async (event) => {
+  const me = organizer(event);
+  const id = pathParameter(event, 'id');
+  const team = await readTeam(tables(), id);
+  if (!team) throw problems.notFound('team');
+  await requireAdmin(me, team.organizationId);
+  const { state } = await teamCommand(me, id, { type: 'RemoveMember', userId: pathParameter(event, 'userId') });
+  return json(200, { ...state, id });
+});

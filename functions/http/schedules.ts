@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { scheduleDefinition } from '../../events/scheduling.ts';
+import { organizer } from '../../shared/auth/identity.ts';
+import { bookingTables } from '../../shared/config.ts';
+import { executeCommand, putView } from '../../shared/domain/aggregate-commands.ts';
+import { httpHandler, json, parseJsonBody, pathParameter } from '../../shared/http/handler.ts';
+import { problems } from '../../shared/http/problems.ts';
+import { keys, listOwned, pointDefaultSchedule, readSchedule } from '../../shared/scheduling/directory.ts';
+import { scheduleDecider, type ScheduleState } from '../../shared/scheduling/schedules.ts';
+
+const body = scheduleDefinition.extend({ isDefault: z.boolean().optional() });
+
+/** A user's first schedule becomes their default unless they say otherwise; a later one only when asked. */
+export const create = httpHandler(async (event) => {
+  const me = organizer(event);
+  const { isDefault: asked, ...definition } = parseJsonBody(event, body);
+  const tables = bookingTables();
+  const existing = await listOwned(tables, `OWNER#${me.userId}`, 'SCHEDULE#');
+  const isDefault = asked ?? existing.length === 0;
+  const id = randomUUID();
+  const { state } = await executeCommand(tables, {
+    decider: scheduleDecider,
+    aggregateType: 'schedule',
+    aggregateId: id,
+    command: { type: 'Create', ownerId: me.userId, isDefault, definition },
+    metadata: { userId: me.userId, organizationId: me.organizationId },
+    project: (after: ScheduleState) => [
+      putView(tables.stateTable, keys.schedule(id), { ...after, id }, { ownerKey: `OWNER#${me.userId}`, ownerSort: `SCHEDULE#${id}` }),
+      ...(isDefault ? [pointDefaultSchedule(tables.stateTable, me.userId, id)] : []),
+    ],
+  });
+  return json(201, { ...state, id }, { location: `/schedules/${id}` });
+});
+
+export const get = httpHandler(async (event) => {
+  const me = organizer(event);
+  const schedule = await readSchedule(bookingTables(), pathParameter(event, 'id'));
+  if (!schedule || schedule.ownerId !== me.userId) throw problems.notFound('schedule');
+  return json(200, schedule);
+});
+
+export const list = httpHandler(async (event) => {
+  const me = organizer(event);
+  return json(200, { schedules: await listOwned(bookingTables(), `OWNER#${me.userId}`, 'SCHEDULE#') });
+});

@@ -1,0 +1,68 @@
+// From an event type to the engine's query: who hosts it, by which hours, and what they are already busy with.
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EventTypeView } from '../event-types/event-types.ts';
+import { busyFromCells, claimCellRange } from '../booking/time-claims.ts';
+import { defaultSchedulesOf, readSchedule, readTeam, toEngineSchedule } from './directory.ts';
+import type { Interval, Schedule, SlotQuery } from './availability.ts';
+
+type Tables = { client: DynamoDBDocumentClient; stateTable: string };
+const MINUTE = 60_000;
+
+/** The minutes each host's claim cells hold within `range`: every booking with its buffers. */
+export async function claimedTime(tables: Tables, hostIds: string[], range: Interval): Promise<Map<string, Interval[]>> {
+  const { from, to } = claimCellRange(range.start, range.end);
+  const entries = await Promise.all(
+    hostIds.map(async (hostId) => {
+      const items: Array<Record<string, unknown>> = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await tables.client.send(
+          new QueryCommand({
+            TableName: tables.stateTable,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: { ':pk': `CLAIM#${hostId}`, ':from': from, ':to': to },
+            ExclusiveStartKey,
+          }),
+        );
+        items.push(...(page.Items ?? []));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return [hostId, busyFromCells(items).map(({ start, end }) => ({ start, end }))] as const;
+    }),
+  );
+  return new Map(entries);
+}
+
+export async function hostsOf(tables: Tables, eventType: EventTypeView): Promise<string[]> {
+  if (!eventType.teamId) return [eventType.ownerId];
+  const team = await readTeam(tables, eventType.teamId);
+  return [...(team?.memberIds ?? [])].sort();
+}
+
+/** Everything computeSlots needs for this event type over `range` (slot starts), read in parallel. */
+export async function slotQueryFor(tables: Tables, eventType: EventTypeView, range: Interval, now: number, options: { ignoreBusy?: boolean } = {}): Promise<SlotQuery> {
+  const hostIds = await hostsOf(tables, eventType);
+  const before = eventType.bufferBeforeMinutes * MINUTE;
+  const after = (eventType.lengthMinutes + eventType.bufferAfterMinutes) * MINUTE;
+  const [schedules, ownSchedule, busy] = await Promise.all([
+    defaultSchedulesOf(tables, hostIds),
+    eventType.scheduleId ? readSchedule(tables, eventType.scheduleId) : undefined,
+    options.ignoreBusy ? new Map<string, Interval[]>() : claimedTime(tables, hostIds, { start: range.start - before, end: range.end + after }),
+  ]);
+  // The event type's own schedule is its owner's hours for it; other hosts keep their default hours.
+  const scheduleOf = (hostId: string): Schedule =>
+    ownSchedule && hostId === eventType.ownerId ? toEngineSchedule(ownSchedule) : schedules.get(hostId)!;
+  return {
+    hosts: hostIds.map((hostId) => ({ hostId, schedule: scheduleOf(hostId), busy: busy.get(hostId) ?? [] })),
+    schedulingType: eventType.teamId ? eventType.schedulingType! : 'single',
+    lengthMinutes: eventType.lengthMinutes,
+    slotIntervalMinutes: eventType.slotIntervalMinutes,
+    minimumNoticeMinutes: eventType.minimumNoticeMinutes,
+    bufferBeforeMinutes: eventType.bufferBeforeMinutes,
+    bufferAfterMinutes: eventType.bufferAfterMinutes,
+    bookingWindow: eventType.bookingWindow,
+    windowTimeZone: scheduleOf(eventType.ownerId)?.timeZone ?? schedules.values().next().value?.timeZone,
+    range,
+    now,
+  };
+}
