@@ -8,17 +8,20 @@ export const timeRangeSchema = z.object({ start: clock, end: clock }).refine((r)
 
 export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
-/** Weekly hours in a time zone, with date overrides (an empty list of ranges is a day off) and out-of-office. */
-export const scheduleDefinition = z.object({
+const scheduleFields = {
   name: z.string().trim().min(1).max(100),
   timeZone,
   weekly: z.array(z.object({ day: z.enum(weekdays), start: clock, end: clock }).refine((r) => r.end > r.start, { message: 'end must be after start', path: ['end'] })).max(100),
-  overrides: z.array(z.object({ date, ranges: z.array(timeRangeSchema).max(20) })).max(366).default([]),
-  outOfOffice: z.array(z.object({ start: date, end: date }).refine((r) => r.end >= r.start, { message: 'end must not be before start', path: ['end'] })).max(100).default([]),
-});
+  overrides: z.array(z.object({ date, ranges: z.array(timeRangeSchema).max(20) })).max(366),
+  outOfOffice: z.array(z.object({ start: date, end: date }).refine((r) => r.end >= r.start, { message: 'end must not be before start', path: ['end'] })).max(100),
+};
+
+/** Weekly hours in a time zone, with date overrides (an empty list of ranges is a day off) and out-of-office. */
+export const scheduleDefinition = z.object({ ...scheduleFields, overrides: scheduleFields.overrides.default([]), outOfOffice: scheduleFields.outOfOffice.default([]) });
 
 export const scheduleCreated = scheduleDefinition.extend({ ownerId: z.string(), isDefault: z.boolean() });
-export const scheduleUpdated = z.object({ changes: scheduleDefinition.partial() });
+// Updates name only what changes: no defaults here, or a partial update would reset the fields it leaves out.
+export const scheduleUpdated = z.object({ changes: z.object(scheduleFields).partial() });
 
 export const organizationCreated = z.object({ name: z.string(), createdBy: z.string() });
 export const organizationMemberAdded = z.object({ userId: z.string(), role: z.enum(['admin', 'member']) });
@@ -33,23 +36,33 @@ export const bookingWindowSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('range'), start: date, end: date }),
 ]);
 
-/** Everything an event type is; the created event carries it whole, updates carry the changed fields. */
-export const eventTypeSettings = z.object({
+const eventTypeFields = {
   title: z.string().trim().min(1).max(200),
   slug: z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be lower-case words joined by hyphens'),
   description: z.string().max(5000).optional(),
   lengthMinutes: z.number().int().min(5).max(720),
   slotIntervalMinutes: z.number().int().min(5).max(720).optional(),
-  minimumNoticeMinutes: z.number().int().min(0).max(525_600).default(0),
-  bufferBeforeMinutes: z.number().int().min(0).max(240).default(0),
-  bufferAfterMinutes: z.number().int().min(0).max(240).default(0),
+  minimumNoticeMinutes: z.number().int().min(0).max(525_600),
+  bufferBeforeMinutes: z.number().int().min(0).max(240),
+  bufferAfterMinutes: z.number().int().min(0).max(240),
   bookingWindow: bookingWindowSchema.optional(),
-  requiresConfirmation: z.boolean().default(false),
+  requiresConfirmation: z.boolean(),
   price: z.object({ amount: z.number().int().positive(), currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR') }).optional(),
-  active: z.boolean().default(true),
+  active: z.boolean(),
   scheduleId: z.string().optional(),
   teamId: z.string().optional(),
   schedulingType: z.enum(['collective', 'round_robin']).optional(),
+};
+
+/** Everything an event type is, with the defaults a new one gets; the created event carries it whole. */
+export const eventTypeSettings = z.object({
+  ...eventTypeFields,
+  minimumNoticeMinutes: eventTypeFields.minimumNoticeMinutes.default(0),
+  bufferBeforeMinutes: eventTypeFields.bufferBeforeMinutes.default(0),
+  bufferAfterMinutes: eventTypeFields.bufferAfterMinutes.default(0),
+  requiresConfirmation: eventTypeFields.requiresConfirmation.default(false),
+  active: eventTypeFields.active.default(true),
 });
 export const eventTypeCreated = eventTypeSettings.extend({ ownerId: z.string() });
-export const eventTypeUpdated = z.object({ changes: eventTypeSettings.partial() });
+// Updates carry only the changed fields: no defaults, or they would reset what the update leaves out.
+export const eventTypeUpdated = z.object({ changes: z.object(eventTypeFields).partial() });

@@ -35,6 +35,7 @@ export type AppendRequest = {
 };
 
 export const MAX_TRANSACTION_ITEMS = 100;
+const CONFLICT_ATTEMPTS = 4;
 
 /**
  * The event stream of every aggregate in one DynamoDB table, keyed (aggregateId, version). Appends are
@@ -94,13 +95,28 @@ export class EventStore {
     if (items.length > MAX_TRANSACTION_ITEMS) {
       throw new RangeError(`a transaction holds at most ${MAX_TRANSACTION_ITEMS} writes, this one needs ${items.length}`);
     }
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: request.requestToken }));
-    } catch (error) {
-      throw explainCancellation(error, stored.length, alongside, request);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: request.requestToken }));
+        return stored;
+      } catch (error) {
+        // DynamoDB cancels a transaction that merely collided with another one in flight on the same item
+        // (TransactionConflict, no condition failed): its conditions were never judged, so sending it again
+        // is safe and gives the real answer.
+        if (attempt < CONFLICT_ATTEMPTS && isOnlyConflict(error)) {
+          await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30));
+          continue;
+        }
+        throw explainCancellation(error, stored.length, alongside, request);
+      }
     }
-    return stored;
   }
+}
+
+function isOnlyConflict(error: unknown): boolean {
+  if (!(error instanceof TransactionCanceledException)) return false;
+  const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code);
+  return codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed');
 }
 
 function explainCancellation(error: unknown, eventCount: number, alongside: TransactionItem[], request: AppendRequest): unknown {

@@ -1,0 +1,373 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, inject, it } from 'vitest';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+
+// The template global setup synthesized once for the whole run; no second synth here.
+const template = Template.fromJSON(inject('template'));
+const resources = template.toJSON().Resources as Record<string, { Type: string; Properties?: any; Metadata?: any }>;
+const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+function logicalId(prefix: string, type: string): string {
+  const matches = ofType(type).filter(([id]) => id.startsWith(prefix));
+  expect(matches, `one ${type} whose logical id starts with ${prefix}`).toHaveLength(1);
+  return matches[0]![0];
+}
+const refId = (value: any): string | undefined => value?.Ref ?? value?.['Fn::GetAtt']?.[0];
+
+type Statement = { Effect: string; Action: string | string[]; Resource?: unknown };
+const actionsOf = (s: Statement) => [s.Action].flat();
+
+const functions = ofType('AWS::Lambda::Function');
+const entryOf = (fnId: string) => resources[fnId]!.Metadata?.['BookingEngine:Entry'] as string;
+function functionByEntry(entry: string): string {
+  const found = functions.filter(([id]) => entryOf(id) === `functions/${entry}.ts`);
+  expect(found, `one function runs functions/${entry}.ts`).toHaveLength(1);
+  return found[0]![0];
+}
+
+/** Every statement of every identity policy attached to the function's role. */
+function statementsOf(fnId: string): Statement[] {
+  const roleId = refId(resources[fnId]!.Properties.Role);
+  expect(roleId).toBeDefined();
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => p.Properties.Roles.some((role: any) => refId(role) === roleId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+const allowedActions = (fnId: string) => new Set(statementsOf(fnId).filter((s) => s.Effect === 'Allow').flatMap(actionsOf));
+
+describe('tables', () => {
+  it('there are exactly four tables', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 4);
+  });
+
+  it.each([
+    ['EventsTable', [['aggregateId', 'HASH', 'S'], ['version', 'RANGE', 'N']]],
+    ['StateTable', [['pk', 'HASH', 'S'], ['sk', 'RANGE', 'S']]],
+    ['ConnectionsTable', [['connectionId', 'HASH', 'S']]],
+    ['AuditTable', [['aggregateId', 'HASH', 'S'], ['entry', 'RANGE', 'S']]],
+  ] as const)('%s is keyed %j', (prefix, keys) => {
+    const table = resources[logicalId(prefix, 'AWS::DynamoDB::Table')]!.Properties;
+    expect(table.KeySchema).toEqual(keys.map(([AttributeName, KeyType]) => ({ AttributeName, KeyType })));
+    for (const [name, , type] of keys) expect(table.AttributeDefinitions).toContainEqual({ AttributeName: name, AttributeType: type });
+    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+  });
+
+  it('only the events table has a stream, and it carries the new image', () => {
+    const streams = ofType('AWS::DynamoDB::Table').filter(([, t]) => t.Properties.StreamSpecification);
+    expect(streams.map(([id]) => id)).toEqual([logicalId('EventsTable', 'AWS::DynamoDB::Table')]);
+    expect(streams[0]![1].Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+  });
+
+  it('state and connections expire items by TTL; events and audit never do', () => {
+    for (const prefix of ['StateTable', 'ConnectionsTable']) {
+      expect(resources[logicalId(prefix, 'AWS::DynamoDB::Table')]!.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    }
+    for (const prefix of ['EventsTable', 'AuditTable']) {
+      expect(resources[logicalId(prefix, 'AWS::DynamoDB::Table')]!.Properties.TimeToLiveSpecification).toBeUndefined();
+    }
+  });
+
+  it('the events, state and audit tables keep point-in-time recovery', () => {
+    for (const prefix of ['EventsTable', 'StateTable', 'AuditTable']) {
+      expect(resources[logicalId(prefix, 'AWS::DynamoDB::Table')]!.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    }
+  });
+
+  it('GSIs: bookings by owner on the state table, connections by user', () => {
+    const indexes = (prefix: string) => resources[logicalId(prefix, 'AWS::DynamoDB::Table')]!.Properties.GlobalSecondaryIndexes;
+    expect(indexes('StateTable')).toEqual([
+      { IndexName: 'byOwner', KeySchema: [{ AttributeName: 'ownerKey', KeyType: 'HASH' }, { AttributeName: 'ownerSort', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
+    ]);
+    expect(indexes('ConnectionsTable')).toEqual([{ IndexName: 'byUser', KeySchema: [{ AttributeName: 'userId', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } }]);
+    expect(indexes('EventsTable')).toBeUndefined();
+    expect(indexes('AuditTable')).toBeUndefined();
+  });
+});
+
+describe('functions', () => {
+  it('there are functions at all', () => {
+    expect(functions.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(functions.map(([id]) => id))('%s runs nodejs24.x on arm64', (id) => {
+    const props = resources[id]!.Properties;
+    expect(props.Runtime).toBe('nodejs24.x');
+    expect(props.Architectures).toEqual(['arm64']);
+    expect(props.TracingConfig).toEqual({ Mode: 'Active' });
+  });
+
+  it.each(functions.map(([id]) => id))('%s names its source module under functions/, which exports its handler', (id) => {
+    const entry = entryOf(id);
+    const handler = resources[id]!.Metadata['BookingEngine:Handler'] as string;
+    expect(entry).toMatch(/^functions\/[a-z]+\/[a-z-]+\.ts$/);
+    expect(existsSync(projectRoot + entry), `${entry} exists`).toBe(true);
+    const source = readFileSync(projectRoot + entry, 'utf8');
+    expect(source).toMatch(new RegExp(`export (const|(async )?function) ${handler}\\b`));
+    expect(resources[id]!.Properties.Handler).toBe(`index.${handler}`);
+  });
+});
+
+describe('stream publisher', () => {
+  it('reads the events stream with bisect, partial batch failures, bounded retries and age, and an SQS on-failure destination', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    const props = mappings[0]![1].Properties;
+    expect(refId(props.FunctionName)).toBe(functionByEntry('stream/publish-events'));
+    expect(props.EventSourceArn).toEqual({ 'Fn::GetAtt': [logicalId('EventsTable', 'AWS::DynamoDB::Table'), 'StreamArn'] });
+    expect(props.BisectBatchOnFunctionError).toBe(true);
+    expect(props.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(props.MaximumRetryAttempts).toBeGreaterThanOrEqual(0);
+    expect(props.MaximumRetryAttempts).toBeLessThanOrEqual(10);
+    expect(props.MaximumRecordAgeInSeconds).toBeGreaterThan(0);
+    expect(props.MaximumRecordAgeInSeconds).toBeLessThanOrEqual(86_400);
+    const destination = refId(props.DestinationConfig.OnFailure.Destination);
+    expect(resources[destination!]?.Type).toBe('AWS::SQS::Queue');
+  });
+});
+
+describe('event rules', () => {
+  const rules = ofType('AWS::Events::Rule');
+
+  it('the workflow rule matches booking.requested and starts the Standard state machine, with retries and a DLQ', () => {
+    const workflowRules = rules.filter(([, r]) => JSON.stringify(r.Properties.EventPattern).includes('booking.requested'));
+    expect(workflowRules).toHaveLength(1);
+    const rule = workflowRules[0]![1].Properties;
+    expect(rule.EventPattern).toEqual({ source: ['booking-engine'], 'detail-type': ['booking.requested'] });
+    expect(rule.Targets).toHaveLength(1);
+    const target = rule.Targets[0];
+    const machine = resources[refId(target.Arn)!]!;
+    expect(machine.Type).toBe('AWS::StepFunctions::StateMachine');
+    expect(machine.Properties.StateMachineType).toBe('STANDARD');
+    expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) });
+    expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+    expect(resources[refId(target.DeadLetterConfig.Arn)!]!.Type).toBe('AWS::SQS::Queue');
+  });
+
+  it('every rule listens on the domain bus', () => {
+    const bus = logicalId('DomainEventBus', 'AWS::Events::EventBus');
+    for (const [, rule] of rules) expect(rule.Properties.EventBusName).toEqual({ Ref: bus });
+  });
+
+  it.each(rules.map(([id]) => id))('every target of %s has a retry policy and an SQS dead-letter queue', (id) => {
+    const targets = resources[id]!.Properties.Targets as any[];
+    expect(targets.length).toBeGreaterThan(0);
+    for (const target of targets) {
+      expect(target.RetryPolicy?.MaximumRetryAttempts).toBeGreaterThan(0);
+      expect(target.RetryPolicy?.MaximumEventAgeInSeconds).toBeGreaterThan(0);
+      expect(resources[refId(target.DeadLetterConfig?.Arn)!]?.Type).toBe('AWS::SQS::Queue');
+    }
+  });
+
+  it('the audit-log and realtime-push subscribers receive every domain event', () => {
+    for (const entry of ['subscribers/audit-log', 'subscribers/realtime-push']) {
+      const fn = functionByEntry(entry);
+      const subscribed = rules.filter(([, r]) => r.Properties.Targets.some((t: any) => refId(t.Arn) === fn));
+      expect(subscribed).toHaveLength(1);
+      expect(subscribed[0]![1].Properties.EventPattern).toEqual({ source: ['booking-engine'] });
+    }
+  });
+
+  it.each(['subscribers/audit-log', 'subscribers/realtime-push'])('%s retries asynchronous invocations and parks failures in a DLQ', (entry) => {
+    const fn = functionByEntry(entry);
+    const configs = ofType('AWS::Lambda::EventInvokeConfig').filter(([, c]) => refId(c.Properties.FunctionName) === fn);
+    expect(configs).toHaveLength(1);
+    expect(configs[0]![1].Properties.MaximumRetryAttempts).toBeGreaterThan(0);
+    const dlq = refId(resources[fn]!.Properties.DeadLetterConfig?.TargetArn);
+    expect(resources[dlq!]?.Type).toBe('AWS::SQS::Queue');
+  });
+});
+
+describe('HTTP API', () => {
+  const httpApi = logicalId('HttpApi', 'AWS::ApiGatewayV2::Api');
+  const routes = ofType('AWS::ApiGatewayV2::Route').filter(([, r]) => refId(r.Properties.ApiId) === httpApi);
+  const routeKeys = routes.map(([, r]) => r.Properties.RouteKey as string);
+  const route = (key: string) => routes.find(([, r]) => r.Properties.RouteKey === key)![1].Properties;
+
+  // Every route and whether API Gateway checks the organizer's JWT ('jwt') or leaves it to the handler ('none':
+  // public, or the attendee's booking token checked in the handler).
+  const expected: Array<[string, 'jwt' | 'none']> = [
+    ['GET /health', 'none'],
+    ['POST /event-types', 'jwt'],
+    ['GET /event-types/{id}', 'none'],
+    ['POST /bookings', 'none'],
+    ['GET /bookings', 'jwt'],
+    ['GET /bookings/{id}', 'none'],
+    ['GET /bookings/{id}/events', 'none'],
+    ['GET /bookings/{id}/audit', 'jwt'],
+    ['POST /bookings/{id}/cancel', 'none'],
+    ['POST /bookings/{id}/reschedule', 'none'],
+    ['POST /bookings/{id}/confirm', 'jwt'],
+    ['POST /bookings/{id}/reject', 'jwt'],
+    ['GET /slots', 'none'],
+    ['GET /users/me', 'jwt'],
+    ['POST /users/me', 'jwt'],
+    ['PATCH /users/me', 'jwt'],
+    ['DELETE /users/me', 'jwt'],
+    ['POST /schedules', 'jwt'],
+    ['GET /schedules', 'jwt'],
+    ['GET /schedules/{id}', 'jwt'],
+    ['POST /organizations', 'jwt'],
+    ['GET /organizations/{id}', 'jwt'],
+    ['POST /organizations/{id}/members', 'jwt'],
+    ['DELETE /organizations/{id}/members/{userId}', 'jwt'],
+    ['POST /organizations/{id}/teams', 'jwt'],
+    ['GET /teams/{id}', 'jwt'],
+    ['POST /teams/{id}/members', 'jwt'],
+    ['DELETE /teams/{id}/members/{userId}', 'jwt'],
+  ];
+
+  it('has exactly the documented routes', () => {
+    expect([...routeKeys].sort()).toEqual(expected.map(([key]) => key).sort());
+  });
+
+  it('the booking routes of the first cut are all there', () => {
+    for (const key of [
+      'GET /health',
+      'POST /event-types',
+      'GET /event-types/{id}',
+      'POST /bookings',
+      'GET /bookings',
+      'GET /bookings/{id}',
+      'GET /bookings/{id}/events',
+      'GET /bookings/{id}/audit',
+      'POST /bookings/{id}/cancel',
+      'POST /bookings/{id}/reschedule',
+      'POST /bookings/{id}/confirm',
+    ]) {
+      expect(routeKeys).toContain(key);
+    }
+  });
+
+  it('exactly the organizer routes carry the JWT authorizer', () => {
+    const authorizer = logicalId('HttpApiOrganizerJwt', 'AWS::ApiGatewayV2::Authorizer');
+    expect(resources[authorizer]!.Properties.AuthorizerType).toBe('JWT');
+    const withJwt = routeKeys.filter((key) => route(key).AuthorizationType === 'JWT');
+    expect(withJwt.sort()).toEqual(expected.filter(([, auth]) => auth === 'jwt').map(([key]) => key).sort());
+    for (const key of ['POST /event-types', 'GET /bookings', 'GET /bookings/{id}/audit', 'POST /bookings/{id}/confirm']) expect(withJwt).toContain(key);
+    for (const key of withJwt) expect(refId(route(key).AuthorizerId)).toBe(authorizer);
+    for (const key of routeKeys.filter((k) => !withJwt.includes(k))) expect(route(key).AuthorizationType).toBe('NONE');
+  });
+
+  it.each([
+    ['GET /health', 'http/health'],
+    ['POST /bookings', 'http/create-booking'],
+    ['GET /bookings/{id}', 'http/get-booking'],
+    ['POST /bookings/{id}/reschedule', 'http/reschedule-booking'],
+    ['POST /bookings/{id}/confirm', 'http/confirm-booking'],
+  ])('%s is served by functions/%s.ts', (key, entry) => {
+    const integrationId = route(key).Target['Fn::Join'][1][1].Ref as string;
+    expect(refId(resources[integrationId]!.Properties.IntegrationUri)).toBe(functionByEntry(entry));
+  });
+});
+
+describe('WebSocket API', () => {
+  it('routes $connect, $disconnect and $default', () => {
+    const wsApi = logicalId('WebSocketApi', 'AWS::ApiGatewayV2::Api');
+    expect(resources[wsApi]!.Properties.ProtocolType).toBe('WEBSOCKET');
+    const keys = ofType('AWS::ApiGatewayV2::Route')
+      .filter(([, r]) => refId(r.Properties.ApiId) === wsApi)
+      .map(([, r]) => r.Properties.RouteKey);
+    expect(keys.sort()).toEqual(['$connect', '$default', '$disconnect']);
+  });
+});
+
+describe('least privilege', () => {
+  const writes = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+  it('the health function has no DynamoDB permissions', () => {
+    const actions = [...allowedActions(functionByEntry('http/health'))];
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+  });
+
+  it.each(['http/get-booking', 'http/list-bookings', 'http/get-event-type', 'http/get-booking-events', 'http/get-booking-audit'])(
+    '%s may read but not write',
+    (entry) => {
+      const actions = allowedActions(functionByEntry(entry));
+      expect(actions.has('dynamodb:GetItem')).toBe(true);
+      for (const write of writes) expect(actions.has(write), write).toBe(false);
+    },
+  );
+
+  it('no GET route may write', () => {
+    const httpApi = logicalId('HttpApi', 'AWS::ApiGatewayV2::Api');
+    const getRoutes = ofType('AWS::ApiGatewayV2::Route').filter(([, r]) => refId(r.Properties.ApiId) === httpApi && r.Properties.RouteKey.startsWith('GET '));
+    expect(getRoutes.length).toBeGreaterThan(5);
+    for (const [, r] of getRoutes) {
+      const integration = r.Properties.Target['Fn::Join'][1][1].Ref as string;
+      const fn = refId(resources[integration]!.Properties.IntegrationUri)!;
+      const actions = allowedActions(fn);
+      for (const write of writes) expect(actions.has(write), `${r.Properties.RouteKey} may ${write}`).toBe(false);
+    }
+  });
+
+  it('the booking command routes may write', () => {
+    for (const entry of ['http/create-booking', 'http/cancel-booking', 'http/reschedule-booking', 'http/confirm-booking']) {
+      expect(allowedActions(functionByEntry(entry)).has('dynamodb:UpdateItem'), entry).toBe(true);
+    }
+  });
+
+  it('only the publisher may put events on a bus', () => {
+    const publisher = functionByEntry('stream/publish-events');
+    const putters = functions.filter(([id]) => allowedActions(id).has('events:PutEvents')).map(([id]) => id);
+    expect(putters).toEqual([publisher]);
+    const others = ofType('AWS::IAM::Policy').filter(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as Statement[]).some((s) => actionsOf(s).some((a) => a === 'events:PutEvents' || a === 'events:*')),
+    );
+    expect(others).toHaveLength(1);
+  });
+
+  it('the audit subscriber cannot touch the events table', () => {
+    const events = logicalId('EventsTable', 'AWS::DynamoDB::Table');
+    const statements = statementsOf(functionByEntry('subscribers/audit-log'));
+    expect(statements.length).toBeGreaterThan(0);
+    for (const s of statements) {
+      expect(JSON.stringify(s.Resource ?? '')).not.toContain(events);
+      if (actionsOf(s).some((a) => a.startsWith('dynamodb:'))) expect(s.Resource).not.toBe('*');
+    }
+  });
+
+  it('no policy statement allows every action, of a service or of all', () => {
+    const policies = [
+      ...ofType('AWS::IAM::Policy').map(([id, p]) => [id, p.Properties.PolicyDocument] as const),
+      ...ofType('AWS::SQS::QueuePolicy').map(([id, p]) => [id, p.Properties.PolicyDocument] as const),
+      ...ofType('AWS::IAM::Role').flatMap(([id, r]) => (r.Properties.Policies ?? []).map((p: any) => [id, p.PolicyDocument] as const)),
+    ];
+    expect(policies.length).toBeGreaterThan(20);
+    for (const [id, document] of policies) {
+      for (const s of document.Statement as Statement[]) {
+        if (s.Effect !== 'Allow') continue;
+        for (const action of actionsOf(s)) expect(action, `${id} allows ${action}`).not.toMatch(/^(\*|[a-z0-9-]+:\*)$/);
+      }
+    }
+  });
+});
+
+describe('queues', () => {
+  it('the four dead-letter queues exist, encrypted at rest and TLS-only, keeping messages 14 days', () => {
+    const queues = ofType('AWS::SQS::Queue');
+    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AuditLogDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'StartBookingWorkflowDLQ']);
+    for (const [id, queue] of queues) {
+      expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, `${id} is encrypted`).toBeTruthy();
+      expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        },
+      });
+    }
+  });
+});
+
+describe('workflow', () => {
+  it('is a Standard state machine with tracing and logs', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: Match.anyValue() }),
+    });
+  });
+});
