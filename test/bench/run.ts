@@ -1,0 +1,194 @@
+// `npm run bench`: the booking engine's speed on the local stack, each figure beside its floor measured in
+// the same run. Prints a table and writes test/bench/results/latest.json. Not a test: nothing here passes or
+// fails on time.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import WebSocket from 'ws';
+import { startDynamoDbLocal, localAwsConfig } from '../../infra/local/dynamodb-local.ts';
+import { startLocalStack } from '../../infra/local/runtime.ts';
+import { synthesizeTemplate } from '../../infra/synth.ts';
+import { claimCellKey, claimUpdate, planClaimChanges } from '../../shared/booking/time-claims.ts';
+import { BENCH_DAYS, benchAvailability, benchTeam } from './availability-bench.ts';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+
+type Figure = { section: string; name: string; concurrency?: number; count: number; p50Ms: number; p99Ms: number; perSecond?: number; floor?: string };
+
+const figures: Figure[] = [];
+
+/** Writes busy intervals as claim cells, the way bookings leave them, without going through bookings. */
+async function seedBusy(client: DynamoDBDocumentClient, tableName: string, hostId: string, busy: Array<{ start: number; end: number }>) {
+  const cells = new Map<number, Record<string, unknown>>();
+  busy.forEach((interval, n) => {
+    for (let minute = interval.start / 60_000; minute < interval.end / 60_000; minute++) {
+      const hour = Math.floor(minute / 60);
+      const cell = cells.get(hour) ?? { ...claimCellKey(hostId, hour), hostId, hourStart: new Date(hour * 3_600_000).toISOString() };
+      cell[`m${String(minute % 60).padStart(2, '0')}`] = `busy-${n}`;
+      cells.set(hour, cell);
+    }
+  });
+  const items = [...cells.values()];
+  for (let i = 0; i < items.length; i += 25) {
+    await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+  }
+}
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+/** Runs `count` operations with `concurrency` in flight; returns latency percentiles and throughput. */
+async function load(count: number, concurrency: number, operation: (i: number) => Promise<void>) {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t = performance.now();
+        await operation(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  return { count, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), perSecond: (count / elapsed) * 1000 };
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'booking-bench-'));
+const dynamo = await startDynamoDbLocal({ heapMb: 1024 });
+process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
+const stack = await startLocalStack({ template: synthesizeTemplate(), dynamoEndpoint: dynamo.endpoint, dataDir, log: () => {} });
+try {
+  const token = await stack.issuer.sign('bench-organizer');
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  const post = async (path: string, body: unknown, as = headers): Promise<any> => {
+    const response = await fetch(stack.httpUrl + path, { method: 'POST', headers: as, body: JSON.stringify(body) });
+    if (response.status >= 300) throw new Error(`POST ${path} answered ${response.status}: ${await response.text()}`);
+    return response.json();
+  };
+  // Open around the clock, so that every half hour is a bookable slot and no request is refused.
+  const allWeek = (['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const).map((day) => ({ day, start: '00:00', end: '24:00' }));
+  const schedule = await post('/schedules', { name: 'Always', timeZone: 'UTC', weekly: allWeek });
+  const eventType = await post('/event-types', { title: 'Bench', slug: 'bench', lengthMinutes: 30, scheduleId: schedule.id });
+
+  // Every booking gets a slot of its own, half an hour apart, so the figures measure the write path, not 409s.
+  let slot = 0;
+  const base = Date.UTC(new Date().getUTCFullYear() + 1, 0, 1);
+  const nextStart = () => new Date(base + slot++ * 30 * 60_000).toISOString();
+  const attendee = { name: 'Bench', email: 'bench@example.com', timeZone: 'UTC' };
+  const book = async () => {
+    const response = await fetch(`${stack.httpUrl}/bookings`, { method: 'POST', headers, body: JSON.stringify({ eventTypeId: eventType.id, start: nextStart(), attendee }) });
+    if (response.status !== 202) throw new Error(`POST /bookings answered ${response.status}: ${await response.text()}`);
+    await response.arrayBuffer();
+  };
+
+  // The floor: the same transaction (event put, read-model update, claim cells) sent straight to DynamoDB Local.
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...localAwsConfig, endpoint: dynamo.endpoint }), { marshallOptions: { removeUndefinedValues: true } });
+  const tables = { events: process.env.EVENTS_TABLE!, state: process.env.STATE_TABLE! };
+  const rawTransaction = async () => {
+    const id = randomUUID();
+    const start = Date.parse(nextStart());
+    await documents.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: tables.events, Item: { aggregateId: `floor-${id}`, version: 1, type: 'floor', payload: { attendee } }, ConditionExpression: 'attribute_not_exists(version)' } },
+          { Update: { TableName: tables.state, Key: { pk: `FLOOR#${id}`, sk: 'BOOKING' }, UpdateExpression: 'SET booking = :b', ExpressionAttributeValues: { ':b': { attendee, start } } } },
+          ...planClaimChanges(null, { hostIds: ['floor-host'], start, end: start + 30 * 60_000 }).map((change) => claimUpdate(tables.state, id, change)),
+        ],
+      }),
+    );
+  };
+
+  for (const concurrency of [1, 8, 32]) {
+    const count = concurrency === 1 ? 150 : concurrency * 30;
+    await load(20, concurrency, rawTransaction); // warm-up
+    const floor = await load(count, concurrency, rawTransaction);
+    figures.push({ section: 'floor', name: 'TransactWriteItems (raw, same items)', concurrency, ...floor });
+    await load(20, concurrency, book);
+    const post = await load(count, concurrency, book);
+    figures.push({ section: 'http', name: 'POST /bookings', concurrency, ...post, floor: `${floor.p50Ms.toFixed(1)} ms p50, ${floor.perSecond.toFixed(0)}/s` });
+  }
+
+  // POST to WebSocket: how long until the organizer sees booking.requested and booking.confirmed.
+  const socket = new WebSocket(`${stack.wsUrl}/?token=${token}`);
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  const seen = new Map<string, { requested?: number; confirmed?: number }>();
+  const waiters = new Map<string, () => void>();
+  socket.on('message', (data) => {
+    const { data: event } = JSON.parse(String(data));
+    const entry = seen.get(event.aggregateId) ?? {};
+    if (event.type === 'booking.requested') entry.requested = performance.now();
+    if (event.type === 'booking.confirmed') {
+      entry.confirmed = performance.now();
+      waiters.get(event.aggregateId)?.();
+    }
+    seen.set(event.aggregateId, entry);
+  });
+  const pushRequested: number[] = [];
+  const pushConfirmed: number[] = [];
+  const posts: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const t = performance.now();
+    const response = await fetch(`${stack.httpUrl}/bookings`, { method: 'POST', headers, body: JSON.stringify({ eventTypeId: eventType.id, start: nextStart(), attendee }) });
+    const { id } = await response.json() as any;
+    posts.push(performance.now() - t);
+    await new Promise<void>((resolve) => (seen.get(id)?.confirmed ? resolve() : waiters.set(id, resolve)));
+    const entry = seen.get(id)!;
+    if (i >= 5) {
+      pushRequested.push(entry.requested! - t);
+      pushConfirmed.push(entry.confirmed! - t);
+    }
+  }
+  socket.close();
+  for (const [name, samples] of [['POST -> WebSocket booking.requested', pushRequested], ['POST -> WebSocket booking.confirmed (through the workflow)', pushConfirmed]] as const) {
+    const sorted = [...samples].sort((a, b) => a - b);
+    const postSorted = [...posts].sort((a, b) => a - b);
+    figures.push({ section: 'push', name, count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), floor: `POST alone ${percentile(postSorted, 50).toFixed(1)} ms p50` });
+  }
+
+  // Availability: the engine alone, then the same 10-host round-robin month through GET /slots, where the
+  // busy time is read back from the hosts' claim cells (seeded directly: 300 intervals a host).
+  const engine = await benchAvailability();
+  for (const result of engine) figures.push({ section: 'availability', name: `engine: ${result.name}`, count: result.runs, p50Ms: result.medianMs, p99Ms: result.p99Ms });
+  const nextYear = new Date().getUTCFullYear() + 1;
+  const monthStart = Date.UTC(nextYear, 2, 1);
+  const hosts = benchTeam(10, monthStart);
+  const admin = { ...headers, authorization: `Bearer ${await stack.issuer.sign('bench-admin')}` };
+  const organization = await post('/organizations', { name: 'Bench Co' }, admin);
+  for (const host of hosts) {
+    await post(`/organizations/${organization.id}/members`, { userId: host.hostId }, admin);
+    const asHost = { ...headers, authorization: `Bearer ${await stack.issuer.sign(host.hostId)}` };
+    await post('/schedules', { name: 'Work', ...host.schedule }, asHost);
+    await seedBusy(documents, tables.state, host.hostId, host.busy);
+  }
+  const team = await post(`/organizations/${organization.id}/teams`, { name: 'Sales', memberIds: hosts.map((h) => h.hostId) }, admin);
+  const roundRobin = await post('/event-types', { title: 'Demo', slug: 'demo', lengthMinutes: 30, slotIntervalMinutes: 15, bufferBeforeMinutes: 5, bufferAfterMinutes: 10, minimumNoticeMinutes: 120, teamId: team.id, schedulingType: 'round_robin' }, admin);
+  const slotsUrl = `${stack.httpUrl}/slots?eventTypeId=${roundRobin.id}&start=${new Date(monthStart).toISOString()}&end=${new Date(monthStart + BENCH_DAYS * 86_400_000).toISOString()}&timeZone=America/New_York`;
+  let slotCount = 0;
+  const slots = await load(60, 1, async () => {
+    const body = (await (await fetch(slotsUrl)).json()) as { slots: Record<string, unknown[]> };
+    slotCount = Object.values(body.slots).flat().length;
+  });
+  const engineFloor = engine[0]!;
+  figures.push({ section: 'availability', name: `GET /slots: round robin, 10 hosts x 300 busy, 30 days (${slotCount} slots)`, concurrency: 1, ...slots, floor: `engine alone ${engineFloor.medianMs.toFixed(1)} ms p50` });
+} finally {
+  await stack.close();
+  await dynamo.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+console.log('\nsection       | measurement                                                | conc |  count |  p50 ms |  p99 ms |    per s | floor (same run)');
+console.log('--------------|------------------------------------------------------------|------|--------|---------|---------|----------|-----------------');
+for (const f of figures) {
+  console.log(
+    `${f.section.padEnd(13)} | ${f.name.padEnd(58)} | ${String(f.concurrency ?? '').padStart(4)} | ${String(f.count).padStart(6)} | ${f.p50Ms.toFixed(1).padStart(7)} | ${f.p99Ms.toFixed(1).padStart(7)} | ${f.perSecond ? f.perSecond.toFixed(0).padStart(8) : ''.padStart(8)} | ${f.floor ?? ''}`,
+  );
+}
+const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, figures }, null, 2));
+console.log(`\nwrote test/bench/results/latest.json`);
