@@ -10,9 +10,8 @@ import { readEventType, type EventTypeView } from '../../shared/event-types/even
 import { header, httpHandler, json, parseJsonBody, type HttpEvent, type HttpResult } from '../../shared/http/handler.ts';
 import { IdempotentRequest } from '../../shared/http/idempotency.ts';
 import { problems, type FieldError } from '../../shared/http/problems.ts';
-import { computeSlots } from '../../shared/scheduling/availability.ts';
 import { countAssignment, explainAssignment, rankHosts, readLoads } from '../../shared/scheduling/round-robin.ts';
-import { slotQueryFor } from '../../shared/scheduling/slots.ts';
+import { offeredHostsAt } from '../../shared/scheduling/slots.ts';
 
 const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2030-01-07T09:00:00Z' });
 const body = z.object({
@@ -43,24 +42,10 @@ export const handler = httpHandler(async (event) => {
       errors.push({ path: 'end', message: `the event lasts ${eventType.lengthMinutes} minutes` });
     }
     if (errors.length || !eventType) throw problems.unprocessable(errors);
-    const freeHosts = await hostsFreeAt(tables, eventType, start);
+    const freeHosts = await offeredHostsAt(tables, eventType, start);
     return book(event, tables, request, eventType, input, start, end, freeHosts);
   });
 });
-
-/**
- * The hosts the engine offers this exact start to. This read only steers: the claim in the booking's
- * transaction is what guarantees no overlap, whatever happens between this read and that write.
- */
-async function hostsFreeAt(tables: BookingTables, eventType: EventTypeView, start: number): Promise<string[]> {
-  const now = Date.now();
-  const range = { start, end: start + MINUTE };
-  const [offered] = computeSlots(await slotQueryFor(tables, eventType, range, now)).filter((slot) => slot.start === start);
-  if (offered) return offered.hostIds;
-  const [bookable] = computeSlots(await slotQueryFor(tables, eventType, range, now, { ignoreBusy: true })).filter((slot) => slot.start === start);
-  if (bookable) throw problems.conflict('slot-taken', 'That time is taken', 'the host already has a booking that overlaps this time (buffers included)');
-  throw problems.unprocessable([{ path: 'start', message: 'is not a time this event type offers (outside working hours, notice, window or slot grid); GET /slots lists them' }]);
-}
 
 async function book(event: HttpEvent, tables: BookingTables, request: IdempotentRequest, eventType: EventTypeView, input: Body, start: number, end: number, freeHosts: string[]): Promise<HttpResult> {
   const roundRobin = eventType.teamId !== undefined && eventType.schedulingType === 'round_robin';

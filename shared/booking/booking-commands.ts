@@ -42,7 +42,9 @@ export type ExecuteResult = { booking: BookingView; events: DomainEvent[] };
  */
 export async function executeBookingCommand(tables: BookingTables, options: ExecuteOptions): Promise<ExecuteResult> {
   const store = new EventStore(tables.client, tables.eventsTable);
-  const history = (await store.load(options.bookingId)) as unknown as BookingEvent[];
+  // A request opens a stream under an id just minted, so there is nothing to read; the conditional put of
+  // version 1 would still refuse a reused id.
+  const history = options.command.type === 'RequestBooking' ? [] : ((await store.load(options.bookingId)) as unknown as BookingEvent[]);
   const before = fold(bookingDecider, history);
   options.authorize?.(before);
   const decided = bookingDecider.decide(options.command, before);

@@ -7,7 +7,7 @@ import { header, httpHandler, json, pathParameter, type HttpEvent } from '../htt
 import { IdempotentRequest } from '../http/idempotency.ts';
 import { problems } from '../http/problems.ts';
 
-type CommandFor = (event: HttpEvent, caller: BookingCaller, booking: BookingView) => BookingCommand;
+type CommandFor = (event: HttpEvent, caller: BookingCaller, booking: BookingView) => BookingCommand | Promise<BookingCommand>;
 
 /**
  * The shape every command route on one booking shares: find the booking, establish who asks, build the
@@ -20,7 +20,7 @@ export function bookingCommandRoute(options: { allow: Array<BookingCaller['actor
     const stored = await readBooking(tables, bookingId);
     const caller = await bookingCaller(event, stored);
     if (!options.allow.includes(caller.actor)) throw problems.forbidden(`only the organizer may ${event.routeKey.split('/').at(-1)} a booking`);
-    const command = options.command(event, caller, stored!.booking);
+    const command = await options.command(event, caller, stored!.booking);
     const request = new IdempotentRequest(tables.client, tables.stateTable, event, caller.identity?.userId ?? 'attendee');
     return request.run(async () => {
       let response = json(200, {});

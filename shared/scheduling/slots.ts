@@ -3,13 +3,14 @@ import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb
 import type { EventTypeView } from '../event-types/event-types.ts';
 import { busyFromCells, claimCellRange } from '../booking/time-claims.ts';
 import { defaultSchedulesOf, readSchedule, readTeam, toEngineSchedule } from './directory.ts';
-import type { Interval, Schedule, SlotQuery } from './availability.ts';
+import { computeSlots, type Interval, type Schedule, type SlotQuery } from './availability.ts';
+import { problems } from '../http/problems.ts';
 
 type Tables = { client: DynamoDBDocumentClient; stateTable: string };
 const MINUTE = 60_000;
 
 /** The minutes each host's claim cells hold within `range`: every booking with its buffers. */
-export async function claimedTime(tables: Tables, hostIds: string[], range: Interval): Promise<Map<string, Interval[]>> {
+export async function claimedTime(tables: Tables, hostIds: string[], range: Interval, excludeBookingId?: string): Promise<Map<string, Interval[]>> {
   const { from, to } = claimCellRange(range.start, range.end);
   const entries = await Promise.all(
     hostIds.map(async (hostId) => {
@@ -27,7 +28,8 @@ export async function claimedTime(tables: Tables, hostIds: string[], range: Inte
         items.push(...(page.Items ?? []));
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
-      return [hostId, busyFromCells(items).map(({ start, end }) => ({ start, end }))] as const;
+      const busy = busyFromCells(items).filter((run) => run.bookingId !== excludeBookingId);
+      return [hostId, busy.map(({ start, end }) => ({ start, end }))] as const;
     }),
   );
   return new Map(entries);
@@ -40,14 +42,21 @@ export async function hostsOf(tables: Tables, eventType: EventTypeView): Promise
 }
 
 /** Everything computeSlots needs for this event type over `range` (slot starts), read in parallel. */
-export async function slotQueryFor(tables: Tables, eventType: EventTypeView, range: Interval, now: number, options: { ignoreBusy?: boolean } = {}): Promise<SlotQuery> {
+export type SlotQueryOptions = {
+  /** Leave out all busy time: is the time offered at all (schedule, notice, window, grid)? */
+  ignoreBusy?: boolean;
+  /** Leave out one booking's own claim: where could this booking move? */
+  excludeBookingId?: string;
+};
+
+export async function slotQueryFor(tables: Tables, eventType: EventTypeView, range: Interval, now: number, options: SlotQueryOptions = {}): Promise<SlotQuery> {
   const hostIds = await hostsOf(tables, eventType);
   const before = eventType.bufferBeforeMinutes * MINUTE;
   const after = (eventType.lengthMinutes + eventType.bufferAfterMinutes) * MINUTE;
   const [schedules, ownSchedule, busy] = await Promise.all([
     defaultSchedulesOf(tables, hostIds),
     eventType.scheduleId ? readSchedule(tables, eventType.scheduleId) : undefined,
-    options.ignoreBusy ? new Map<string, Interval[]>() : claimedTime(tables, hostIds, { start: range.start - before, end: range.end + after }),
+    options.ignoreBusy ? new Map<string, Interval[]>() : claimedTime(tables, hostIds, { start: range.start - before, end: range.end + after }, options.excludeBookingId),
   ]);
   // The event type's own schedule is its owner's hours for it; other hosts keep their default hours.
   const scheduleOf = (hostId: string): Schedule =>
@@ -65,4 +74,19 @@ export async function slotQueryFor(tables: Tables, eventType: EventTypeView, ran
     range,
     now,
   };
+}
+
+/**
+ * The hosts the engine offers this exact start to, or the problem that explains why none: 409 when the time
+ * is offered but taken, 422 when the event type never offers it. This read only steers; the claim in the
+ * booking's transaction is what guarantees no overlap, whatever happens between this read and that write.
+ */
+export async function offeredHostsAt(tables: Tables, eventType: EventTypeView, start: number, options: { excludeBookingId?: string } = {}): Promise<string[]> {
+  const now = Date.now();
+  const range = { start, end: start + MINUTE };
+  const [offered] = computeSlots(await slotQueryFor(tables, eventType, range, now, options)).filter((slot) => slot.start === start);
+  if (offered) return offered.hostIds;
+  const [bookable] = computeSlots(await slotQueryFor(tables, eventType, range, now, { ignoreBusy: true })).filter((slot) => slot.start === start);
+  if (bookable) throw problems.conflict('slot-taken', 'That time is taken', 'the host already has a booking that overlaps this time (buffers included)');
+  throw problems.unprocessable([{ path: 'start', message: 'is not a time this event type offers (outside working hours, notice, window or slot grid); GET /slots lists them' }]);
 }

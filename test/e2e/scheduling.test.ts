@@ -78,6 +78,26 @@ describe('slots across time zones and DST, buffers and notice', () => {
     expect(after).toHaveLength(before.length - 3);
   });
 
+  it('reschedules onto a time the schedule offers, even one overlapping the old time, and frees the old one', async () => {
+    const query = `/slots?eventTypeId=${eventTypeId}&start=2027-03-17&end=2027-03-17&timeZone=Europe/Berlin`;
+    const booking = (await call('POST', '/bookings', { body: { eventTypeId, start: '2027-03-17T14:00:00+01:00', attendee } })).body;
+    let status = booking.status;
+    for (let i = 0; i < 100 && status !== 'confirmed'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = (await call('GET', `/bookings/${booking.id}`, { token })).body.status;
+    }
+    expect(status).toBe('confirmed');
+    const offHours = await call('POST', `/bookings/${booking.id}/reschedule?token=${booking.manageToken}`, { body: { start: '2027-03-17T19:00:00+01:00' } });
+    expect(offHours.status).toBe(422);
+    const moved = await call('POST', `/bookings/${booking.id}/reschedule?token=${booking.manageToken}`, { body: { start: '2027-03-17T14:30:00+01:00' } });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ status: 'confirmed', start: '2027-03-17T13:30:00.000Z', previousTimes: [{ start: '2027-03-17T13:00:00.000Z' }] });
+    const starts = (await call('GET', query)).body.slots['2027-03-17'].map((slot: { start: string }) => slot.start);
+    expect(starts).toContain('2027-03-17T13:30:00+01:00');
+    expect(starts).not.toContain('2027-03-17T14:00:00+01:00');
+    expect(starts).not.toContain('2027-03-17T14:30:00+01:00');
+  });
+
   it('refuses a time the schedule does not offer with 422, and one inside the notice', async () => {
     const offHours = await call('POST', '/bookings', { body: { eventTypeId, start: '2027-03-16T20:00:00Z', attendee } });
     expect(offHours.status).toBe(422);
