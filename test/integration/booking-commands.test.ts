@@ -287,3 +287,30 @@ describe('executeBookingCommand against DynamoDB Local', () => {
     expect(await eventsOf(refused)).toEqual([]);
   });
 });
+
+describe('racing collective and single bookings across a team', () => {
+  it('never lets a host hold two overlapping bookings, whichever mix of hosts each request claims', async () => {
+    const hostSets = [['team-x', 'team-y'], ['team-x'], ['team-y'], ['team-x', 'team-y', 'team-z'], ['team-z']];
+    const starts = ['10:00', '10:15', '10:20', '10:45', '11:00', '11:10'];
+    const attempts = Array.from({ length: 60 }, (_, i) => {
+      const hostIds = hostSets[i % hostSets.length]!;
+      const start = starts[(i * 7) % starts.length]!;
+      const [h, m] = start.split(':').map(Number) as [number, number];
+      const end = `${String(h + Math.floor((m + 30) / 60)).padStart(2, '0')}:${String((m + 30) % 60).padStart(2, '0')}`;
+      return { hostIds, start: Date.parse(at(start)), end: Date.parse(at(end)), promise: book(hostIds, start, end).then(() => undefined, (error: unknown) => error) };
+    });
+    const outcomes = await Promise.all(attempts.map((a) => a.promise));
+    outcomes.forEach((outcome) => expect(outcome === undefined || outcome instanceof SlotTakenError, String(outcome)).toBe(true));
+    const winners = attempts.filter((_, i) => outcomes[i] === undefined);
+    expect(winners.length).toBeGreaterThan(0);
+    for (const host of ['team-x', 'team-y', 'team-z']) {
+      const mine = winners.filter((w) => w.hostIds.includes(host));
+      for (const a of mine) for (const b of mine) if (a !== b) expect(a.start < b.end && b.start < a.end).toBe(false);
+    }
+    // Each loser really collided: some winner shares a host and a minute with it.
+    attempts.forEach((attempt, i) => {
+      if (outcomes[i] === undefined) return;
+      expect(winners.some((w) => w.hostIds.some((h) => attempt.hostIds.includes(h)) && w.start < attempt.end && attempt.start < w.end)).toBe(true);
+    });
+  });
+});
