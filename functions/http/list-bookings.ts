@@ -15,7 +15,7 @@ const query = z.object({
   cursor: z.string().optional(),
 });
 
-/** The caller's own bookings by start time, paged with an opaque cursor. */
+/** The bookings the caller organizes or hosts, by start time, paged with an opaque cursor. */
 export const handler = httpHandler(async (event) => {
   const { userId } = organizer(event);
   const parsed = query.safeParse(event.queryStringParameters ?? {});
@@ -35,7 +35,7 @@ export const handler = httpHandler(async (event) => {
       KeyConditionExpression: from ? 'ownerKey = :owner AND ownerSort >= :from' : 'ownerKey = :owner',
       FilterExpression: status ? '#booking.#status = :status' : undefined,
       ExpressionAttributeNames: status ? { '#booking': 'booking', '#status': 'status' } : undefined,
-      ExpressionAttributeValues: { ':owner': `ORGANIZER#${userId}`, ...(from ? { ':from': new Date(from).toISOString() } : {}), ...(status ? { ':status': status } : {}) },
+      ExpressionAttributeValues: { ':owner': `VIEWER#${userId}`, ...(from ? { ':from': new Date(from).toISOString() } : {}), ...(status ? { ':status': status } : {}) },
       Limit: limit,
       ExclusiveStartKey: startKey,
     }),

@@ -58,6 +58,7 @@ export async function executeBookingCommand(tables: BookingTables, options: Exec
   const claimChanges = planClaimChanges(holdsTime(before) ? claimOf(before) : null, holdsTime(after) ? claimOf(after) : null);
   const alongside: TransactionItem[] = [
     readModelWrite(tables.stateTable, view, options.createOnly),
+    ...listingWrites(tables.stateTable, view),
     ...claimChanges.map((change) => ({
       item: claimUpdate(tables.stateTable, options.bookingId, change),
       onConditionFailed: () => new SlotTakenError(),
@@ -81,12 +82,7 @@ export async function executeBookingCommand(tables: BookingTables, options: Exec
 
 function readModelWrite(tableName: string, view: BookingView, createOnly: Record<string, unknown> = {}): TransactionItem {
   // An update rather than a put, so fields that only the read model holds (the attendee's token hash) survive.
-  const fields: Record<string, unknown> = {
-    booking: view,
-    ownerKey: `ORGANIZER#${view.organizerId}`,
-    ownerSort: `${view.start}#${view.id}`,
-    version: view.version,
-  };
+  const fields: Record<string, unknown> = { booking: view, version: view.version };
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const sets: string[] = [];
@@ -103,6 +99,26 @@ function readModelWrite(tableName: string, view: BookingView, createOnly: Record
   return {
     item: { Update: { TableName: tableName, Key: bookingKey(view.id), UpdateExpression: `SET ${sets.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values } },
   };
+}
+
+/** Everyone who sees a booking in their GET /bookings: its organizer and its hosts. */
+export function bookingViewers(view: Pick<BookingView, 'organizerId' | 'hostIds'>): string[] {
+  return [...new Set([view.organizerId, ...view.hostIds])];
+}
+
+/**
+ * One listing entry per viewer, indexed by (viewer, start), so a host of a team booking finds it as readily as
+ * the organizer. Entries carry the whole booking and change in the same transaction as it.
+ */
+function listingWrites(tableName: string, view: BookingView): TransactionItem[] {
+  return bookingViewers(view).map((userId) => ({
+    item: {
+      Put: {
+        TableName: tableName,
+        Item: { pk: `BOOKING#${view.id}`, sk: `VIEWER#${userId}`, ownerKey: `VIEWER#${userId}`, ownerSort: `${view.start}#${view.id}`, booking: view },
+      },
+    },
+  }));
 }
 
 export type StoredBooking = { booking: BookingView; manageTokenHash?: string };

@@ -167,6 +167,13 @@ describe('teams', () => {
     expect(first.body.assignment).toMatchObject({ strategy: 'round_robin', reason: expect.stringContaining('fewest bookings') });
     const later = await call('POST', '/bookings', { body: { eventTypeId: roundRobin.body.id, start: '2027-05-05T11:00:00Z', attendee } });
     expect(later.status).toBe(202);
+    // The assigned host finds the booking among their own; the other host does not.
+    const assigned = first.body.hostIds[0];
+    const other = assigned === 'host-a' ? 'host-b' : 'host-a';
+    const listed = async (userId: string) => (await call('GET', '/bookings', { token: await stack.issuer.sign(userId) })).body.bookings.map((b: { id: string }) => b.id);
+    expect(await listed(assigned)).toContain(first.body.id);
+    expect(await listed(other)).not.toContain(first.body.id);
+    expect(await listed('team-admin')).toContain(first.body.id);
   });
 
   it('leaves a booking that needs confirmation waiting until the organizer confirms, and rejecting frees the time', async () => {

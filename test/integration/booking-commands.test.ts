@@ -95,10 +95,10 @@ describe('executeBookingCommand against DynamoDB Local', () => {
       pk: `BOOKING#${bookingId}`,
       sk: 'BOOKING',
       version: 1,
-      ownerKey: `ORGANIZER#${host}`,
-      ownerSort: `${at('09:00')}#${bookingId}`,
       booking: { id: bookingId, status: 'draft', version: 1, start: at('09:00'), end: at('09:30'), hostIds: [host] },
     });
+    const { Item: listing } = await test.client.send(new GetCommand({ TableName: test.state, Key: { pk: `BOOKING#${bookingId}`, sk: `VIEWER#${host}` } }));
+    expect(listing).toMatchObject({ ownerKey: `VIEWER#${host}`, ownerSort: `${at('09:00')}#${bookingId}`, booking: result.booking });
     expect(item!.booking).toEqual(result.booking);
     expect((await readBooking(tables, bookingId))?.booking).toEqual(result.booking);
 

@@ -1,0 +1,59 @@
+import { describe, expect, inject, it } from 'vitest';
+import { unsupportedResources } from '../../infra/local/runtime.ts';
+import { TemplateResolver } from '../../infra/local/template-resolver.ts';
+import { LambdaRuntime } from '../../infra/local/lambda-runtime.ts';
+import { rulesOf } from '../../infra/local/event-bus.ts';
+
+const names = {
+  httpApiUrl: 'http://127.0.0.1:3000',
+  webSocketUrl: 'ws://127.0.0.1:3001',
+  webSocketManagementUrl: 'http://127.0.0.1:3001',
+  issuer: 'http://127.0.0.1:3000/local-issuer',
+  audience: 'local-client',
+  queueUrl: (name: string) => `http://127.0.0.1:3002/000000000000/${name}`,
+};
+
+describe('the local runtime reads the synthesized template', () => {
+  it('runs every resource type of the stack, and reports one it does not know', () => {
+    const template = inject('template');
+    expect(unsupportedResources(template)).toEqual([]);
+    const withGap = { Resources: { ...template.Resources, Nightly: { Type: 'AWS::Scheduler::Schedule' }, Other: { Type: 'AWS::Scheduler::Schedule' } } };
+    expect(unsupportedResources(withGap)).toEqual(['AWS::Scheduler::Schedule (2)']);
+  });
+
+  it('points the functions at the local issuer and the local @connections endpoint instead of AWS', () => {
+    const resolver = new TemplateResolver(inject('template'), names);
+    const lambda = new LambdaRuntime(resolver);
+    const environment = lambda.sharedEnvironment();
+    expect(environment.JWT_ISSUER).toBe(names.issuer);
+    expect(environment.JWT_AUDIENCE).toBe('local-client');
+    expect(environment.WS_MANAGEMENT_ENDPOINT).toBe(names.webSocketManagementUrl);
+    expect(environment.EVENTS_TABLE).toMatch(/^EventsTable/);
+  });
+
+  it('finds a source module for every function and the async retry settings of the subscribers', () => {
+    const resolver = new TemplateResolver(inject('template'), names);
+    expect(LambdaRuntime.functionsWithoutEntry(resolver)).toEqual([]);
+    const lambda = new LambdaRuntime(resolver);
+    const audit = [...lambda.functions.values()].find((fn) => fn.entry === 'functions/subscribers/audit-log.ts')!;
+    expect(audit.asyncRetries).toBe(2);
+    expect(audit.deadLetterQueueArn).toMatch(/:AuditLogDLQ/);
+  });
+
+  it('takes rules, patterns and targets from the template', () => {
+    const rules = rulesOf(new TemplateResolver(inject('template'), names));
+    const workflowRule = rules.find((rule) => rule.targets.some((t) => t.kind === 'state-machine'))!;
+    const event = (type: string) => ({ source: 'booking-engine', 'detail-type': type, detail: {} });
+    expect(workflowRule.matches(event('booking.requested'))).toBe(true);
+    expect(workflowRule.matches(event('booking.cancelled'))).toBe(false);
+    expect(workflowRule.targets[0]!.deadLetterQueueArn).toMatch(/StartBookingWorkflowDLQ/);
+    expect(rules.filter((rule) => rule.matches(event('booking.cancelled'))).length).toBe(2);
+  });
+
+  it('refuses to run functions that would disagree on an environment variable in one process', () => {
+    const template = structuredClone(inject('template'));
+    const first = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.EVENTS_TABLE)!;
+    first.Properties!.Environment.Variables.EVENTS_TABLE = 'somewhere-else';
+    expect(() => new LambdaRuntime(new TemplateResolver(template, names)).sharedEnvironment()).toThrow(/EVENTS_TABLE/);
+  });
+});
