@@ -3,13 +3,17 @@ import { z } from 'zod';
 const isoInstant = z.iso.datetime({ offset: true });
 const timeZone = z.string().min(1).refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin');
 
+const knownZones = new Set<string>();
+
 export function isValidTimeZone(zone: string): boolean {
+  if (knownZones.has(zone)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
   } catch {
     return false;
   }
+  knownZones.add(zone);
+  return true;
 }
 
 export const attendeeSchema = z.object({

@@ -19,7 +19,7 @@ export type ExecutionRecord = {
   stoppedAt?: string;
 };
 
-type Machine = { definition: Record<string, any>; taskHandlers: Record<string, (input: JsonValue) => Promise<JsonValue>> };
+type Machine = { machine: StateMachine; taskHandlers: Record<string, (input: JsonValue) => Promise<JsonValue>> };
 
 export class LocalStepFunctions {
   private readonly machines = new Map<string, Machine>();
@@ -35,7 +35,9 @@ export class LocalStepFunctions {
       const definition = JSON.parse(text) as Record<string, any>;
       // Node timers hold at most 2^31 ms (24.8 days); a longer execution timeout would fire at once.
       if (definition.TimeoutSeconds > MAX_TIMER_SECONDS) definition.TimeoutSeconds = MAX_TIMER_SECONDS;
-      this.machines.set(logicalId, { definition, taskHandlers: bindTasks(definition, invoke) });
+      // Built once: the constructor validates the ASL against its JSON Schema, which costs far more than a run.
+      const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true, checkArn: false } });
+      this.machines.set(logicalId, { machine, taskHandlers: bindTasks(definition, invoke) });
     }
   }
 
@@ -57,7 +59,7 @@ export class LocalStepFunctions {
     };
     this.executions.push(record);
     if (this.executions.length > 1000) this.executions.shift();
-    const execution = new StateMachine(machine.definition as never, { validationOptions: { checkPaths: true, checkArn: false } }).run(input as JsonValue, {
+    const execution = machine.machine.run(input as JsonValue, {
       overrides: { taskResourceLocalHandlers: machine.taskHandlers },
       context: { Execution: { Id: record.executionArn, Name: name, StartTime: record.startedAt, Input: input } } as never,
     });
