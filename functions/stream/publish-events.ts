@@ -26,10 +26,12 @@ export async function handler(stream: DynamoDBStreamEvent): Promise<DynamoDBBatc
     const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
     if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) continue;
     try {
-      const event = parseDomainEvent(unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>));
+      const stored = unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>);
+      // Checked against the catalog, then sent as stored: parsing must not reshape what subscribers receive.
+      const { type } = parseDomainEvent(stored);
       pending.push({
         sequenceNumber,
-        entry: { EventBusName: busName, Source: EVENT_SOURCE, DetailType: event.type, Detail: JSON.stringify(event), Resources: [] },
+        entry: { EventBusName: busName, Source: EVENT_SOURCE, DetailType: type, Detail: JSON.stringify(stored), Resources: [] },
       });
     } catch (error) {
       logger.error('stream record is not a valid domain event', { error, sequenceNumber });

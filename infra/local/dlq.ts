@@ -19,11 +19,16 @@ try {
       console.log(`${url.split('/').at(-1)!.padEnd(50)} ${Attributes.ApproximateNumberOfMessages} waiting, ${Attributes.ApproximateNumberOfMessagesNotVisible} in flight`);
     }
   } else if (command === 'show' && name) {
-    const url = QueueUrls.find((u) => u.endsWith(`/${name}`));
-    if (!url) throw new Error(`no queue named ${name}; npm run dlq lists them`);
+    // The template's logical ids end in a hash; the readable start of the name is enough.
+    const matches = QueueUrls.filter((u) => u.split('/').at(-1)!.startsWith(name));
+    if (matches.length !== 1) {
+      console.error(matches.length ? `${name} names several queues: ${matches.map((u) => u.split('/').at(-1)).join(', ')}` : `no queue named ${name}; npm run dlq lists them`);
+      process.exit(2);
+    }
+    const url = matches[0]!;
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 0, MessageAttributeNames: ['All'] }));
     for (const message of Messages) console.log(JSON.stringify({ id: message.MessageId, attributes: message.MessageAttributes, body: JSON.parse(message.Body ?? 'null') }, null, 2));
-    if (!Messages.length) console.log(`${name} is empty`);
+    if (!Messages.length) console.log(`${url.split("/").at(-1)} is empty`);
   } else {
     console.error('usage: npm run dlq [-- list | show <queue>]');
     process.exit(2);
