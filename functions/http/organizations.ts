@@ -4,6 +4,7 @@ import { organizer, type Identity } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { executeCommand, putView } from '../../shared/domain/aggregate-commands.ts';
 import { httpHandler, json, parseJsonBody, pathParameter, type HttpEvent } from '../../shared/http/handler.ts';
+import { IdempotentRequest } from '../../shared/http/idempotency.ts';
 import { problems } from '../../shared/http/problems.ts';
 import { organizationDecider, teamDecider, type OrganizationCommand, type OrganizationState, type TeamCommand, type TeamState } from '../../shared/people/organizations.ts';
 import { keys, readOrganization, readTeam, type Active } from '../../shared/scheduling/directory.ts';
@@ -11,16 +12,25 @@ import { keys, readOrganization, readTeam, type Active } from '../../shared/sche
 const tables = () => bookingTables();
 const name = z.string().trim().min(1).max(200);
 
-async function organizationCommand(event: HttpEvent, me: Identity, id: string, command: OrganizationCommand, authorize?: (state: OrganizationState) => void) {
+/** Runs an organization command; the answer is the organization as it now is, remembered under Idempotency-Key. */
+async function organizationCommand(event: HttpEvent, me: Identity, id: string, command: OrganizationCommand, status: number, authorize?: (state: OrganizationState) => void) {
   const t = tables();
-  return executeCommand(t, {
-    decider: organizationDecider,
-    aggregateType: 'organization',
-    aggregateId: id,
-    command,
-    metadata: { userId: me.userId, organizationId: id },
-    authorize,
-    project: (after) => [putView(t.stateTable, keys.organization(id), { ...after, id })],
+  const request = new IdempotentRequest(t.client, t.stateTable, event, me.userId);
+  return request.run(async () => {
+    let response = json(status, {});
+    const { state, events } = await executeCommand(t, {
+      decider: organizationDecider,
+      aggregateType: 'organization',
+      aggregateId: id,
+      command,
+      metadata: { userId: me.userId, organizationId: id },
+      authorize,
+      project: (after) => {
+        response = json(status, { ...after, id }, status === 201 ? { location: `/organizations/${id}` } : {});
+        return [putView(t.stateTable, keys.organization(id), { ...after, id }), ...request.remember(response)];
+      },
+    });
+    return events.length ? response : json(status, { ...state, id });
   });
 }
 
@@ -35,9 +45,7 @@ function adminOf(me: Identity) {
 export const create = httpHandler(async (event) => {
   const me = organizer(event);
   const body = parseJsonBody(event, z.object({ name }));
-  const id = randomUUID();
-  const { state } = await organizationCommand(event, me, id, { type: 'Create', name: body.name, createdBy: me.userId });
-  return json(201, { ...state, id }, { location: `/organizations/${id}` });
+  return organizationCommand(event, me, randomUUID(), { type: 'Create', name: body.name, createdBy: me.userId }, 201);
 });
 
 export const get = httpHandler(async (event) => {
@@ -51,8 +59,7 @@ export const addMember = httpHandler(async (event) => {
   const me = organizer(event);
   const id = pathParameter(event, 'id');
   const body = parseJsonBody(event, z.object({ userId: z.string().min(1), role: z.enum(['admin', 'member']).default('member') }));
-  const { state } = await organizationCommand(event, me, id, { type: 'AddMember', userId: body.userId, role: body.role }, adminOf(me));
-  return json(200, { ...state, id });
+  return organizationCommand(event, me, id, { type: 'AddMember', userId: body.userId, role: body.role }, 200, adminOf(me));
 });
 
 /** An admin removes anyone; a member may leave. */
@@ -60,20 +67,28 @@ export const removeMember = httpHandler(async (event) => {
   const me = organizer(event);
   const id = pathParameter(event, 'id');
   const userId = pathParameter(event, 'userId');
-  const { state } = await organizationCommand(event, me, id, { type: 'RemoveMember', userId }, userId === me.userId ? undefined : adminOf(me));
-  return json(200, { ...state, id });
+  return organizationCommand(event, me, id, { type: 'RemoveMember', userId }, 200, userId === me.userId ? undefined : adminOf(me));
 });
 
-async function teamCommand(me: Identity, id: string, command: TeamCommand, authorize?: (state: TeamState) => void) {
+/** Runs a team command, like organizationCommand: the team as it now is, remembered under Idempotency-Key. */
+async function teamCommand(event: HttpEvent, me: Identity, id: string, command: TeamCommand, status: number, authorize?: (state: TeamState) => void) {
   const t = tables();
-  return executeCommand(t, {
-    decider: teamDecider,
-    aggregateType: 'team',
-    aggregateId: id,
-    command,
-    metadata: { userId: me.userId },
-    authorize,
-    project: (after) => [putView(t.stateTable, keys.team(id), { ...after, id })],
+  const request = new IdempotentRequest(t.client, t.stateTable, event, me.userId);
+  return request.run(async () => {
+    let response = json(status, {});
+    const { state, events } = await executeCommand(t, {
+      decider: teamDecider,
+      aggregateType: 'team',
+      aggregateId: id,
+      command,
+      metadata: { userId: me.userId },
+      authorize,
+      project: (after) => {
+        response = json(status, { ...after, id }, status === 201 ? { location: `/teams/${id}` } : {});
+        return [putView(t.stateTable, keys.team(id), { ...after, id }), ...request.remember(response)];
+      },
+    });
+    return events.length ? response : json(status, { ...state, id });
   });
 }
 
@@ -90,9 +105,7 @@ export const createTeam = httpHandler(async (event) => {
   const organization = await requireAdmin(me, organizationId);
   const outsiders = body.memberIds.filter((userId) => !organization.members[userId]);
   if (outsiders.length) throw problems.unprocessable(outsiders.map((userId) => ({ path: 'memberIds', message: `${userId} is not a member of the organization` })));
-  const id = randomUUID();
-  const { state } = await teamCommand(me, id, { type: 'Create', organizationId, name: body.name, memberIds: body.memberIds });
-  return json(201, { ...state, id }, { location: `/teams/${id}` });
+  return teamCommand(event, me, randomUUID(), { type: 'Create', organizationId, name: body.name, memberIds: body.memberIds }, 201);
 });
 
 export const getTeam = httpHandler(async (event) => {
@@ -111,8 +124,7 @@ export const addTeamMember = httpHandler(async (event) => {
   if (!team) throw problems.notFound('team');
   const organization = await requireAdmin(me, team.organizationId);
   if (!organization.members[userId]) throw problems.unprocessable([{ path: 'userId', message: 'is not a member of the organization' }]);
-  const { state } = await teamCommand(me, id, { type: 'AddMember', userId });
-  return json(200, { ...state, id });
+  return teamCommand(event, me, id, { type: 'AddMember', userId }, 200);
 });
 
 export const removeTeamMember = httpHandler(async (event) => {
@@ -121,6 +133,5 @@ export const removeTeamMember = httpHandler(async (event) => {
   const team = await readTeam(tables(), id);
   if (!team) throw problems.notFound('team');
   await requireAdmin(me, team.organizationId);
-  const { state } = await teamCommand(me, id, { type: 'RemoveMember', userId: pathParameter(event, 'userId') });
-  return json(200, { ...state, id });
+  return teamCommand(event, me, id, { type: 'RemoveMember', userId: pathParameter(event, 'userId') }, 200);
 });

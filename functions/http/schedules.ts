@@ -5,6 +5,7 @@ import { organizer } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { executeCommand, putView } from '../../shared/domain/aggregate-commands.ts';
 import { httpHandler, json, parseJsonBody, pathParameter } from '../../shared/http/handler.ts';
+import { IdempotentRequest } from '../../shared/http/idempotency.ts';
 import { problems } from '../../shared/http/problems.ts';
 import { keys, listOwned, pointDefaultSchedule, readSchedule } from '../../shared/scheduling/directory.ts';
 import { scheduleDecider, type ScheduleState } from '../../shared/scheduling/schedules.ts';
@@ -16,21 +17,29 @@ export const create = httpHandler(async (event) => {
   const me = organizer(event);
   const { isDefault: asked, ...definition } = parseJsonBody(event, body);
   const tables = bookingTables();
-  const existing = await listOwned(tables, `OWNER#${me.userId}`, 'SCHEDULE#');
-  const isDefault = asked ?? existing.length === 0;
-  const id = randomUUID();
-  const { state } = await executeCommand(tables, {
-    decider: scheduleDecider,
-    aggregateType: 'schedule',
-    aggregateId: id,
-    command: { type: 'Create', ownerId: me.userId, isDefault, definition },
-    metadata: { userId: me.userId, organizationId: me.organizationId },
-    project: (after: ScheduleState) => [
-      putView(tables.stateTable, keys.schedule(id), { ...after, id }, { ownerKey: `OWNER#${me.userId}`, ownerSort: `SCHEDULE#${id}` }),
-      ...(isDefault ? [pointDefaultSchedule(tables.stateTable, me.userId, id)] : []),
-    ],
+  const request = new IdempotentRequest(tables.client, tables.stateTable, event, me.userId);
+  return request.run(async () => {
+    const existing = await listOwned(tables, `OWNER#${me.userId}`, 'SCHEDULE#');
+    const isDefault = asked ?? existing.length === 0;
+    const id = randomUUID();
+    let response = json(201, {});
+    await executeCommand(tables, {
+      decider: scheduleDecider,
+      aggregateType: 'schedule',
+      aggregateId: id,
+      command: { type: 'Create', ownerId: me.userId, isDefault, definition },
+      metadata: { userId: me.userId, organizationId: me.organizationId },
+      project: (after: ScheduleState) => {
+        response = json(201, { ...after, id }, { location: `/schedules/${id}` });
+        return [
+          putView(tables.stateTable, keys.schedule(id), { ...after, id }, { ownerKey: `OWNER#${me.userId}`, ownerSort: `SCHEDULE#${id}` }),
+          ...(isDefault ? [pointDefaultSchedule(tables.stateTable, me.userId, id)] : []),
+          ...request.remember(response),
+        ];
+      },
+    });
+    return response;
   });
-  return json(201, { ...state, id }, { location: `/schedules/${id}` });
 });
 
 export const get = httpHandler(async (event) => {

@@ -7,10 +7,14 @@ import { startTestStack, type TestStack } from '../support/local-stack.ts';
 let stack: TestStack;
 const attendee = { name: 'Grace Hopper', email: 'grace@example.com', timeZone: 'America/New_York' };
 
-async function call(method: string, path: string, options: { token?: string; body?: unknown } = {}) {
+async function call(method: string, path: string, options: { token?: string; body?: unknown; key?: string } = {}) {
   const response = await fetch(stack.httpUrl + path, {
     method,
-    headers: { 'content-type': 'application/json', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.key ? { 'idempotency-key': options.key } : {}),
+    },
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
   return { status: response.status, body: (await response.json()) as any };
@@ -191,5 +195,24 @@ describe('teams', () => {
     const rejected = await call('POST', `/bookings/${booking.body.id}/reject`, { token, body: { reason: 'not a fit' } });
     expect(rejected.body).toMatchObject({ status: 'cancelled', cancellation: { kind: 'rejected' } });
     expect((await call('POST', '/bookings', { body: { eventTypeId: eventType.body.id, start, attendee } })).status).toBe(202);
+  });
+});
+
+describe('retries of creating commands', () => {
+  it('gives a retried POST /schedules, /organizations or /teams with the same Idempotency-Key the first answer and creates nothing more', async () => {
+    const token = await stack.issuer.sign('retrying-user');
+    const schedule = { name: 'Retry', timeZone: 'UTC', weekly: [{ day: 'mon', start: '09:00', end: '10:00' }] };
+    const first = await call('POST', '/schedules', { token, body: schedule, key: 'schedule-1' });
+    const again = await call('POST', '/schedules', { token, body: schedule, key: 'schedule-1' });
+    expect([first.status, again.status]).toEqual([201, 201]);
+    expect(again.body.id).toBe(first.body.id);
+    expect((await call('GET', '/schedules', { token })).body.schedules).toHaveLength(1);
+
+    const org = await call('POST', '/organizations', { token, body: { name: 'Once' }, key: 'org-1' });
+    expect((await call('POST', '/organizations', { token, body: { name: 'Once' }, key: 'org-1' })).body.id).toBe(org.body.id);
+    const team = await call('POST', `/organizations/${org.body.id}/teams`, { token, body: { name: 'T', memberIds: ['retrying-user'] }, key: 'team-1' });
+    expect((await call('POST', `/organizations/${org.body.id}/teams`, { token, body: { name: 'T', memberIds: ['retrying-user'] }, key: 'team-1' })).body.id).toBe(team.body.id);
+    const reused = await call('POST', '/schedules', { token, body: { ...schedule, name: 'Other' }, key: 'schedule-1' });
+    expect(reused.status).toBe(422);
   });
 });
