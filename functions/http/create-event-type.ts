@@ -1,19 +1,28 @@
+import { randomUUID } from 'node:crypto';
 import { organizer } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
-import { createEventType, createEventTypeBody } from '../../shared/event-types/event-types.ts';
+import { executeCommand } from '../../shared/domain/aggregate-commands.ts';
+import { checkEventTypeReferences, createEventTypeBody, eventTypeDecider, eventTypeItem, type EventTypeView } from '../../shared/event-types/event-types.ts';
 import { httpHandler, json, parseJsonBody } from '../../shared/http/handler.ts';
 import { IdempotentRequest } from '../../shared/http/idempotency.ts';
 
 export const handler = httpHandler(async (event) => {
   const owner = organizer(event);
-  const input = parseJsonBody(event, createEventTypeBody);
+  const settings = parseJsonBody(event, createEventTypeBody);
   const tables = bookingTables();
   const request = new IdempotentRequest(tables.client, tables.stateTable, event, owner.userId);
   return request.run(async () => {
-    let response = json(201, {});
-    await createEventType(tables, owner, input, (view) => {
-      response = json(201, view, { location: `/event-types/${view.id}` });
-      return request.remember(response);
+    await checkEventTypeReferences(tables, owner, settings);
+    const id = randomUUID();
+    const view: EventTypeView = { ...settings, id, ownerId: owner.userId, createdAt: new Date().toISOString() };
+    const response = json(201, view, { location: `/event-types/${id}` });
+    await executeCommand(tables, {
+      decider: eventTypeDecider,
+      aggregateType: 'event-type',
+      aggregateId: id,
+      command: { type: 'Create', ownerId: owner.userId, settings },
+      metadata: { userId: owner.userId, organizationId: owner.organizationId },
+      project: () => [eventTypeItem(tables.stateTable, view), ...request.remember(response)],
     });
     return response;
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { scheduleDefinition } from '../../events/scheduling.ts';
+import { scheduleDefinition, scheduleUpdated } from '../../events/scheduling.ts';
 import { organizer } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { executeCommand, putView } from '../../shared/domain/aggregate-commands.ts';
@@ -52,4 +52,33 @@ export const get = httpHandler(async (event) => {
 export const list = httpHandler(async (event) => {
   const me = organizer(event);
   return json(200, { schedules: await listOwned(bookingTables(), `OWNER#${me.userId}`, 'SCHEDULE#') });
+});
+
+/** The owner changes a schedule; only the fields sent change (an override list sent replaces the old one). */
+export const update = httpHandler(async (event) => {
+  const me = organizer(event);
+  const id = pathParameter(event, 'id');
+  const changes = parseJsonBody(event, scheduleUpdated.shape.changes);
+  const tables = bookingTables();
+  const current = await readSchedule(tables, id);
+  if (!current || current.ownerId !== me.userId) throw problems.notFound('schedule');
+  const request = new IdempotentRequest(tables.client, tables.stateTable, event, me.userId);
+  return request.run(async () => {
+    let response = json(200, current);
+    await executeCommand(tables, {
+      decider: scheduleDecider,
+      aggregateType: 'schedule',
+      aggregateId: id,
+      command: { type: 'Update', changes },
+      metadata: { userId: me.userId, organizationId: me.organizationId },
+      project: (after: ScheduleState) => {
+        response = json(200, { ...after, id });
+        return [
+          putView(tables.stateTable, keys.schedule(id), { ...after, id }, { ownerKey: `OWNER#${me.userId}`, ownerSort: `SCHEDULE#${id}` }),
+          ...request.remember(response),
+        ];
+      },
+    });
+    return response;
+  });
 });

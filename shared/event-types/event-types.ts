@@ -1,73 +1,95 @@
-import { randomUUID } from 'node:crypto';
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
-import { eventTypeSettings } from '../../events/scheduling.ts';
-import { EventStore, type TransactionItem } from '../eventstore/event-store.ts';
+import type { Event } from '../../events/envelope.ts';
+import type { PayloadOf } from '../../events/catalog.ts';
+import { eventTypeSettings, eventTypeUpdated } from '../../events/scheduling.ts';
+import { DomainError, unreachable, type Decider } from '../domain/decider.ts';
 import type { Identity } from '../auth/identity.ts';
 import { problems, type FieldError } from '../http/problems.ts';
 import { readOrganization, readSchedule, readTeam } from '../scheduling/directory.ts';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export const createEventTypeBody = eventTypeSettings;
-export type CreateEventType = z.infer<typeof createEventTypeBody>;
-export type EventTypeView = CreateEventType & { id: string; ownerId: string; createdAt: string };
+export const updateEventTypeBody = eventTypeUpdated.shape.changes;
+export type EventTypeSettings = z.infer<typeof eventTypeSettings>;
+export type EventTypeView = EventTypeSettings & { id: string; ownerId: string; createdAt: string; updatedAt?: string };
+
+type EventTypeState = { status: 'none' } | ({ status: 'active' } & PayloadOf<'event-type.created'>);
+type EventTypeEvent = Event<'event-type.created', PayloadOf<'event-type.created'>> | Event<'event-type.updated', PayloadOf<'event-type.updated'>>;
+export type EventTypeCommand = { type: 'Create'; ownerId: string; settings: EventTypeSettings } | { type: 'Update'; changes: z.infer<typeof updateEventTypeBody> };
+
+export const eventTypeDecider: Decider<EventTypeCommand, EventTypeState, EventTypeEvent> = {
+  initialState: { status: 'none' },
+  decide(command, state) {
+    switch (command.type) {
+      case 'Create':
+        if (state.status !== 'none') throw new DomainError('EventTypeExists', 'event type already exists');
+        return [{ type: 'event-type.created', payload: { ...command.settings, ownerId: command.ownerId } }];
+      case 'Update': {
+        if (state.status === 'none') throw new DomainError('EventTypeNotFound', 'event type does not exist');
+        // Only what really changes is recorded; an update that changes nothing records nothing.
+        const changes = Object.fromEntries(
+          Object.entries(command.changes).filter(([key, value]) => value !== undefined && JSON.stringify(value) !== JSON.stringify((state as Record<string, unknown>)[key])),
+        );
+        return Object.keys(changes).length ? [{ type: 'event-type.updated', payload: { changes } }] : [];
+      }
+      default:
+        return unreachable(command);
+    }
+  },
+  evolve(state, event) {
+    switch (event.type) {
+      case 'event-type.created':
+        return { status: 'active', ...event.payload };
+      case 'event-type.updated':
+        return state.status === 'none' ? state : { ...state, ...event.payload.changes };
+      default:
+        return unreachable(event);
+    }
+  },
+};
 
 export const eventTypeKey = (id: string) => ({ pk: `EVENTTYPE#${id}`, sk: 'EVENTTYPE' });
 
-type Tables = { client: DynamoDBDocumentClient; eventsTable: string; stateTable: string };
+type Tables = { client: DynamoDBDocumentClient; stateTable: string };
 
 /**
  * The references an event type makes must hold for its owner: a schedule of their own, and for a team event
  * type a team whose organization they administer, with a scheduling type.
  */
-async function checkReferences(tables: Tables, owner: Identity, input: CreateEventType): Promise<void> {
+export async function checkEventTypeReferences(tables: Tables, owner: Identity, settings: EventTypeSettings): Promise<void> {
   const errors: FieldError[] = [];
-  if (input.scheduleId) {
-    const schedule = await readSchedule(tables, input.scheduleId);
+  if (settings.scheduleId) {
+    const schedule = await readSchedule(tables, settings.scheduleId);
     if (!schedule || schedule.ownerId !== owner.userId) errors.push({ path: 'scheduleId', message: 'no such schedule of yours' });
   }
-  if (input.teamId) {
-    const team = await readTeam(tables, input.teamId);
+  if (settings.teamId) {
+    const team = await readTeam(tables, settings.teamId);
     const organization = team && (await readOrganization(tables, team.organizationId));
     if (!team || organization?.members[owner.userId] !== 'admin') errors.push({ path: 'teamId', message: 'no such team in an organization you administer' });
     else if (team.memberIds.length === 0) errors.push({ path: 'teamId', message: 'the team has no members to host' });
-    if (!input.schedulingType) errors.push({ path: 'schedulingType', message: 'a team event type is "collective" or "round_robin"' });
-  } else if (input.schedulingType) {
+    if (!settings.schedulingType) errors.push({ path: 'schedulingType', message: 'a team event type is "collective" or "round_robin"' });
+  } else if (settings.schedulingType) {
     errors.push({ path: 'schedulingType', message: 'only a team event type has a scheduling type' });
   }
-  if (input.bookingWindow?.type === 'range' && input.bookingWindow.end < input.bookingWindow.start) {
+  if (settings.bookingWindow?.type === 'range' && settings.bookingWindow.end < settings.bookingWindow.start) {
     errors.push({ path: 'bookingWindow.end', message: 'must not be before start' });
   }
   if (errors.length) throw problems.unprocessable(errors);
 }
 
-/** Records event-type.created and writes the event type's read model in the same transaction. */
-export async function createEventType(tables: Tables, owner: Identity, input: CreateEventType, alongside: (view: EventTypeView) => TransactionItem[] = () => []): Promise<EventTypeView> {
-  await checkReferences(tables, owner, input);
-  const now = new Date();
-  const view: EventTypeView = { ...input, id: randomUUID(), ownerId: owner.userId, createdAt: now.toISOString() };
-  await new EventStore(tables.client, tables.eventsTable).append({
-    aggregateId: view.id,
-    aggregateType: 'event-type',
-    expectedVersion: 0,
-    events: [{ type: 'event-type.created', payload: { ...input, ownerId: owner.userId } }],
-    metadata: { userId: owner.userId, organizationId: owner.organizationId },
-    now,
-    alongside: [
-      {
-        item: {
-          Put: {
-            TableName: tables.stateTable,
-            Item: { ...eventTypeKey(view.id), ownerKey: `OWNER#${owner.userId}`, ownerSort: `EVENTTYPE#${input.slug}#${view.id}`, eventType: view },
-          },
-        },
+/** The read-model item of an event type, listed under its owner by slug. */
+export function eventTypeItem(tableName: string, view: EventTypeView) {
+  return {
+    item: {
+      Put: {
+        TableName: tableName,
+        Item: { ...eventTypeKey(view.id), ownerKey: `OWNER#${view.ownerId}`, ownerSort: `EVENTTYPE#${view.slug}#${view.id}`, view },
       },
-      ...alongside(view),
-    ],
-  });
-  return view;
+    },
+  };
 }
 
-export async function readEventType(tables: Pick<Tables, 'client' | 'stateTable'>, id: string): Promise<EventTypeView | undefined> {
+export async function readEventType(tables: Tables, id: string): Promise<EventTypeView | undefined> {
   const { Item } = await tables.client.send(new GetCommand({ TableName: tables.stateTable, Key: eventTypeKey(id) }));
-  return Item?.eventType as EventTypeView | undefined;
+  return Item?.view as EventTypeView | undefined;
 }

@@ -102,6 +102,29 @@ describe('slots across time zones and DST, buffers and notice', () => {
     expect(starts).not.toContain('2027-03-17T14:30:00+01:00');
   });
 
+  it('follows changes to the event type and its schedule, and stops offering a deactivated event type', async () => {
+    const eventType = (await call('POST', '/event-types', { token, body: { title: 'Flexible', slug: 'flexible', lengthMinutes: 60 } })).body;
+    const day = (query: string) => call('GET', `/slots?eventTypeId=${eventType.id}&start=2027-04-13&end=2027-04-13&timeZone=Europe/Berlin${query}`);
+    const starts = async () => ((await day('')).body.slots['2027-04-13'] ?? []).map((slot: { start: string }) => slot.start.slice(11, 16));
+    expect(await starts()).toEqual(['09:00', '10:00', '11:00', '12:00', '13:00', '14:00', '15:00', '16:00']);
+    const patched = await call('PATCH', `/event-types/${eventType.id}`, { token, body: { slotIntervalMinutes: 120 } });
+    expect(patched.body).toMatchObject({ slotIntervalMinutes: 120, lengthMinutes: 60, bufferAfterMinutes: 0 });
+    expect(await starts()).toEqual(['09:00', '11:00', '13:00', '15:00']);
+    const schedules = (await call('GET', '/schedules', { token })).body.schedules;
+    const office = schedules[0];
+    expect((await call('PATCH', `/schedules/${office.id}`, { token, body: { overrides: [{ date: '2027-04-13', ranges: [{ start: '12:00', end: '14:00' }] }] } })).status).toBe(200);
+    expect(await starts()).toEqual(['12:00']);
+    expect((await call('GET', `/schedules/${office.id}`, { token })).body.overrides).toHaveLength(1);
+    expect((await call('PATCH', `/event-types/${eventType.id}`, { token, body: { active: false } })).status).toBe(200);
+    expect((await day('')).status).toBe(404);
+    const refused = await call('POST', '/bookings', { body: { eventTypeId: eventType.id, start: '2027-04-13T12:00:00+02:00', attendee } });
+    expect(refused.status).toBe(422);
+    const stranger = await stack.issuer.sign('someone-else');
+    expect((await call('PATCH', `/event-types/${eventType.id}`, { token: stranger, body: { active: true } })).status).toBe(404);
+    // Restore the shared schedule for the tests after this one.
+    await call('PATCH', `/schedules/${office.id}`, { token, body: { overrides: [{ date: '2027-03-19', ranges: [] }] } });
+  });
+
   it('refuses a time the schedule does not offer with 422, and one inside the notice', async () => {
     const offHours = await call('POST', '/bookings', { body: { eventTypeId, start: '2027-03-16T20:00:00Z', attendee } });
     expect(offHours.status).toBe(422);
