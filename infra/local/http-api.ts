@@ -27,6 +27,36 @@ export type HttpRequestLog = {
 
 export type HttpApi = { url: string; port: number; close(): Promise<void> };
 
+/** The API's CorsConfiguration, as CloudFormation spells it. */
+export type CorsConfiguration = {
+  AllowOrigins?: string[];
+  AllowMethods?: string[];
+  AllowHeaders?: string[];
+  ExposeHeaders?: string[];
+  AllowCredentials?: boolean;
+  MaxAge?: number;
+};
+
+/**
+ * API Gateway's CORS for HTTP APIs: it answers preflight requests itself (the handler never sees them) and
+ * adds the allow-origin header to every response for an allowed origin.
+ */
+function corsHeaders(cors: CorsConfiguration | undefined, origin: string | undefined, preflight: boolean): Record<string, string> | undefined {
+  if (!cors || !origin) return undefined;
+  const origins = cors.AllowOrigins ?? [];
+  if (!origins.includes('*') && !origins.includes(origin)) return undefined;
+  const headers: Record<string, string> = { 'access-control-allow-origin': origins.includes('*') && !cors.AllowCredentials ? '*' : origin };
+  if (cors.AllowCredentials) headers['access-control-allow-credentials'] = 'true';
+  if (preflight) {
+    headers['access-control-allow-methods'] = (cors.AllowMethods ?? ['*']).join(',');
+    headers['access-control-allow-headers'] = (cors.AllowHeaders ?? []).join(',');
+    if (cors.MaxAge !== undefined) headers['access-control-max-age'] = String(cors.MaxAge);
+  } else if (cors.ExposeHeaders?.length) {
+    headers['access-control-expose-headers'] = cors.ExposeHeaders.join(',');
+  }
+  return headers;
+}
+
 /** API Gateway's payload limit for HTTP APIs. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
@@ -252,6 +282,7 @@ export async function startHttpApi(opts: {
   port?: number;
   host?: '127.0.0.1';
   routes: HttpRoute[];
+  cors?: CorsConfiguration;
   onRequest?: (log: HttpRequestLog) => void;
 }): Promise<HttpApi> {
   const routes = opts.routes.map(compileRoute);
@@ -272,6 +303,15 @@ export async function startHttpApi(opts: {
       ...(error === undefined ? {} : { error }),
     });
     res.setHeader('apigw-requestid', requestId);
+    const origin = req.headers.origin;
+    const preflight = method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] !== undefined;
+    const cors = corsHeaders(opts.cors, origin, preflight);
+    if (opts.cors && preflight) {
+      res.writeHead(204, cors ?? {});
+      res.end();
+      return log(204, null);
+    }
+    for (const [name, value] of Object.entries(cors ?? {})) res.setHeader(name, value);
     const body = await readBody(req);
     if (body === 'too-large') {
       sendJson(res, 413, { message: 'Request Entity Too Large' }, { connection: 'close' });

@@ -194,6 +194,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const http = await startHttpApi({
       port: httpPort,
       routes: httpRoutes,
+      cors: httpApiId ? resolver.resolve(resolver.resource(httpApiId).Properties?.CorsConfiguration) : undefined,
       onRequest: (entry) => {
         if (entry.error) log(`${entry.method} ${entry.path} -> ${entry.status}: ${entry.error}`);
       },

@@ -101,6 +101,18 @@ describe('the booking spine on the local stack', () => {
     expect(statuses.filter((s) => s === 409)).toHaveLength(49);
   });
 
+  it('answers a browser\'s CORS preflight as the template\'s CorsConfiguration says', async () => {
+    const preflight = await fetch(`${stack.httpUrl}/bookings`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,idempotency-key' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('idempotency-key');
+    const health = await fetch(`${stack.httpUrl}/health`, { headers: { origin: 'http://localhost:5173' } });
+    expect(health.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
   it('keeps other users out of a booking', async () => {
     const booking = await (await api('/bookings', { method: 'POST', json: { eventTypeId, start: futureSlot(7).toISOString(), attendee } })).json() as any;
     const stranger = await stack.issuer.sign('someone-else');
