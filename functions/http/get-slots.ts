@@ -4,8 +4,8 @@ import { bookingTables } from '../../shared/config.ts';
 import { readEventType } from '../../shared/event-types/event-types.ts';
 import { httpHandler, json } from '../../shared/http/handler.ts';
 import { fieldErrors, problems } from '../../shared/http/problems.ts';
-import { computeSlots, groupSlotsByDay } from '../../shared/scheduling/availability.ts';
-import { slotQueryFor } from '../../shared/scheduling/slots.ts';
+import { groupSlotsByDay } from '../../shared/scheduling/availability.ts';
+import { slotQueryFor, slotsOf } from '../../shared/scheduling/slots.ts';
 import { DateTime } from 'luxon';
 
 const MAX_RANGE_DAYS = 62;
@@ -37,6 +37,6 @@ export const handler = httpHandler(async (event) => {
   const tables = bookingTables();
   const eventType = await readEventType(tables, eventTypeId);
   if (!eventType || !eventType.active) throw problems.notFound('event type');
-  const slots = computeSlots(await slotQueryFor(tables, eventType, { start, end }, Date.now()));
+  const slots = slotsOf(await slotQueryFor(tables, eventType, { start, end }, Date.now()));
   return json(200, { eventTypeId, timeZone, slots: groupSlotsByDay(slots, timeZone) }, { 'cache-control': 'no-store' });
 });

@@ -3,7 +3,7 @@ import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb
 import type { EventTypeView } from '../event-types/event-types.ts';
 import { busyFromCells, claimCellRange } from '../booking/time-claims.ts';
 import { defaultSchedulesOf, readSchedule, readTeam, toEngineSchedule } from './directory.ts';
-import { computeSlots, type Interval, type Schedule, type SlotQuery } from './availability.ts';
+import { computeSlots, type Interval, type Schedule, type Slot, type SlotQuery } from './availability.ts';
 import { problems } from '../http/problems.ts';
 
 type Tables = { client: DynamoDBDocumentClient; stateTable: string };
@@ -84,9 +84,14 @@ export async function slotQueryFor(tables: Tables, eventType: EventTypeView, ran
 export async function offeredHostsAt(tables: Tables, eventType: EventTypeView, start: number, options: { excludeBookingId?: string } = {}): Promise<string[]> {
   const now = Date.now();
   const range = { start, end: start + MINUTE };
-  const [offered] = computeSlots(await slotQueryFor(tables, eventType, range, now, options)).filter((slot) => slot.start === start);
+  const [offered] = slotsOf(await slotQueryFor(tables, eventType, range, now, options)).filter((slot) => slot.start === start);
   if (offered) return offered.hostIds;
-  const [bookable] = computeSlots(await slotQueryFor(tables, eventType, range, now, { ignoreBusy: true })).filter((slot) => slot.start === start);
+  const [bookable] = slotsOf(await slotQueryFor(tables, eventType, range, now, { ignoreBusy: true })).filter((slot) => slot.start === start);
   if (bookable) throw problems.conflict('slot-taken', 'That time is taken', 'the host already has a booking that overlaps this time (buffers included)');
   throw problems.unprocessable([{ path: 'start', message: 'is not a time this event type offers (outside working hours, notice, window or slot grid); GET /slots lists them' }]);
+}
+
+/** The engine's slots, where a team with nobody left on it simply offers nothing. */
+export function slotsOf(query: SlotQuery): Slot[] {
+  return query.hosts.length === 0 ? [] : computeSlots(query);
 }

@@ -203,6 +203,17 @@ describe('teams', () => {
     expect(await listed('team-admin')).toContain(first.body.id);
   });
 
+  it('offers nothing, and books nothing, once a team has nobody left on it', async () => {
+    const org = await call('POST', '/organizations', { token: admin, body: { name: 'Shrinking' } });
+    await call('POST', `/organizations/${org.body.id}/members`, { token: admin, body: { userId: 'leaver' } });
+    const team = await call('POST', `/organizations/${org.body.id}/teams`, { token: admin, body: { name: 'Small', memberIds: ['leaver'] } });
+    const eventType = await call('POST', '/event-types', { token: admin, body: { title: 'Chat', slug: 'chat', lengthMinutes: 30, teamId: team.body.id, schedulingType: 'round_robin' } });
+    expect((await call('DELETE', `/teams/${team.body.id}/members/leaver`, { token: admin })).body.memberIds).toEqual([]);
+    const slots = await call('GET', `/slots?eventTypeId=${eventType.body.id}&start=2027-05-10&end=2027-05-11&timeZone=UTC`);
+    expect(slots).toMatchObject({ status: 200, body: { slots: {} } });
+    expect((await call('POST', '/bookings', { body: { eventTypeId: eventType.body.id, start: '2027-05-10T10:00:00Z', attendee } })).status).toBe(422);
+  });
+
   it('leaves a booking that needs confirmation waiting until the organizer confirms, and rejecting frees the time', async () => {
     const token = await stack.issuer.sign('careful-organizer');
     const eventType = await call('POST', '/event-types', { token, body: { title: 'Vetted', slug: 'vetted', lengthMinutes: 30, requiresConfirmation: true } });
