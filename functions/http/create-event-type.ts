@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { organizer } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { executeCommand } from '../../shared/domain/aggregate-commands.ts';
-import { checkEventTypeReferences, createEventTypeBody, eventTypeDecider, eventTypeItem, type EventTypeView } from '../../shared/event-types/event-types.ts';
+import { checkEventTypeReferences, createEventTypeBody, eventTypeDecider, eventTypeItem, slugClaim, type EventTypeView } from '../../shared/event-types/event-types.ts';
 import { httpHandler, json, parseJsonBody } from '../../shared/http/handler.ts';
 import { IdempotentRequest } from '../../shared/http/idempotency.ts';
 
@@ -22,7 +22,7 @@ export const handler = httpHandler(async (event) => {
       aggregateId: id,
       command: { type: 'Create', ownerId: owner.userId, settings },
       metadata: { userId: owner.userId, organizationId: owner.organizationId },
-      project: () => [eventTypeItem(tables.stateTable, view), ...request.remember(response)],
+      project: () => [eventTypeItem(tables.stateTable, view), slugClaim(tables.stateTable, owner.userId, settings.slug, id), ...request.remember(response)],
     });
     return response;
   });

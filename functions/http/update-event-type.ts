@@ -1,7 +1,7 @@
 import { organizer } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { executeCommand } from '../../shared/domain/aggregate-commands.ts';
-import { checkEventTypeReferences, eventTypeDecider, eventTypeItem, readEventType, updateEventTypeBody, type EventTypeView } from '../../shared/event-types/event-types.ts';
+import { checkEventTypeReferences, eventTypeDecider, eventTypeItem, readEventType, slugClaim, slugRelease, updateEventTypeBody, type EventTypeView } from '../../shared/event-types/event-types.ts';
 import { httpHandler, json, parseJsonBody, pathParameter } from '../../shared/http/handler.ts';
 import { IdempotentRequest } from '../../shared/http/idempotency.ts';
 import { problems } from '../../shared/http/problems.ts';
@@ -28,7 +28,11 @@ export const handler = httpHandler(async (event) => {
       aggregateId: id,
       command: { type: 'Update', changes },
       metadata: { userId: owner.userId, organizationId: owner.organizationId },
-      project: () => [eventTypeItem(tables.stateTable, next), ...request.remember(response)],
+      project: () => [
+        eventTypeItem(tables.stateTable, next),
+        ...(next.slug !== current.slug ? [slugClaim(tables.stateTable, owner.userId, next.slug, id), slugRelease(tables.stateTable, owner.userId, current.slug)] : []),
+        ...request.remember(response),
+      ],
     });
     return events.length ? response : json(200, current);
   });

@@ -5,6 +5,7 @@ import { eventTypeSettings, eventTypeUpdated } from '../../events/scheduling.ts'
 import { DomainError, unreachable, type Decider } from '../domain/decider.ts';
 import type { Identity } from '../auth/identity.ts';
 import { problems, type FieldError } from '../http/problems.ts';
+import type { TransactionItem } from '../eventstore/event-store.ts';
 import { readOrganization, readSchedule, readTeam } from '../scheduling/directory.ts';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -92,4 +93,23 @@ export function eventTypeItem(tableName: string, view: EventTypeView) {
 export async function readEventType(tables: Tables, id: string): Promise<EventTypeView | undefined> {
   const { Item } = await tables.client.send(new GetCommand({ TableName: tables.stateTable, Key: eventTypeKey(id) }));
   return Item?.view as EventTypeView | undefined;
+}
+
+/** A slug names one event type per owner, as in booking links; the claim on it rides in the same transaction. */
+export function slugClaim(tableName: string, ownerId: string, slug: string, eventTypeId: string): TransactionItem {
+  return {
+    item: {
+      Put: {
+        TableName: tableName,
+        Item: { pk: `SLUG#${ownerId}#${slug}`, sk: 'SLUG', eventTypeId },
+        ConditionExpression: 'attribute_not_exists(pk) OR eventTypeId = :id',
+        ExpressionAttributeValues: { ':id': eventTypeId },
+      },
+    },
+    onConditionFailed: () => problems.conflict('slug-taken', 'That slug is taken', `you already have an event type at /${slug}`),
+  };
+}
+
+export function slugRelease(tableName: string, ownerId: string, slug: string): TransactionItem {
+  return { item: { Delete: { TableName: tableName, Key: { pk: `SLUG#${ownerId}#${slug}`, sk: 'SLUG' } } } };
 }

@@ -113,6 +113,25 @@ describe('the booking spine on the local stack', () => {
     expect(health.headers.get('access-control-allow-origin')).toBe('*');
   });
 
+  it('keeps event-type slugs unique per organizer', async () => {
+    const again = await api('/event-types', { method: 'POST', auth: token, json: { title: 'Intro call', slug: 'intro-call', lengthMinutes: 30 } });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as any).type).toBe('/problems/slug-taken');
+    const other = (await (await api('/event-types', { method: 'POST', auth: token, json: { title: 'Deep dive', slug: 'deep-dive', lengthMinutes: 60 } })).json()) as any;
+    expect((await api(`/event-types/${other.id}`, { method: 'PATCH', auth: token, json: { slug: 'intro-call' } })).status).toBe(409);
+    expect((await api(`/event-types/${other.id}`, { method: 'PATCH', auth: token, json: { slug: 'long-dive' } })).status).toBe(200);
+    // The old slug is free again; someone else may use the same slug for their own event type.
+    expect((await api('/event-types', { method: 'POST', auth: token, json: { title: 'Deep dive', slug: 'deep-dive', lengthMinutes: 60 } })).status).toBe(201);
+    expect((await api('/event-types', { method: 'POST', auth: await stack.issuer.sign('organizer-2'), json: { title: 'Intro', slug: 'intro-call', lengthMinutes: 30 } })).status).toBe(201);
+  });
+
+  it('refuses a WebSocket without a valid organizer token', async () => {
+    await expect(connect(`${stack.wsUrl}/`)).rejects.toThrow(/401/);
+    await expect(connect(`${stack.wsUrl}/?token=not-a-jwt`)).rejects.toThrow(/401/);
+    const foreign = await new (await import('jose')).SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('x').sign(new TextEncoder().encode('some-other-key-of-32-bytes-long!'));
+    await expect(connect(`${stack.wsUrl}/?token=${foreign}`)).rejects.toThrow(/401/);
+  });
+
   it('keeps other users out of a booking', async () => {
     const booking = await (await api('/bookings', { method: 'POST', json: { eventTypeId, start: futureSlot(7).toISOString(), attendee } })).json() as any;
     const stranger = await stack.issuer.sign('someone-else');
