@@ -5,6 +5,7 @@ import { EventStore, type TransactionItem } from '../eventstore/event-store.ts';
 import { problems } from '../http/problems.ts';
 import { bookingDecider, holdsTime, type Booking, type BookingCommand, type BookingEvent, type BookingState } from './decider.ts';
 import { claimOf, claimUpdate, planClaimChanges } from './time-claims.ts';
+import { uncountAssignment } from '../scheduling/round-robin.ts';
 
 export type BookingTables = { client: DynamoDBDocumentClient; eventsTable: string; stateTable: string };
 
@@ -63,6 +64,9 @@ export async function executeBookingCommand(tables: BookingTables, options: Exec
       item: claimUpdate(tables.stateTable, options.bookingId, change),
       onConditionFailed: () => new SlotTakenError(),
     })),
+    ...(holdsTime(before) && !holdsTime(after) && before.assignment?.strategy === 'round_robin'
+      ? before.hostIds.map((hostId) => uncountAssignment(tables.stateTable, before.eventTypeId, hostId))
+      : []),
     ...(options.alongside?.(view) ?? []),
   ];
   if (alongside.length + decided.length > 100) {

@@ -40,3 +40,12 @@ export function countAssignment(tableName: string, eventTypeId: string, hostId: 
     },
   };
 }
+
+/** A round-robin booking that gives its time back (cancelled, rejected, failed) no longer counts for its host. */
+export function uncountAssignment(tableName: string, eventTypeId: string, hostId: string): TransactionItem {
+  return {
+    item: {
+      Update: { TableName: tableName, Key: key(eventTypeId, hostId), UpdateExpression: 'ADD assigned :minusOne', ExpressionAttributeValues: { ':minusOne': -1 } },
+    },
+  };
+}

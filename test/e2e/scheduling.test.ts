@@ -203,6 +203,23 @@ describe('teams', () => {
     expect(await listed('team-admin')).toContain(first.body.id);
   });
 
+  it('stops counting a cancelled round-robin booking towards its host', async () => {
+    const eventType = (await call('POST', '/event-types', { token: admin, body: { title: 'Fair', slug: 'fair', lengthMinutes: 30, teamId, schedulingType: 'round_robin' } })).body;
+    const book = async (time: string) => (await call('POST', '/bookings', { body: { eventTypeId: eventType.id, start: `2027-05-12T${time}:00Z`, attendee } })).body;
+    const made = [await book('09:00'), await book('10:00'), await book('11:00'), await book('12:00')];
+    const hostOf = (booking: { hostIds: string[] }) => booking.hostIds[0];
+    const first = hostOf(made[0]);
+    expect(made.map(hostOf).filter((h) => h === first)).toHaveLength(2);
+    for (const booking of made.filter((b) => hostOf(b) === first)) {
+      for (let i = 0; i < 100 && (await call('GET', `/bookings/${booking.id}?token=${booking.manageToken}`)).body.status !== 'confirmed'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect((await call('POST', `/bookings/${booking.id}/cancel?token=${booking.manageToken}`, { body: {} })).status).toBe(200);
+    }
+    // Counted 0 against 2, the first host now takes the next two; had cancellations kept counting, they would alternate.
+    expect([hostOf(await book('14:00')), hostOf(await book('15:00'))]).toEqual([first, first]);
+  });
+
   it('offers nothing, and books nothing, once a team has nobody left on it', async () => {
     const org = await call('POST', '/organizations', { token: admin, body: { name: 'Shrinking' } });
     await call('POST', `/organizations/${org.body.id}/members`, { token: admin, body: { userId: 'leaver' } });
