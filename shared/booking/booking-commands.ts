@@ -4,7 +4,7 @@ import { fold } from '../domain/decider.ts';
 import { EventStore, type TransactionItem } from '../eventstore/event-store.ts';
 import { problems } from '../http/problems.ts';
 import { bookingDecider, holdsTime, type Booking, type BookingCommand, type BookingEvent, type BookingState } from './decider.ts';
-import { claimOf, claimUpdate, planClaimChanges } from './time-claims.ts';
+import { busyDayUpdate, claimOf, claimUpdate, planBusyDayChanges, planClaimChanges } from './time-claims.ts';
 import { uncountAssignment } from '../scheduling/round-robin.ts';
 
 export type BookingTables = { client: DynamoDBDocumentClient; eventsTable: string; stateTable: string };
@@ -56,7 +56,9 @@ export async function executeBookingCommand(tables: BookingTables, options: Exec
   const after = decided.reduce(bookingDecider.evolve, before) as Booking;
   const now = new Date();
   const view: BookingView = { ...after, id: options.bookingId, version: version + decided.length, updatedAt: now.toISOString() };
-  const claimChanges = planClaimChanges(holdsTime(before) ? claimOf(before) : null, holdsTime(after) ? claimOf(after) : null);
+  const claimBefore = holdsTime(before) ? claimOf(before) : null;
+  const claimAfter = holdsTime(after) ? claimOf(after) : null;
+  const claimChanges = planClaimChanges(claimBefore, claimAfter);
   const alongside: TransactionItem[] = [
     readModelWrite(tables.stateTable, view, options.createOnly),
     ...listingWrites(tables.stateTable, view),
@@ -64,6 +66,7 @@ export async function executeBookingCommand(tables: BookingTables, options: Exec
       item: claimUpdate(tables.stateTable, options.bookingId, change),
       onConditionFailed: () => new SlotTakenError(),
     })),
+    ...planBusyDayChanges(claimBefore, claimAfter).map((change) => ({ item: busyDayUpdate(tables.stateTable, options.bookingId, change) })),
     ...(holdsTime(before) && !holdsTime(after) && before.assignment?.strategy === 'round_robin'
       ? before.hostIds.map((hostId) => uncountAssignment(tables.stateTable, before.eventTypeId, hostId))
       : []),

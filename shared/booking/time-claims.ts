@@ -54,16 +54,11 @@ export function planClaimChanges(before: Claim | null, after: Claim | null): Cel
   return changes.sort((a, b) => a.hostId.localeCompare(b.hostId) || a.hour - b.hour);
 }
 
-/** All of a host's cells share a partition, sorted by hour, so one Query reads a host's busy time for a range. */
+/** All of a host's cells share a partition, sorted by hour. */
 export const claimCellKey = (hostId: string, hour: number) => ({
   pk: `CLAIM#${hostId}`,
   sk: new Date(hour * HOUR).toISOString().slice(0, 13),
 });
-
-/** The sort-key bounds of the cells that cover [start, end). */
-export function claimCellRange(start: number, end: number): { from: string; to: string } {
-  return { from: new Date(Math.floor(start / HOUR) * HOUR).toISOString().slice(0, 13), to: new Date(Math.floor((end - 1) / HOUR) * HOUR).toISOString().slice(0, 13) };
-}
 
 const minuteAttribute = (minute: number) => `m${String(minute).padStart(2, '0')}`;
 
@@ -106,4 +101,66 @@ export function busyFromCells(items: Array<Record<string, unknown>>): Array<{ st
     else runs.push({ start: at, end: at + MINUTE, bookingId });
   }
   return runs;
+}
+
+// The claim cells are the guarantee; reading a month of them back is slow (an item per host and busy hour).
+// So each booking also records its claimed interval on one summary item per host and UTC day, as an attribute
+// of its own (b_<bookingId>), set and removed in the same transaction as the cells. Slot queries read these:
+// thirty items per host for a month.
+
+const DAY = 24 * HOUR;
+const bookingAttribute = (bookingId: string) => `b_${bookingId}`;
+
+export type BusyDayChange = { hostId: string; day: number; interval: [number, number] | null };
+
+export const busyDayKey = (hostId: string, day: number) => ({ pk: `BUSY#${hostId}`, sk: new Date(day * DAY).toISOString().slice(0, 10) });
+
+function daysOf(claim: Claim | null): Map<string, [number, number]> {
+  const days = new Map<string, [number, number]>();
+  if (!claim) return days;
+  for (const hostId of claim.hostIds) {
+    for (let day = Math.floor(claim.start / DAY); day * DAY < claim.end; day++) days.set(`${hostId}\u0000${day}`, [claim.start, claim.end]);
+  }
+  return days;
+}
+
+/** The summary items to change so that `before` becomes `after`: set where the booking now is, remove elsewhere. */
+export function planBusyDayChanges(before: Claim | null, after: Claim | null): BusyDayChange[] {
+  const had = daysOf(before);
+  const has = daysOf(after);
+  const changes: BusyDayChange[] = [];
+  for (const key of new Set([...had.keys(), ...has.keys()])) {
+    const [hostId, day] = key.split('\u0000') as [string, string];
+    const old = had.get(key);
+    const next = has.get(key);
+    if (old && next && old[0] === next[0] && old[1] === next[1]) continue;
+    changes.push({ hostId, day: Number(day), interval: next ?? null });
+  }
+  return changes;
+}
+
+export function busyDayUpdate(tableName: string, bookingId: string, change: BusyDayChange) {
+  const names = { '#booking': bookingAttribute(bookingId) };
+  return {
+    Update: change.interval
+      ? { TableName: tableName, Key: busyDayKey(change.hostId, change.day), UpdateExpression: 'SET #booking = :interval', ExpressionAttributeNames: names, ExpressionAttributeValues: { ':interval': change.interval } }
+      : { TableName: tableName, Key: busyDayKey(change.hostId, change.day), UpdateExpression: 'REMOVE #booking', ExpressionAttributeNames: names },
+  };
+}
+
+/** The busy intervals on summary items as read back, each with the booking that holds it. */
+export function busyFromDays(items: Array<Record<string, unknown>>): Array<{ start: number; end: number; bookingId: string }> {
+  const seen = new Map<string, { start: number; end: number; bookingId: string }>();
+  for (const item of items) {
+    for (const [name, value] of Object.entries(item)) {
+      if (!name.startsWith('b_') || !Array.isArray(value)) continue;
+      const bookingId = name.slice(2);
+      seen.set(bookingId, { start: Number(value[0]), end: Number(value[1]), bookingId });
+    }
+  }
+  return [...seen.values()].sort((a, b) => a.start - b.start);
+}
+
+export function busyDayRange(start: number, end: number): { from: string; to: string } {
+  return { from: new Date(Math.floor(start / DAY) * DAY).toISOString().slice(0, 10), to: new Date(Math.floor((end - 1) / DAY) * DAY).toISOString().slice(0, 10) };
 }

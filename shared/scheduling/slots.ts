@@ -1,7 +1,7 @@
 // From an event type to the engine's query: who hosts it, by which hours, and what they are already busy with.
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventTypeView } from '../event-types/event-types.ts';
-import { busyFromCells, claimCellRange } from '../booking/time-claims.ts';
+import { busyDayRange, busyFromDays } from '../booking/time-claims.ts';
 import { defaultSchedulesOf, readSchedule, readTeam, toEngineSchedule } from './directory.ts';
 import { computeSlots, type Interval, type Schedule, type Slot, type SlotQuery } from './availability.ts';
 import { problems } from '../http/problems.ts';
@@ -9,9 +9,9 @@ import { problems } from '../http/problems.ts';
 type Tables = { client: DynamoDBDocumentClient; stateTable: string };
 const MINUTE = 60_000;
 
-/** The minutes each host's claim cells hold within `range`: every booking with its buffers. */
+/** Each host's claimed time (bookings with their buffers) that meets `range`, from the per-day summaries. */
 export async function claimedTime(tables: Tables, hostIds: string[], range: Interval, excludeBookingId?: string): Promise<Map<string, Interval[]>> {
-  const { from, to } = claimCellRange(range.start, range.end);
+  const { from, to } = busyDayRange(range.start, range.end);
   const entries = await Promise.all(
     hostIds.map(async (hostId) => {
       const items: Array<Record<string, unknown>> = [];
@@ -21,14 +21,14 @@ export async function claimedTime(tables: Tables, hostIds: string[], range: Inte
           new QueryCommand({
             TableName: tables.stateTable,
             KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: { ':pk': `CLAIM#${hostId}`, ':from': from, ':to': to },
+            ExpressionAttributeValues: { ':pk': `BUSY#${hostId}`, ':from': from, ':to': to },
             ExclusiveStartKey,
           }),
         );
         items.push(...(page.Items ?? []));
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
-      const busy = busyFromCells(items).filter((run) => run.bookingId !== excludeBookingId);
+      const busy = busyFromDays(items).filter((run) => run.bookingId !== excludeBookingId && run.start < range.end && range.start < run.end);
       return [hostId, busy.map(({ start, end }) => ({ start, end }))] as const;
     }),
   );

@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import { startDynamoDbLocal, localAwsConfig } from '../../infra/local/dynamodb-local.ts';
 import { startLocalStack } from '../../infra/local/runtime.ts';
 import { synthesizeTemplate } from '../../infra/synth.ts';
-import { claimCellKey, claimUpdate, planClaimChanges } from '../../shared/booking/time-claims.ts';
+import { busyDayKey, claimCellKey, claimUpdate, planClaimChanges } from '../../shared/booking/time-claims.ts';
 import { BENCH_DAYS, benchAvailability, benchTeam } from './availability-bench.ts';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 
@@ -20,7 +20,7 @@ type Figure = { section: string; name: string; concurrency?: number; count: numb
 
 const figures: Figure[] = [];
 
-/** Writes busy intervals as claim cells, the way bookings leave them, without going through bookings. */
+/** Writes busy intervals as claim cells and day summaries, the way bookings leave them, without going through bookings. */
 async function seedBusy(client: DynamoDBDocumentClient, tableName: string, hostId: string, busy: Array<{ start: number; end: number }>) {
   const cells = new Map<number, Record<string, unknown>>();
   busy.forEach((interval, n) => {
@@ -31,7 +31,16 @@ async function seedBusy(client: DynamoDBDocumentClient, tableName: string, hostI
       cells.set(hour, cell);
     }
   });
-  const items = [...cells.values()];
+  // And the per-day summaries slot queries read, one attribute per busy interval, as bookings leave them.
+  const days = new Map<number, Record<string, unknown>>();
+  busy.forEach((interval, n) => {
+    for (let day = Math.floor(interval.start / 86_400_000); day * 86_400_000 < interval.end; day++) {
+      const item = days.get(day) ?? { ...busyDayKey(hostId, day) };
+      item[`b_busy-${n}`] = [interval.start, interval.end];
+      days.set(day, item);
+    }
+  });
+  const items = [...cells.values(), ...days.values()];
   for (let i = 0; i < items.length; i += 25) {
     await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Booking } from '../../shared/booking/decider.ts';
-import { busyFromCells, claimCellKey, claimCellRange, claimOf, claimUpdate, planClaimChanges, type CellChange, type Claim } from '../../shared/booking/time-claims.ts';
+import { busyDayKey, busyDayUpdate, busyFromCells, busyFromDays, busyDayRange, claimCellKey, claimOf, claimUpdate, planBusyDayChanges, planClaimChanges, type CellChange, type Claim } from '../../shared/booking/time-claims.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -148,14 +148,14 @@ describe('claimUpdate', () => {
     expect(claimCellKey('host-a', hour)).not.toEqual(claimCellKey('host-a', hour + 1));
   });
 
-  it('the cell range of an interval spans exactly the hours its minutes fall in', () => {
-    expect(claimCellRange(at('2030-01-07T09:00:00Z'), at('2030-01-07T10:00:00Z'))).toEqual({ from: '2030-01-07T09', to: '2030-01-07T09' });
-    expect(claimCellRange(at('2030-01-07T08:59:00Z'), at('2030-01-07T10:00:00.001Z'))).toEqual({ from: '2030-01-07T08', to: '2030-01-07T10' });
+  it('the day range of an interval spans exactly the days its summaries are written to', () => {
+    expect(busyDayRange(at('2030-01-07T09:00:00Z'), at('2030-01-08T00:00:00Z'))).toEqual({ from: '2030-01-07', to: '2030-01-07' });
+    expect(busyDayRange(at('2030-01-06T23:59:00Z'), at('2030-01-08T00:00:00.001Z'))).toEqual({ from: '2030-01-06', to: '2030-01-08' });
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 48 * 60 }), fc.integer({ min: 1, max: 10 * 60 }), (startMinute, minutes) => {
+      fc.property(fc.integer({ min: 0, max: 4 * 24 * 60 }), fc.integer({ min: 1, max: 48 * 60 }), (startMinute, minutes) => {
         const c: Claim = { hostIds: ['h'], start: at('2030-01-07T00:00:00Z') + startMinute * MINUTE, end: at('2030-01-07T00:00:00Z') + (startMinute + minutes) * MINUTE };
-        const sortKeys = planClaimChanges(null, c).map((change) => claimCellKey(change.hostId, change.hour).sk);
-        const { from, to } = claimCellRange(c.start, c.end);
+        const sortKeys = planBusyDayChanges(null, c).map((change) => busyDayKey(change.hostId, change.day).sk).sort();
+        const { from, to } = busyDayRange(c.start, c.end);
         expect([sortKeys[0], sortKeys.at(-1)]).toEqual([from, to]);
       }),
     );
@@ -259,6 +259,50 @@ describe('property: two claims collide in the table exactly when their times ove
       fc.property(msInterval, msInterval, (a, b) => {
         fc.pre(a.start < b.end && b.start < a.end);
         expect(touch({ hostIds: ['host-a'], ...a }, { hostIds: ['host-a'], ...b })).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('per-day busy summaries', () => {
+  const HOUR_MS = 3_600_000;
+  const t = (iso: string) => Date.parse(iso);
+
+  it('set the claimed interval on every day it touches, for every host', () => {
+    const claim = { hostIds: ['a', 'b'], start: t('2030-01-07T23:30:00Z'), end: t('2030-01-08T00:30:00Z') };
+    const changes = planBusyDayChanges(null, claim);
+    expect(changes.map((c) => `${c.hostId}:${busyDayKey(c.hostId, c.day).sk}`).sort()).toEqual(['a:2030-01-07', 'a:2030-01-08', 'b:2030-01-07', 'b:2030-01-08']);
+    expect(changes.every((c) => c.interval?.[0] === claim.start && c.interval?.[1] === claim.end)).toBe(true);
+  });
+
+  it('move with a reschedule and disappear with a release', () => {
+    const before = { hostIds: ['a'], start: t('2030-01-07T09:00:00Z'), end: t('2030-01-07T10:00:00Z') };
+    const after = { hostIds: ['a'], start: t('2030-01-09T09:00:00Z'), end: t('2030-01-09T10:00:00Z') };
+    expect(planBusyDayChanges(before, after)).toEqual([
+      { hostId: 'a', day: Math.floor(before.start / (24 * HOUR_MS)), interval: null },
+      { hostId: 'a', day: Math.floor(after.start / (24 * HOUR_MS)), interval: [after.start, after.end] },
+    ]);
+    expect(planBusyDayChanges(before, before)).toEqual([]);
+    expect(planBusyDayChanges(before, null)).toEqual([{ hostId: 'a', day: Math.floor(before.start / (24 * HOUR_MS)), interval: null }]);
+    expect(busyDayUpdate('T', 'bk', { hostId: 'a', day: 1, interval: null }).Update).toMatchObject({ UpdateExpression: 'REMOVE #booking', ExpressionAttributeNames: { '#booking': 'b_bk' } });
+  });
+
+  it('read back as one interval per booking, whatever days carry it', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ start: fc.integer({ min: 0, max: 10_000 }), length: fc.integer({ min: 1, max: 3_000 }) }), { maxLength: 8 }), (raw) => {
+        const claims = raw.map((r, i) => ({ bookingId: `bk${i}`, claim: { hostIds: ['h'], start: t('2030-01-07T00:00:00Z') + r.start * 60_000, end: t('2030-01-07T00:00:00Z') + (r.start + r.length) * 60_000 } }));
+        const items = new Map<string, Record<string, unknown>>();
+        for (const { bookingId, claim } of claims) {
+          for (const change of planBusyDayChanges(null, claim)) {
+            const key = busyDayKey(change.hostId, change.day);
+            const item = items.get(key.sk) ?? { ...key };
+            item[`b_${bookingId}`] = change.interval;
+            items.set(key.sk, item);
+          }
+        }
+        const read = busyFromDays([...items.values()]);
+        expect(read.map((r) => [r.bookingId, r.start, r.end]).sort()).toEqual(claims.map((c) => [c.bookingId, c.claim.start, c.claim.end]).sort());
       }),
       { numRuns: 300 },
     );
