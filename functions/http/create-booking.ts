@@ -8,7 +8,7 @@ import { presentBooking } from '../../shared/booking/presenter.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { readEventType, type EventTypeView } from '../../shared/event-types/event-types.ts';
 import { header, httpHandler, json, parseJsonBody, type HttpEvent, type HttpResult } from '../../shared/http/handler.ts';
-import { IdempotentRequest } from '../../shared/http/idempotency.ts';
+import { IdempotentRequest, PUBLIC_CALLER } from '../../shared/http/idempotency.ts';
 import { problems, type FieldError } from '../../shared/http/problems.ts';
 import { countAssignment, explainAssignment, rankHosts, readLoads } from '../../shared/scheduling/round-robin.ts';
 import { offeredHostsAt } from '../../shared/scheduling/slots.ts';
@@ -27,7 +27,7 @@ const MINUTE = 60_000;
 export const handler = httpHandler(async (event) => {
   const input = parseJsonBody(event, body);
   const tables = bookingTables();
-  const request = new IdempotentRequest(tables.client, tables.stateTable, event, 'public');
+  const request = new IdempotentRequest(tables.client, tables.stateTable, event, PUBLIC_CALLER);
   return request.run(async () => {
     const eventType = await readEventType(tables, input.eventTypeId);
     const start = Date.parse(input.start);

@@ -24,7 +24,7 @@ export async function handler(busEvent: EventBridgeEvent<string, unknown>): Prom
           recordedAt: new Date().toISOString(),
           actor: event.metadata.userId,
           correlationId: event.metadata.correlationId,
-          event,
+          event: busEvent.detail,
         },
         ConditionExpression: 'attribute_not_exists(entry)',
       }),

@@ -9,13 +9,13 @@ import { readEventType } from '../../shared/event-types/event-types.ts';
 import { readOrganization, readTeam } from '../../shared/scheduling/directory.ts';
 
 /**
- * Pushes each domain event to the live connections of the users it concerns: for a booking, its organizer and
- * hosts (team members join when teams do). Connections API Gateway reports gone are forgotten.
+ * Pushes each domain event, as published, to the live connections of the users it concerns. Connections API
+ * Gateway reports gone are forgotten; any other failure fails the delivery, to be retried and then parked.
  */
 export async function handler(busEvent: EventBridgeEvent<string, unknown>): Promise<void> {
   const event = parseDomainEvent(busEvent.detail);
   const users = await concernedUsers(event);
-  const message = JSON.stringify({ type: 'event', data: event });
+  const message = JSON.stringify({ type: 'event', data: busEvent.detail });
   const connections = (await Promise.all(users.map(connectionsOf))).flat();
   const api = managementApi(requiredEnv('WS_MANAGEMENT_ENDPOINT'));
   const results = await Promise.allSettled(

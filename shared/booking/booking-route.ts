@@ -20,9 +20,10 @@ export function bookingCommandRoute(options: { allow: Array<BookingCaller['actor
     const stored = await readBooking(tables, bookingId);
     const caller = await bookingCaller(event, stored);
     if (!options.allow.includes(caller.actor)) throw problems.forbidden(`only the organizer may ${event.routeKey.split('/').at(-1)} a booking`);
-    const command = await options.command(event, caller, stored!.booking);
     const request = new IdempotentRequest(tables.client, tables.stateTable, event, caller.identity?.userId ?? 'attendee');
+    // A retry gets the first answer before anything is judged again against the booking as it is now.
     return request.run(async () => {
+      const command = await options.command(event, caller, stored!.booking);
       let response = json(200, {});
       try {
         const result = await executeBookingCommand(tables, {

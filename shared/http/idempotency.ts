@@ -6,6 +6,9 @@ import { HttpProblem } from './problems.ts';
 
 const DAY_SECONDS = 24 * 60 * 60;
 
+/** The scope of requests made without an account (booking as an attendee). */
+export const PUBLIC_CALLER = 'public';
+
 /** The first answer to a request was already given; this carries it back to the caller. */
 export class IdempotentReplay extends Error {
   constructor() {
@@ -28,13 +31,20 @@ export class IdempotentRequest {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
 
+  /**
+   * `caller` scopes keys: a user id, or PUBLIC_CALLER for requests without an account. Anonymous callers share
+   * one scope, so their keys must be hard to guess (16+ characters, e.g. a UUID): a replay hands back the first
+   * answer, booking token included.
+   */
   constructor(client: DynamoDBDocumentClient, tableName: string, event: HttpEvent, caller: string) {
     this.client = client;
     this.tableName = tableName;
     this.key = header(event, 'idempotency-key');
-    if (this.key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(this.key)) {
-      throw new HttpProblem(400, '/problems/validation', 'Your request is not valid', 'Idempotency-Key must be 1-255 visible ASCII characters', {
-        errors: [{ path: 'headers.idempotency-key', message: 'must be 1-255 visible ASCII characters' }],
+    const minimum = caller === PUBLIC_CALLER ? 16 : 1;
+    if (this.key !== undefined && !new RegExp(`^[\\x21-\\x7e]{${minimum},255}$`).test(this.key)) {
+      const message = `must be ${minimum}-255 visible ASCII characters${caller === PUBLIC_CALLER ? ' (a random value such as a UUID)' : ''}`;
+      throw new HttpProblem(400, '/problems/validation', 'Your request is not valid', `Idempotency-Key ${message}`, {
+        errors: [{ path: 'headers.idempotency-key', message }],
       });
     }
     this.pk = `IDEMPOTENCY#${event.routeKey}#${event.rawPath}#${caller}#${this.key}`;

@@ -71,11 +71,14 @@ describe('the booking spine on the local stack', () => {
 
   it('answers a second booking of the same time with 409 and a repeated Idempotency-Key with the first booking', async () => {
     const start = futureSlot(4).toISOString();
-    const first = await api('/bookings', { method: 'POST', headers: { 'idempotency-key': 'spine-1' }, json: { eventTypeId, start, attendee } });
-    const replay = await api('/bookings', { method: 'POST', headers: { 'idempotency-key': 'spine-1' }, json: { eventTypeId, start, attendee } });
+    const first = await api('/bookings', { method: 'POST', headers: { 'idempotency-key': 'spine-booking-0001' }, json: { eventTypeId, start, attendee } });
+    const replay = await api('/bookings', { method: 'POST', headers: { 'idempotency-key': 'spine-booking-0001' }, json: { eventTypeId, start, attendee } });
     expect(first.status).toBe(202);
     expect(replay.status).toBe(202);
     expect((await replay.json() as any).id).toBe((await first.json() as any).id);
+    const guessable = await api('/bookings', { method: 'POST', headers: { 'idempotency-key': 'k1' }, json: { eventTypeId, start, attendee } });
+    expect(guessable.status).toBe(400);
+    expect(((await guessable.json()) as any).errors[0].path).toBe('headers.idempotency-key');
     const clash = await api('/bookings', { method: 'POST', json: { eventTypeId, start, attendee: { ...attendee, email: 'bob@example.com' } } });
     expect(clash.status).toBe(409);
     expect((await clash.json() as any).type).toBe('/problems/slot-taken');
