@@ -239,6 +239,7 @@ export class BookingStack extends Stack {
     const disconnect = new ServiceFunction(this, 'WsDisconnectFunction', { entry: 'ws/disconnect', environment: socketEnvironment });
     const keepAlive = new ServiceFunction(this, 'WsDefaultFunction', { entry: 'ws/default', environment: socketEnvironment });
     tables.connections.grantWriteData(connect);
+    tables.state.grantReadData(connect);
     tables.connections.grantWriteData(disconnect);
     sockets.addRoute('$connect', { integration: new WebSocketLambdaIntegration('WsConnect', connect) });
     sockets.addRoute('$disconnect', { integration: new WebSocketLambdaIntegration('WsDisconnect', disconnect) });

@@ -4,6 +4,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { parseDomainEvent, type TypedEvent } from '../../events/catalog.ts';
 import { dynamo, managementApi, requiredEnv } from '../../shared/aws/clients.ts';
 import { readBooking } from '../../shared/booking/booking-commands.ts';
+import { attendeeListener } from '../../shared/booking/access.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { readEventType } from '../../shared/event-types/event-types.ts';
 import { readOrganization, readTeam } from '../../shared/scheduling/directory.ts';
@@ -32,7 +33,7 @@ export async function handler(busEvent: EventBridgeEvent<string, unknown>): Prom
   if (failure) throw failure.reason;
 }
 
-/** The seed's rule: a booking concerns its user (organizer), its hosts and the members of its team. */
+/** The seed's rule: a booking concerns its user (organizer), its hosts and the members of its team; and its attendee. */
 async function concernedUsers(event: TypedEvent): Promise<string[]> {
   const tables = bookingTables();
   switch (event.aggregateType) {
@@ -41,7 +42,7 @@ async function concernedUsers(event: TypedEvent): Promise<string[]> {
       if (!stored) return [];
       const eventType = await readEventType(tables, stored.booking.eventTypeId);
       const team = eventType?.teamId ? await readTeam(tables, eventType.teamId) : undefined;
-      return [...new Set([stored.booking.organizerId, ...stored.booking.hostIds, ...(team?.memberIds ?? [])])];
+      return [...new Set([stored.booking.organizerId, ...stored.booking.hostIds, ...(team?.memberIds ?? []), attendeeListener(event.aggregateId)])];
     }
     case 'user':
       return [event.aggregateId];

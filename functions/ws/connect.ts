@@ -2,20 +2,34 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { verifyToken } from '../../shared/auth/identity.ts';
 import { dynamo, requiredEnv } from '../../shared/aws/clients.ts';
+import { attendeeListener, holdsManageToken } from '../../shared/booking/access.ts';
+import { readBooking } from '../../shared/booking/booking-commands.ts';
+import { bookingTables } from '../../shared/config.ts';
 
 /** API Gateway closes a WebSocket after two hours; the record outlives it a little, then TTL removes it. */
 const CONNECTION_LIFETIME_SECONDS = 2 * 60 * 60 + 10 * 60;
 
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & { queryStringParameters?: Record<string, string | undefined> };
 
+/**
+ * Organizers connect with their token (`?token=<JWT>`) and hear about everything they organize or host; an
+ * attendee connects with their booking token (`?booking=<id>&bookingToken=<token>`) and hears about that booking.
+ */
 export async function handler(event: ConnectEvent): Promise<{ statusCode: number; body?: string }> {
-  const token = event.queryStringParameters?.token;
-  if (!token) return { statusCode: 401, body: 'pass the organizer token as ?token=' };
-  let userId: string;
-  try {
-    ({ userId } = await verifyToken(token));
-  } catch {
-    return { statusCode: 401, body: 'the token is not valid' };
+  const query = event.queryStringParameters ?? {};
+  let userId: string | undefined;
+  if (query.token) {
+    try {
+      ({ userId } = await verifyToken(query.token));
+    } catch {
+      return { statusCode: 401, body: 'the token is not valid' };
+    }
+  } else if (query.booking && query.bookingToken) {
+    const stored = await readBooking(bookingTables(), query.booking);
+    if (!stored || !holdsManageToken(stored, query.bookingToken)) return { statusCode: 401, body: 'the booking token is not valid' };
+    userId = attendeeListener(query.booking);
+  } else {
+    return { statusCode: 401, body: 'pass ?token=<organizer token>, or ?booking=<id>&bookingToken=<booking token>' };
   }
   await dynamo().send(
     new PutCommand({

@@ -33,8 +33,16 @@ export async function bookingCaller(event: HttpEvent, stored: StoredBooking | un
     if (isBookingUser(stored.booking, identity.userId)) return { actor: 'organizer', identity };
     throw problems.notFound('booking');
   }
-  const expected = Buffer.from(stored.manageTokenHash ?? '');
-  const given = Buffer.from(hashToken(token!));
-  if (expected.length === given.length && timingSafeEqual(expected, given)) return { actor: 'attendee' };
+  if (holdsManageToken(stored, token!)) return { actor: 'attendee' };
   throw problems.notFound('booking');
 }
+
+/** Whether `token` is the booking's attendee token, compared in constant time against its stored hash. */
+export function holdsManageToken(stored: StoredBooking, token: string): boolean {
+  const expected = Buffer.from(stored.manageTokenHash ?? '');
+  const given = Buffer.from(hashToken(token));
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+/** The connection identity under which an attendee watches one booking live. */
+export const attendeeListener = (bookingId: string) => `attendee:${bookingId}`;

@@ -128,6 +128,19 @@ describe('the booking spine on the local stack', () => {
     expect((await api('/event-types', { method: 'POST', auth: await stack.issuer.sign('organizer-2'), json: { title: 'Intro', slug: 'intro-call', lengthMinutes: 30 } })).status).toBe(201);
   });
 
+  it('lets the attendee watch their booking, and only theirs, with the booking token', async () => {
+    const booking = (await (await api('/bookings', { method: 'POST', json: { eventTypeId, start: futureSlot(9).toISOString(), attendee } })).json()) as any;
+    const socket = await connect(`${stack.wsUrl}/?booking=${booking.id}&bookingToken=${booking.manageToken}`);
+    await socket.next((m) => m.data?.aggregateId === booking.id && m.data.type === 'booking.confirmed');
+    const other = (await (await api('/bookings', { method: 'POST', json: { eventTypeId, start: futureSlot(9, 2).toISOString(), attendee } })).json()) as any;
+    const organizerSocket = await connect(`${stack.wsUrl}/?token=${token}`);
+    await organizerSocket.next((m) => m.data?.aggregateId === other.id && m.data.type === 'booking.confirmed');
+    expect(socket.messages.some((m) => m.data?.aggregateId === other.id)).toBe(false);
+    socket.close();
+    organizerSocket.close();
+    await expect(connect(`${stack.wsUrl}/?booking=${booking.id}&bookingToken=wrong`)).rejects.toThrow(/401/);
+  });
+
   it('refuses a WebSocket without a valid organizer token', async () => {
     await expect(connect(`${stack.wsUrl}/`)).rejects.toThrow(/401/);
     await expect(connect(`${stack.wsUrl}/?token=not-a-jwt`)).rejects.toThrow(/401/);
