@@ -33,15 +33,19 @@ async function loadBooking(bookingId: string): Promise<Booking> {
 
 const metadataOf = (input: WorkflowInput) => ({ userId: 'system:booking-workflow', correlationId: input.correlationId, causationId: input.causationId });
 
-/** The booking is still a draft whose event type exists, is active, and whose time has not passed. */
-export async function validate(input: WorkflowInput): Promise<WorkflowInput> {
+/**
+ * The booking is still a draft whose event type exists, is active, and whose time has not passed. EventBridge
+ * may start the workflow twice for one request: a booking another execution already took past the draft is
+ * reported as handled, and the state machine ends there.
+ */
+export async function validate(input: WorkflowInput): Promise<WorkflowInput & { handled: boolean }> {
   const booking = await loadBooking(input.bookingId);
-  if (booking.status !== 'draft') throw new BookingRefused('Validate', `booking is ${booking.status}, not draft`);
+  if (booking.status !== 'draft' || booking.awaiting !== undefined) return { ...input, handled: true };
   const eventType = await readEventType(bookingTables(), booking.eventTypeId);
   if (!eventType) throw new BookingRefused('Validate', 'event type no longer exists');
   if (!eventType.active) throw new BookingRefused('Validate', 'event type is not active');
   if (Date.parse(booking.start) <= Date.now()) throw new BookingRefused('Validate', 'the booking time has passed');
-  return input;
+  return { ...input, handled: false };
 }
 
 /**

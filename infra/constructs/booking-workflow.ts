@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { DefinitionBody, Errors, Fail, LogLevel, StateMachine, StateMachineType, Succeed, TaskInput, type IChainable } from 'aws-cdk-lib/aws-stepfunctions';
+import { Choice, Condition, DefinitionBody, Errors, Fail, LogLevel, StateMachine, StateMachineType, Succeed, TaskInput, type IChainable } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -60,7 +60,11 @@ export class BookingWorkflow extends Construct {
       // The caught error lands beside the input, so FailCreation knows which booking and why.
       task.addCatch(failCreation, { errors: [Errors.ALL], resultPath: '$.error' });
     }
-    const definition: IChainable = start.next(checkAvailability).next(accept).next(new Succeed(this, 'BookingAccepted'));
+    const definition: IChainable = start.next(
+      new Choice(this, 'AlreadyHandled')
+        .when(Condition.booleanEquals('$.handled', true), new Succeed(this, 'NothingToDo'))
+        .otherwise(checkAvailability.next(accept).next(new Succeed(this, 'BookingAccepted'))),
+    );
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,

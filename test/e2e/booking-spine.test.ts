@@ -69,6 +69,20 @@ describe('the booking spine on the local stack', () => {
     socket.close();
   });
 
+  it('survives the workflow being started twice for one request, as EventBridge may do', async () => {
+    const booking = (await (await api('/bookings', { method: 'POST', json: { eventTypeId, start: futureSlot(10).toISOString(), attendee } })).json()) as any;
+    const socket = await connect(`${stack.wsUrl}/?token=${token}`);
+    await socket.next((m) => m.data?.aggregateId === booking.id && m.data.type === 'booking.confirmed');
+    socket.close();
+    const [requested] = ((await (await api(`/bookings/${booking.id}/events`, { auth: token })).json()) as any).events;
+    const machine = Object.keys(inject('template').Resources).find((id) => inject('template').Resources[id]!.Type === 'AWS::StepFunctions::StateMachine')!;
+    const again = stack.stepFunctions.start(machine, { 'detail-type': 'booking.requested', source: 'booking-engine', detail: requested });
+    await stack.stepFunctions.drained();
+    expect(again).toMatchObject({ status: 'SUCCEEDED', output: { handled: true } });
+    const history = ((await (await api(`/bookings/${booking.id}/events`, { auth: token })).json()) as any).events;
+    expect(history.map((e: { type: string }) => e.type)).toEqual(['booking.requested', 'booking.created', 'booking.confirmed']);
+  });
+
   it('answers a second booking of the same time with 409 and a repeated Idempotency-Key with the first booking', async () => {
     const start = futureSlot(4).toISOString();
     const first = await api('/bookings', { method: 'POST', headers: { 'idempotency-key': 'spine-booking-0001' }, json: { eventTypeId, start, attendee } });
