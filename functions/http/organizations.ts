@@ -2,35 +2,28 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { organizer, type Identity } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
-import { executeCommand, putView } from '../../shared/domain/aggregate-commands.ts';
+import { putView } from '../../shared/domain/aggregate-commands.ts';
 import { httpHandler, json, parseJsonBody, pathParameter, type HttpEvent } from '../../shared/http/handler.ts';
-import { IdempotentRequest } from '../../shared/http/idempotency.ts';
+import { respondToCommand } from '../../shared/http/command-response.ts';
 import { problems } from '../../shared/http/problems.ts';
-import { organizationDecider, teamDecider, type OrganizationCommand, type OrganizationState, type TeamCommand, type TeamState } from '../../shared/people/organizations.ts';
+import { organizationDecider, teamDecider, type OrganizationCommand, type OrganizationState, type TeamCommand } from '../../shared/people/organizations.ts';
 import { keys, readOrganization, readTeam, type Active } from '../../shared/scheduling/directory.ts';
 
 const tables = () => bookingTables();
 const name = z.string().trim().min(1).max(200);
 
-/** Runs an organization command; the answer is the organization as it now is, remembered under Idempotency-Key. */
-async function organizationCommand(event: HttpEvent, me: Identity, id: string, command: OrganizationCommand, status: number, authorize?: (state: OrganizationState) => void) {
-  const t = tables();
-  const request = new IdempotentRequest(t.client, t.stateTable, event, me.userId);
-  return request.run(async () => {
-    let response = json(status, {});
-    const { state, events } = await executeCommand(t, {
-      decider: organizationDecider,
-      aggregateType: 'organization',
-      aggregateId: id,
-      command,
-      metadata: { userId: me.userId, organizationId: id },
-      authorize,
-      project: (after) => {
-        response = json(status, { ...after, id }, status === 201 ? { location: `/organizations/${id}` } : {});
-        return [putView(t.stateTable, keys.organization(id), { ...after, id }), ...request.remember(response)];
-      },
-    });
-    return events.length ? response : json(status, { ...state, id });
+/** An organization command, answered with the organization as it now is. */
+function organizationCommand(event: HttpEvent, me: Identity, id: string, command: OrganizationCommand, status: number, authorize?: (state: OrganizationState) => void) {
+  return respondToCommand(event, me, {
+    decider: organizationDecider,
+    aggregateType: 'organization',
+    aggregateId: id,
+    command,
+    authorize,
+    status,
+    location: status === 201 ? `/organizations/${id}` : undefined,
+    present: (state) => ({ ...state, id }),
+    project: (state) => [putView(tables().stateTable, keys.organization(id), { ...state, id })],
   });
 }
 
@@ -70,25 +63,17 @@ export const removeMember = httpHandler(async (event) => {
   return organizationCommand(event, me, id, { type: 'RemoveMember', userId }, 200, userId === me.userId ? undefined : adminOf(me));
 });
 
-/** Runs a team command, like organizationCommand: the team as it now is, remembered under Idempotency-Key. */
-async function teamCommand(event: HttpEvent, me: Identity, id: string, command: TeamCommand, status: number, authorize?: (state: TeamState) => void) {
-  const t = tables();
-  const request = new IdempotentRequest(t.client, t.stateTable, event, me.userId);
-  return request.run(async () => {
-    let response = json(status, {});
-    const { state, events } = await executeCommand(t, {
-      decider: teamDecider,
-      aggregateType: 'team',
-      aggregateId: id,
-      command,
-      metadata: { userId: me.userId },
-      authorize,
-      project: (after) => {
-        response = json(status, { ...after, id }, status === 201 ? { location: `/teams/${id}` } : {});
-        return [putView(t.stateTable, keys.team(id), { ...after, id }), ...request.remember(response)];
-      },
-    });
-    return events.length ? response : json(status, { ...state, id });
+/** A team command, answered with the team as it now is. */
+function teamCommand(event: HttpEvent, me: Identity, id: string, command: TeamCommand, status: number) {
+  return respondToCommand(event, me, {
+    decider: teamDecider,
+    aggregateType: 'team',
+    aggregateId: id,
+    command,
+    status,
+    location: status === 201 ? `/teams/${id}` : undefined,
+    present: (state) => ({ ...state, id }),
+    project: (state) => [putView(tables().stateTable, keys.team(id), { ...state, id })],
   });
 }
 

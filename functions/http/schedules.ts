@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { scheduleDefinition, scheduleUpdated } from '../../events/scheduling.ts';
 import { organizer } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
-import { executeCommand, putView } from '../../shared/domain/aggregate-commands.ts';
+import { putView } from '../../shared/domain/aggregate-commands.ts';
 import { httpHandler, json, parseJsonBody, pathParameter } from '../../shared/http/handler.ts';
-import { IdempotentRequest } from '../../shared/http/idempotency.ts';
+import { respondToCommand } from '../../shared/http/command-response.ts';
 import { problems } from '../../shared/http/problems.ts';
 import { keys, listOwned, pointDefaultSchedule, readSchedule } from '../../shared/scheduling/directory.ts';
 import { scheduleDecider, type ScheduleState } from '../../shared/scheduling/schedules.ts';
@@ -17,30 +17,22 @@ export const create = httpHandler(async (event) => {
   const me = organizer(event);
   const { isDefault: asked, ...definition } = parseJsonBody(event, body);
   const tables = bookingTables();
-  const request = new IdempotentRequest(tables.client, tables.stateTable, event, me.userId);
-  return request.run(async () => {
-    const existing = await listOwned(tables, `OWNER#${me.userId}`, 'SCHEDULE#');
-    const isDefault = asked ?? existing.length === 0;
-    const id = randomUUID();
-    let response = json(201, {});
-    await executeCommand(tables, {
-      decider: scheduleDecider,
-      aggregateType: 'schedule',
-      aggregateId: id,
-      command: { type: 'Create', ownerId: me.userId, isDefault, definition },
-      metadata: { userId: me.userId, organizationId: me.organizationId },
-      project: (after: ScheduleState) => {
-        response = json(201, { ...after, id }, { location: `/schedules/${id}` });
-        return [
-          putView(tables.stateTable, keys.schedule(id), { ...after, id }, { ownerKey: `OWNER#${me.userId}`, ownerSort: `SCHEDULE#${id}` }),
-          ...(isDefault ? [pointDefaultSchedule(tables.stateTable, me.userId, id)] : []),
-          ...request.remember(response),
-        ];
-      },
-    });
-    return response;
+  const isDefault = asked ?? (await listOwned(tables, `OWNER#${me.userId}`, 'SCHEDULE#')).length === 0;
+  const id = randomUUID();
+  return respondToCommand(event, me, {
+    decider: scheduleDecider,
+    aggregateType: 'schedule',
+    aggregateId: id,
+    command: { type: 'Create', ownerId: me.userId, isDefault, definition },
+    status: 201,
+    location: `/schedules/${id}`,
+    present: (state) => ({ ...state, id }),
+    project: (state) => [scheduleView(tables.stateTable, me.userId, id, state), ...(isDefault ? [pointDefaultSchedule(tables.stateTable, me.userId, id)] : [])],
   });
 });
+
+const scheduleView = (tableName: string, ownerId: string, id: string, state: ScheduleState) =>
+  putView(tableName, keys.schedule(id), { ...state, id }, { ownerKey: `OWNER#${ownerId}`, ownerSort: `SCHEDULE#${id}` });
 
 export const get = httpHandler(async (event) => {
   const me = organizer(event);
@@ -62,23 +54,13 @@ export const update = httpHandler(async (event) => {
   const tables = bookingTables();
   const current = await readSchedule(tables, id);
   if (!current || current.ownerId !== me.userId) throw problems.notFound('schedule');
-  const request = new IdempotentRequest(tables.client, tables.stateTable, event, me.userId);
-  return request.run(async () => {
-    let response = json(200, current);
-    await executeCommand(tables, {
-      decider: scheduleDecider,
-      aggregateType: 'schedule',
-      aggregateId: id,
-      command: { type: 'Update', changes },
-      metadata: { userId: me.userId, organizationId: me.organizationId },
-      project: (after: ScheduleState) => {
-        response = json(200, { ...after, id });
-        return [
-          putView(tables.stateTable, keys.schedule(id), { ...after, id }, { ownerKey: `OWNER#${me.userId}`, ownerSort: `SCHEDULE#${id}` }),
-          ...request.remember(response),
-        ];
-      },
-    });
-    return response;
+  return respondToCommand(event, me, {
+    decider: scheduleDecider,
+    aggregateType: 'schedule',
+    aggregateId: id,
+    command: { type: 'Update', changes },
+    status: 200,
+    present: (state) => ({ ...state, id }),
+    project: (state) => [scheduleView(tables.stateTable, me.userId, id, state)],
   });
 });

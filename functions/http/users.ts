@@ -1,6 +1,7 @@
 import { organizer } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
-import { executeCommand, putView } from '../../shared/domain/aggregate-commands.ts';
+import { putView } from '../../shared/domain/aggregate-commands.ts';
+import { respondToCommand } from '../../shared/http/command-response.ts';
 import { httpHandler, json, parseJsonBody, type HttpEvent } from '../../shared/http/handler.ts';
 import { problems } from '../../shared/http/problems.ts';
 import { userDecider, type UserCommand, type UserState } from '../../shared/people/users.ts';
@@ -8,18 +9,17 @@ import { keys, readUser } from '../../shared/scheduling/directory.ts';
 import { userCreated, userUpdated } from '../../events/others.ts';
 
 /** A user manages their own profile; the token's subject is their id. */
-async function run(event: HttpEvent, command: UserCommand, status = 200) {
+function run(event: HttpEvent, command: UserCommand, status = 200) {
   const me = organizer(event);
-  const tables = bookingTables();
-  const { state } = await executeCommand(tables, {
+  return respondToCommand(event, me, {
     decider: userDecider,
     aggregateType: 'user',
     aggregateId: me.userId,
     command,
-    metadata: { userId: me.userId, organizationId: me.organizationId },
-    project: (after: UserState) => [putView(tables.stateTable, keys.user(me.userId), { ...after, id: me.userId })],
+    status,
+    present: (state: UserState) => ({ ...state, id: me.userId }),
+    project: (state) => [putView(bookingTables().stateTable, keys.user(me.userId), { ...state, id: me.userId })],
   });
-  return json(status, { ...state, id: me.userId });
 }
 
 export const createMe = httpHandler((event) => run(event, { type: 'Register', profile: parseJsonBody(event, userCreated) }, 201));
