@@ -9,6 +9,8 @@ import { CorsHttpMethod, HttpApi, HttpMethod, WebSocketApi, WebSocketStage } fro
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { UserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../events/envelope.ts';
 import { ServiceFunction } from './constructs/service-function.ts';
@@ -130,6 +132,24 @@ export class BookingStack extends Stack {
     const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, environment });
     this.startWorkflowOnRequest(bus, workflow);
     this.subscribers(tables, bus, environment);
+    this.completeEndedBookings(tables, environment);
+  }
+
+  /** Every quarter hour, confirmed bookings whose meeting has ended are completed. */
+  private completeEndedBookings(tables: Tables, environment: Record<string, string>) {
+    const sweep = new ServiceFunction(this, 'CompleteBookingsFunction', {
+      entry: 'scheduled/complete-bookings',
+      description: 'Completes confirmed bookings whose meeting has ended',
+      environment,
+      timeout: Duration.minutes(5),
+    });
+    tables.events.grantReadWriteData(sweep);
+    tables.state.grantReadWriteData(sweep);
+    new Schedule(this, 'CompleteBookingsSchedule', {
+      description: 'Completes ended bookings',
+      schedule: ScheduleExpression.rate(Duration.minutes(15)),
+      target: new LambdaInvoke(sweep, { retryAttempts: 3, maxEventAge: Duration.hours(1), deadLetterQueue: this.deadLetterQueue('CompleteBookingsDLQ') }),
+    });
   }
 
   private tables(): Tables {

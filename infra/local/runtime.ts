@@ -14,6 +14,7 @@ import { LambdaRuntime } from './lambda-runtime.ts';
 import { localIssuer, LOCAL_AUDIENCE, type LocalIssuer } from './local-issuer.ts';
 import { startLocalSqs } from './sqs.ts';
 import { LocalStepFunctions } from './step-functions.ts';
+import { LocalScheduler, schedulesOf } from './scheduler.ts';
 import { StreamPoller } from './stream-poller.ts';
 import { ensureTables } from './tables.ts';
 import { logicalIdOfArn, TemplateResolver } from './template-resolver.ts';
@@ -35,6 +36,7 @@ export const localSupport: Record<string, string> = {
   'AWS::ApiGatewayV2::Authorizer': 'JWT checked against the local issuer',
   'AWS::ApiGatewayV2::Stage': 'one local stage',
   'AWS::ApiGatewayV2::RouteResponse': 'route responses sent back',
+  'AWS::Scheduler::Schedule': 'rate schedules invoking Lambda (others are reported)',
   'AWS::Cognito::UserPool': 'replaced by the local token issuer (npm run token)',
   'AWS::Cognito::UserPoolClient': 'replaced by the local token issuer',
 };
@@ -61,6 +63,7 @@ export type LocalStack = {
   queues: Record<string, string>;
   stepFunctions: LocalStepFunctions;
   lambda: LambdaRuntime;
+  scheduler: LocalScheduler;
   close(): Promise<void>;
 };
 
@@ -166,6 +169,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await stepFunctions.drained();
     });
 
+    const { schedules, notRun: unscheduled } = schedulesOf(resolver);
+    notRun.push(...unscheduled);
+    const scheduler = new LocalScheduler({ schedules, invoke: (id, input) => lambda.invoke(id, input), deadLetter: sendToQueue, log });
+    scheduler.start();
+    closers.unshift(() => scheduler.stop());
+
     const apis = resolver.ofType('AWS::ApiGatewayV2::Api');
     const routesOf = (apiId: string) =>
       resolver.ofType('AWS::ApiGatewayV2::Route').map(([, r]) => resolver.resolve(r.Properties)).filter((p) => p.ApiId === apiId);
@@ -222,6 +231,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queues,
       stepFunctions,
       lambda,
+      scheduler,
       close: async () => {
         for (const close of closers) await close();
         sqsClient.destroy();

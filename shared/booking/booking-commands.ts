@@ -62,6 +62,7 @@ export async function executeBookingCommand(tables: BookingTables, options: Exec
   const alongside: TransactionItem[] = [
     readModelWrite(tables.stateTable, view, options.createOnly),
     ...listingWrites(tables.stateTable, view),
+    ...completionDueWrites(tables.stateTable, options.bookingId, before, after),
     ...claimChanges.map((change) => ({
       item: claimUpdate(tables.stateTable, options.bookingId, change),
       onConditionFailed: () => new SlotTakenError(),
@@ -126,6 +127,20 @@ function listingWrites(tableName: string, view: BookingView): TransactionItem[] 
       },
     },
   }));
+}
+
+/** Confirmed bookings by end time, so the completion sweep finds the ones that have ended with one query. */
+export const COMPLETION_DUE_PK = 'DUE#COMPLETION';
+const dueKey = (end: string, bookingId: string) => ({ pk: COMPLETION_DUE_PK, sk: `${end}#${bookingId}` });
+
+function completionDueWrites(tableName: string, bookingId: string, before: BookingState, after: BookingState): TransactionItem[] {
+  const was = before.status === 'confirmed' ? dueKey(before.end, bookingId) : undefined;
+  const is = after.status === 'confirmed' ? dueKey(after.end, bookingId) : undefined;
+  if (was?.sk === is?.sk) return [];
+  return [
+    ...(was ? [{ item: { Delete: { TableName: tableName, Key: was } } }] : []),
+    ...(is ? [{ item: { Put: { TableName: tableName, Item: { ...is, bookingId } } } }] : []),
+  ];
 }
 
 export type StoredBooking = { booking: BookingView; manageTokenHash?: string };

@@ -3,6 +3,7 @@ import { unsupportedResources } from '../../infra/local/runtime.ts';
 import { TemplateResolver } from '../../infra/local/template-resolver.ts';
 import { LambdaRuntime } from '../../infra/local/lambda-runtime.ts';
 import { rulesOf } from '../../infra/local/event-bus.ts';
+import { LocalScheduler, schedulesOf } from '../../infra/local/scheduler.ts';
 
 const names = {
   httpApiUrl: 'http://127.0.0.1:3000',
@@ -17,8 +18,8 @@ describe('the local runtime reads the synthesized template', () => {
   it('runs every resource type of the stack, and reports one it does not know', () => {
     const template = inject('template');
     expect(unsupportedResources(template)).toEqual([]);
-    const withGap = { Resources: { ...template.Resources, Nightly: { Type: 'AWS::Scheduler::Schedule' }, Other: { Type: 'AWS::Scheduler::Schedule' } } };
-    expect(unsupportedResources(withGap)).toEqual(['AWS::Scheduler::Schedule (2)']);
+    const withGap = { Resources: { ...template.Resources, Pipe: { Type: 'AWS::Pipes::Pipe' }, Other: { Type: 'AWS::Pipes::Pipe' } } };
+    expect(unsupportedResources(withGap)).toEqual(['AWS::Pipes::Pipe (2)']);
   });
 
   it('points the functions at the local issuer and the local @connections endpoint instead of AWS', () => {
@@ -55,5 +56,35 @@ describe('the local runtime reads the synthesized template', () => {
     const first = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.EVENTS_TABLE)!;
     first.Properties!.Environment.Variables.EVENTS_TABLE = 'somewhere-else';
     expect(() => new LambdaRuntime(new TemplateResolver(template, names)).sharedEnvironment()).toThrow(/EVENTS_TABLE/);
+  });
+
+  it('runs the template\'s rate schedules and reports the ones it cannot', () => {
+    const { schedules, notRun } = schedulesOf(new TemplateResolver(inject('template'), names));
+    expect(notRun).toEqual([]);
+    expect(schedules).toEqual([
+      expect.objectContaining({ everyMs: 15 * 60_000, functionId: expect.stringMatching(/^CompleteBookingsFunction/), retries: 3, deadLetterQueueArn: expect.stringMatching(/CompleteBookingsDLQ/) }),
+    ]);
+    const template = structuredClone(inject('template'));
+    const schedule = Object.values(template.Resources).find((r) => r.Type === 'AWS::Scheduler::Schedule')!;
+    schedule.Properties!.ScheduleExpression = 'cron(0 9 * * ? *)';
+    expect(schedulesOf(new TemplateResolver(template, names)).notRun).toEqual([expect.stringContaining('cron(0 9 * * ? *)')]);
+  });
+
+  it('retries a failing scheduled run as its RetryPolicy says, then parks its input in the dead-letter queue', async () => {
+    const calls: unknown[] = [];
+    const parked: Array<[string, string]> = [];
+    const scheduler = new LocalScheduler({
+      schedules: [{ logicalId: 'Sweep', everyMs: 60_000, functionId: 'SweepFunction', input: { run: 'nightly' }, retries: 2, deadLetterQueueArn: 'arn:aws:sqs:us-east-1:000000000000:SweepDLQ' }],
+      invoke: async (_, input) => {
+        calls.push(input);
+        throw new Error('table missing');
+      },
+      deadLetter: async (queue, body) => void parked.push([queue, body]),
+      log: () => {},
+    });
+    await scheduler.runNow('Sweep');
+    expect(calls).toHaveLength(3);
+    expect(parked).toEqual([['arn:aws:sqs:us-east-1:000000000000:SweepDLQ', JSON.stringify({ run: 'nightly' })]]);
+    await expect(scheduler.runNow('Nope')).rejects.toThrow(/no local schedule/);
   });
 });
