@@ -132,23 +132,23 @@ export class BookingStack extends Stack {
     const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, environment });
     this.startWorkflowOnRequest(bus, workflow);
     this.subscribers(tables, bus, environment);
-    this.completeEndedBookings(tables, environment);
+    this.settleDueBookings(tables, environment);
   }
 
-  /** Every quarter hour, confirmed bookings whose meeting has ended are completed. */
-  private completeEndedBookings(tables: Tables, environment: Record<string, string>) {
-    const sweep = new ServiceFunction(this, 'CompleteBookingsFunction', {
-      entry: 'scheduled/complete-bookings',
-      description: 'Completes confirmed bookings whose meeting has ended',
+  /** Every quarter hour: ended bookings are completed, unconfirmed ones that have started expire. */
+  private settleDueBookings(tables: Tables, environment: Record<string, string>) {
+    const sweep = new ServiceFunction(this, 'SettleBookingsFunction', {
+      entry: 'scheduled/settle-bookings',
+      description: 'Completes ended bookings and expires unconfirmed ones that have started',
       environment,
       timeout: Duration.minutes(5),
     });
     tables.events.grantReadWriteData(sweep);
     tables.state.grantReadWriteData(sweep);
-    new Schedule(this, 'CompleteBookingsSchedule', {
-      description: 'Completes ended bookings',
+    new Schedule(this, 'SettleBookingsSchedule', {
+      description: 'Completes ended bookings and expires unconfirmed ones',
       schedule: ScheduleExpression.rate(Duration.minutes(15)),
-      target: new LambdaInvoke(sweep, { retryAttempts: 3, maxEventAge: Duration.hours(1), deadLetterQueue: this.deadLetterQueue('CompleteBookingsDLQ') }),
+      target: new LambdaInvoke(sweep, { retryAttempts: 3, maxEventAge: Duration.hours(1), deadLetterQueue: this.deadLetterQueue('SettleBookingsDLQ') }),
     });
   }
 

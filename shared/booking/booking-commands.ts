@@ -62,7 +62,7 @@ export async function executeBookingCommand(tables: BookingTables, options: Exec
   const alongside: TransactionItem[] = [
     readModelWrite(tables.stateTable, view, options.createOnly),
     ...listingWrites(tables.stateTable, view),
-    ...completionDueWrites(tables.stateTable, options.bookingId, before, after),
+    ...dueWrites(tables.stateTable, options.bookingId, before, after),
     ...claimChanges.map((change) => ({
       item: claimUpdate(tables.stateTable, options.bookingId, change),
       onConditionFailed: () => new SlotTakenError(),
@@ -129,14 +129,24 @@ function listingWrites(tableName: string, view: BookingView): TransactionItem[] 
   }));
 }
 
-/** Confirmed bookings by end time, so the completion sweep finds the ones that have ended with one query. */
-export const COMPLETION_DUE_PK = 'DUE#COMPLETION';
-const dueKey = (end: string, bookingId: string) => ({ pk: COMPLETION_DUE_PK, sk: `${end}#${bookingId}` });
+/**
+ * Bookings that something must happen to at a known time, one list per kind, sorted by that time, so the
+ * scheduled sweep finds what is due with one query each: a confirmed booking is completed once it ends, and one
+ * still waiting for the organizer expires once it starts. Kept in the bookings' own transactions.
+ */
+export const dueLists = { completion: 'DUE#COMPLETION', expiry: 'DUE#EXPIRY' } as const;
 
-function completionDueWrites(tableName: string, bookingId: string, before: BookingState, after: BookingState): TransactionItem[] {
-  const was = before.status === 'confirmed' ? dueKey(before.end, bookingId) : undefined;
-  const is = after.status === 'confirmed' ? dueKey(after.end, bookingId) : undefined;
-  if (was?.sk === is?.sk) return [];
+function dueEntry(state: BookingState, bookingId: string): { pk: string; sk: string } | undefined {
+  if (state.status === 'confirmed') return { pk: dueLists.completion, sk: `${state.end}#${bookingId}` };
+  const waiting = (state.status === 'draft' && state.awaiting === 'confirmation') || state.status === 'rescheduled';
+  if (waiting) return { pk: dueLists.expiry, sk: `${state.start}#${bookingId}` };
+  return undefined;
+}
+
+function dueWrites(tableName: string, bookingId: string, before: BookingState, after: BookingState): TransactionItem[] {
+  const was = dueEntry(before, bookingId);
+  const is = dueEntry(after, bookingId);
+  if (was?.pk === is?.pk && was?.sk === is?.sk) return [];
   return [
     ...(was ? [{ item: { Delete: { TableName: tableName, Key: was } } }] : []),
     ...(is ? [{ item: { Put: { TableName: tableName, Item: { ...is, bookingId } } } }] : []),

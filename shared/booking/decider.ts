@@ -39,6 +39,7 @@ export type BookingCommand =
   | { type: 'Cancel'; by: Actor; reason?: string }
   | { type: 'Reschedule'; by: Actor; start: string; end: string }
   | { type: 'Complete'; now: string }
+  | { type: 'Expire'; now: string }
   | { type: 'UpdateDetails'; changes: PayloadOf<'booking.updated'>['changes'] };
 
 export type Attendee = z.infer<typeof attendeeSchema>;
@@ -154,6 +155,13 @@ export function decide(command: BookingCommand, state: BookingState): BookingEve
       if (booking.status !== 'confirmed') return invalidTransition(booking, command.type);
       if (Date.parse(command.now) < Date.parse(booking.end)) refuse('NotEnded', 'a booking is completed only after it ends');
       return [{ type: 'booking.completed', payload: { completedAt: command.now } }];
+    case 'Expire': {
+      // A booking still waiting for the organizer when its meeting starts will not happen: it lets its time go.
+      const waiting = (booking.status === 'draft' && booking.awaiting === 'confirmation') || booking.status === 'rescheduled';
+      if (!waiting) return invalidTransition(booking, command.type);
+      if (Date.parse(command.now) < Date.parse(booking.start)) refuse('NotStarted', 'a booking expires only once its start has passed');
+      return [{ type: 'booking.cancelled', payload: { reason: 'not confirmed before the meeting started', cancelledBy: 'system' } }];
+    }
     case 'UpdateDetails':
       if (booking.status === 'cancelled' || booking.status === 'completed') return invalidTransition(booking, command.type);
       return [{ type: 'booking.updated', payload: { changes: command.changes } }];

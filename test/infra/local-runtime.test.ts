@@ -62,7 +62,7 @@ describe('the local runtime reads the synthesized template', () => {
     const { schedules, notRun } = schedulesOf(new TemplateResolver(inject('template'), names));
     expect(notRun).toEqual([]);
     expect(schedules).toEqual([
-      expect.objectContaining({ everyMs: 15 * 60_000, functionId: expect.stringMatching(/^CompleteBookingsFunction/), retries: 3, deadLetterQueueArn: expect.stringMatching(/CompleteBookingsDLQ/) }),
+      expect.objectContaining({ everyMs: 15 * 60_000, functionId: expect.stringMatching(/^SettleBookingsFunction/), retries: 3, deadLetterQueueArn: expect.stringMatching(/SettleBookingsDLQ/) }),
     ]);
     const template = structuredClone(inject('template'));
     const schedule = Object.values(template.Resources).find((r) => r.Type === 'AWS::Scheduler::Schedule')!;

@@ -350,7 +350,7 @@ describe('least privilege', () => {
 describe('queues', () => {
   it('the five dead-letter queues exist, encrypted at rest and TLS-only, keeping messages 14 days', () => {
     const queues = ofType('AWS::SQS::Queue');
-    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AuditLogDLQ', 'CompleteBookingsDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'StartBookingWorkflowDLQ']);
+    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AuditLogDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'StartBookingWorkflowDLQ']);
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, `${id} is encrypted`).toBeTruthy();
       expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);

@@ -164,6 +164,20 @@ describe('booking decider: the lifecycle around the diagram', () => {
   });
 });
 
+describe('booking decider: expiry of bookings nobody confirmed', () => {
+  const needsOk: BookingEvent = { type: 'booking.requested', payload: { ...request, requiresConfirmation: true } };
+  const expired: BookingEvent = { type: 'booking.cancelled', payload: { reason: 'not confirmed before the meeting started', cancelledBy: 'system' } };
+  it('cancels a booking still waiting for the organizer once it has started, not before', () => {
+    spec.given([needsOk, created('confirmation')]).when({ type: 'Expire', now: start }).then([expired]);
+    spec.given([needsOk, created('confirmation')]).when({ type: 'Expire', now: '2030-01-07T08:59:00.000Z' }).thenThrows('NotStarted');
+    spec.given(histories.rescheduled).when({ type: 'Expire', now: '2031-01-01T00:00:00.000Z' }).then([expired]);
+  });
+  it('leaves confirmed and paid-for bookings alone', () => {
+    spec.given(histories.confirmed).when({ type: 'Expire', now: '2031-01-01T00:00:00.000Z' }).thenThrows('InvalidTransition');
+    spec.given(histories.pending_payment).when({ type: 'Expire', now: '2031-01-01T00:00:00.000Z' }).thenThrows('InvalidTransition');
+  });
+});
+
 describe('booking decider: workflow commands are idempotent, people are told', () => {
   it('accepting twice records nothing the second time', () => {
     spec.given(histories.confirmed).when({ type: 'Confirm', by: 'system' }).thenNothing();

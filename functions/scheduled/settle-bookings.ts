@@ -1,0 +1,54 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { dueLists, executeBookingCommand } from '../../shared/booking/booking-commands.ts';
+import type { BookingCommand } from '../../shared/booking/decider.ts';
+import { bookingTables } from '../../shared/config.ts';
+import { DomainError } from '../../shared/domain/decider.ts';
+import { logger } from '../../shared/observability/logger.ts';
+
+type Tally = { completed: number; expired: number; skipped: number };
+
+/**
+ * Run on a schedule: confirmed bookings whose meeting has ended become completed (Confirmed -> [*]); bookings
+ * still waiting for the organizer when their meeting starts expire and give their time back. Each booking is
+ * its own command, so one that fails holds back none of the rest; a failure still fails the run, which the
+ * scheduler retries and then parks in its dead-letter queue. Running twice is harmless: a settled booking has
+ * left its due list.
+ */
+export async function handler(): Promise<Tally> {
+  const now = new Date().toISOString();
+  const tally: Tally = { completed: 0, expired: 0, skipped: 0 };
+  const failures: unknown[] = [];
+  await settle(dueLists.completion, now, { type: 'Complete', now }, () => tally.completed++, () => tally.skipped++, failures);
+  await settle(dueLists.expiry, now, { type: 'Expire', now }, () => tally.expired++, () => tally.skipped++, failures);
+  if (failures.length) throw new AggregateError(failures, `${failures.length} bookings could not be settled`);
+  return tally;
+}
+
+async function settle(list: string, now: string, command: BookingCommand, done: () => void, skipped: () => void, failures: unknown[]): Promise<void> {
+  const tables = bookingTables();
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await tables.client.send(
+      new QueryCommand({
+        TableName: tables.stateTable,
+        KeyConditionExpression: 'pk = :list AND sk < :now',
+        ExpressionAttributeValues: { ':list': list, ':now': now },
+        ExclusiveStartKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      try {
+        await executeBookingCommand(tables, { bookingId: item.bookingId as string, command, metadata: { userId: 'system:settle-bookings' } });
+        done();
+      } catch (error) {
+        if (!(error instanceof DomainError)) {
+          failures.push(error);
+          continue;
+        }
+        skipped();
+        logger.warn('booking on a due list cannot be settled', { bookingId: item.bookingId, list, reason: error.message });
+      }
+    }
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+}
