@@ -51,7 +51,9 @@ export async function executeBookingCommand(tables: BookingTables, options: Exec
   const decided = bookingDecider.decide(options.command, before);
   const version = history.length;
   if (decided.length === 0) {
-    return { booking: { ...(before as Booking), id: options.bookingId, version, updatedAt: '' }, events: [] };
+    // Nothing to record (a workflow step repeated): the booking is as its read model already shows it.
+    const stored = await readBooking(tables, options.bookingId);
+    return { booking: stored?.booking ?? { ...(before as Booking), id: options.bookingId, version, updatedAt: new Date().toISOString() }, events: [] };
   }
   const after = decided.reduce(bookingDecider.evolve, before) as Booking;
   const now = new Date();
