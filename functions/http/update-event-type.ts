@@ -1,4 +1,5 @@
 import { organizer } from '../../shared/auth/identity.ts';
+import { definedOnly } from '../../shared/domain/decider.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { executeCommand } from '../../shared/domain/aggregate-commands.ts';
 import { checkEventTypeReferences, eventTypeDecider, eventTypeItem, readEventType, slugClaim, slugRelease, updateEventTypeBody, type EventTypeView } from '../../shared/event-types/event-types.ts';
@@ -19,7 +20,7 @@ export const handler = httpHandler(async (event) => {
   if (!current || current.ownerId !== owner.userId) throw problems.notFound('event type');
   const request = new IdempotentRequest(tables.client, tables.stateTable, event, owner.userId);
   return request.run(async () => {
-    const next: EventTypeView = { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)), updatedAt: new Date().toISOString() };
+    const next: EventTypeView = { ...current, ...definedOnly(changes), updatedAt: new Date().toISOString() };
     await checkEventTypeReferences(tables, owner, next);
     const response = json(200, next);
     const { events } = await executeCommand(tables, {

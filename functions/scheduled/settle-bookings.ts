@@ -1,4 +1,4 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { dueLists, executeBookingCommand } from '../../shared/booking/booking-commands.ts';
 import type { BookingCommand } from '../../shared/booking/decider.ts';
 import { bookingTables } from '../../shared/config.ts';
@@ -26,16 +26,11 @@ export async function handler(): Promise<Tally> {
 
 async function settle(list: string, now: string, command: BookingCommand, done: () => void, skipped: () => void, failures: unknown[]): Promise<void> {
   const tables = bookingTables();
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await tables.client.send(
-      new QueryCommand({
-        TableName: tables.stateTable,
-        KeyConditionExpression: 'pk = :list AND sk < :now',
-        ExpressionAttributeValues: { ':list': list, ':now': now },
-        ExclusiveStartKey,
-      }),
-    );
+  const pages = paginateQuery(
+    { client: tables.client },
+    { TableName: tables.stateTable, KeyConditionExpression: 'pk = :list AND sk < :now', ExpressionAttributeValues: { ':list': list, ':now': now } },
+  );
+  for await (const page of pages) {
     for (const item of page.Items ?? []) {
       try {
         await executeBookingCommand(tables, { bookingId: item.bookingId as string, command, metadata: { userId: 'system:settle-bookings' } });
@@ -49,6 +44,5 @@ async function settle(list: string, now: string, command: BookingCommand, done: 
         logger.warn('booking on a due list cannot be settled', { bookingId: item.bookingId, list, reason: error.message });
       }
     }
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+  }
 }

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Event } from '../../events/envelope.ts';
 import type { EventTypeName, PayloadOf } from '../../events/catalog.ts';
 import type { attendeeSchema, actorSchema, priceSchema } from '../../events/booking.ts';
-import { DomainError, unreachable, type Decider } from '../domain/decider.ts';
+import { DomainError, definedOnly, unreachable, type Decider } from '../domain/decider.ts';
 
 /** The seed's booking states, as the API spells them. */
 export const bookingStatuses = ['draft', 'pending_payment', 'confirmed', 'payment_failed', 'rescheduled', 'cancelled', 'completed'] as const;
@@ -209,10 +209,6 @@ export function evolve(state: BookingState, event: BookingEvent): BookingState {
     default:
       return unreachable(event);
   }
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export const initialState: BookingState = { status: 'none' };

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DomainEvent, Event, EventMetadata } from '../../events/envelope.ts';
 
@@ -53,20 +53,11 @@ export class EventStore {
 
   async load(aggregateId: string): Promise<DomainEvent[]> {
     const events: DomainEvent[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'aggregateId = :id',
-          ExpressionAttributeValues: { ':id': aggregateId },
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) events.push(toDomainEvent(item));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const pages = paginateQuery(
+      { client: this.client },
+      { TableName: this.tableName, KeyConditionExpression: 'aggregateId = :id', ExpressionAttributeValues: { ':id': aggregateId }, ConsistentRead: true },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) events.push(toDomainEvent(item));
     return events;
   }
 

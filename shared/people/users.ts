@@ -1,6 +1,6 @@
 import type { Event } from '../../events/envelope.ts';
 import type { PayloadOf } from '../../events/catalog.ts';
-import { DomainError, unreachable, type Decider } from '../domain/decider.ts';
+import { DomainError, definedOnly, unreachable, type Decider } from '../domain/decider.ts';
 
 export type UserProfile = PayloadOf<'user.created'>;
 export type UserState = { status: 'none' } | ({ status: 'active' | 'deleted'; defaultScheduleId?: string } & UserProfile);
@@ -32,7 +32,7 @@ export const userDecider: Decider<UserCommand, UserState, UserEvent> = {
       case 'user.created':
         return { ...event.payload, status: 'active' };
       case 'user.updated':
-        return state.status === 'none' ? state : { ...state, ...Object.fromEntries(Object.entries(event.payload.changes).filter(([, v]) => v !== undefined)) };
+        return state.status === 'none' ? state : { ...state, ...definedOnly(event.payload.changes) };
       case 'user.deleted':
         return state.status === 'none' ? state : { ...state, status: 'deleted' };
       default:

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Event } from '../../events/envelope.ts';
 import type { PayloadOf } from '../../events/catalog.ts';
 import type { scheduleDefinition } from '../../events/scheduling.ts';
-import { DomainError, unreachable, type Decider } from '../domain/decider.ts';
+import { DomainError, definedOnly, unreachable, type Decider } from '../domain/decider.ts';
 import type { Schedule } from './availability.ts';
 
 export type ScheduleDefinition = z.infer<typeof scheduleDefinition>;
@@ -31,7 +31,7 @@ export const scheduleDecider: Decider<ScheduleCommand, ScheduleState, ScheduleEv
       case 'schedule.created':
         return { status: 'active', ...event.payload };
       case 'schedule.updated':
-        return state.status === 'none' ? state : { ...state, ...Object.fromEntries(Object.entries(event.payload.changes).filter(([, v]) => v !== undefined)) };
+        return state.status === 'none' ? state : { ...state, ...definedOnly(event.payload.changes) };
       default:
         return unreachable(event);
     }

@@ -1,5 +1,5 @@
 // From an event type to the engine's query: who hosts it, by which hours, and what they are already busy with.
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventTypeView } from '../event-types/event-types.ts';
 import { busyDayRange, busyFromDays } from '../booking/time-claims.ts';
 import { defaultSchedulesOf, readSchedule, readTeam, toEngineSchedule } from './directory.ts';
@@ -15,19 +15,11 @@ export async function claimedTime(tables: Tables, hostIds: string[], range: Inte
   const entries = await Promise.all(
     hostIds.map(async (hostId) => {
       const items: Array<Record<string, unknown>> = [];
-      let ExclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await tables.client.send(
-          new QueryCommand({
-            TableName: tables.stateTable,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: { ':pk': `BUSY#${hostId}`, ':from': from, ':to': to },
-            ExclusiveStartKey,
-          }),
-        );
-        items.push(...(page.Items ?? []));
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
+      const pages = paginateQuery(
+        { client: tables.client },
+        { TableName: tables.stateTable, KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to', ExpressionAttributeValues: { ':pk': `BUSY#${hostId}`, ':from': from, ':to': to } },
+      );
+      for await (const page of pages) items.push(...(page.Items ?? []));
       const busy = busyFromDays(items).filter((run) => run.bookingId !== excludeBookingId && run.start < range.end && range.start < run.end);
       return [hostId, busy.map(({ start, end }) => ({ start, end }))] as const;
     }),
