@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Event } from '../../events/envelope.ts';
 import type { EventTypeName, PayloadOf } from '../../events/catalog.ts';
 import type { attendeeSchema, actorSchema, priceSchema } from '../../events/booking.ts';
-import { DomainError, definedOnly, unreachable, type Decider } from '../domain/decider.ts';
+import { DomainError, definedOnly, notFound, unreachable, type Decider } from '../domain/decider.ts';
 
 /** The seed's booking states, as the API spells them. */
 export const bookingStatuses = ['draft', 'pending_payment', 'confirmed', 'payment_failed', 'rescheduled', 'cancelled', 'completed'] as const;
@@ -50,7 +50,8 @@ const refuse = (code: string, message: string): never => {
 };
 
 function existing(state: BookingState): Booking {
-  return state.status === 'none' ? refuse('BookingNotFound', 'booking does not exist') : state;
+  if (state.status === 'none') throw notFound('BookingNotFound', 'booking does not exist');
+  return state;
 }
 
 function invalidTransition(booking: Booking, command: BookingCommand['type']): never {

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Event } from '../../events/envelope.ts';
 import type { PayloadOf } from '../../events/catalog.ts';
 import { eventTypeSettings, eventTypeUpdated } from '../../events/scheduling.ts';
-import { DomainError, unreachable, type Decider } from '../domain/decider.ts';
+import { DomainError, notFound, unreachable, type Decider } from '../domain/decider.ts';
 import type { Identity } from '../auth/identity.ts';
 import { problems, type FieldError } from '../http/problems.ts';
 import type { TransactionItem } from '../eventstore/event-store.ts';
@@ -26,7 +26,7 @@ export const eventTypeDecider: Decider<EventTypeCommand, EventTypeState, EventTy
         if (state.status !== 'none') throw new DomainError('EventTypeExists', 'event type already exists');
         return [{ type: 'event-type.created', payload: { ...command.settings, ownerId: command.ownerId } }];
       case 'Update': {
-        if (state.status === 'none') throw new DomainError('EventTypeNotFound', 'event type does not exist');
+        if (state.status === 'none') throw notFound('EventTypeNotFound', 'event type does not exist');
         // Only what really changes is recorded; an update that changes nothing records nothing.
         const changes = Object.fromEntries(
           Object.entries(command.changes).filter(([key, value]) => value !== undefined && JSON.stringify(value) !== JSON.stringify((state as Record<string, unknown>)[key])),

@@ -16,6 +16,12 @@ export type TransactionItem = {
   item: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
   /** What its failed condition means to the caller; without it a failed condition is a plain error. */
   onConditionFailed?: () => Error;
+  /**
+   * When this item's condition fails, that failure explains the whole cancellation, whatever else failed with
+   * it: an idempotency record already written means the request was answered before, and its other conditions
+   * failed only because the first answer's writes are in place.
+   */
+  explainsAll?: boolean;
 };
 
 export type AppendRequest = {
@@ -112,11 +118,12 @@ function isOnlyConflict(error: unknown): boolean {
 
 function explainCancellation(error: unknown, eventCount: number, alongside: TransactionItem[], request: AppendRequest): unknown {
   if (!(error instanceof TransactionCanceledException)) return error;
-  const reasons = error.CancellationReasons ?? [];
-  const failed = reasons.findIndex((reason) => reason.Code === 'ConditionalCheckFailed');
-  if (failed === -1) return error;
-  if (failed < eventCount) return new ConcurrencyError(request.aggregateId, request.expectedVersion);
-  return alongside[failed - eventCount]?.onConditionFailed?.() ?? error;
+  const failed = (error.CancellationReasons ?? []).flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : []));
+  if (failed.length === 0) return error;
+  const decisive = failed.find((index) => alongside[index - eventCount]?.explainsAll);
+  const first = decisive ?? failed[0]!;
+  if (first < eventCount) return new ConcurrencyError(request.aggregateId, request.expectedVersion);
+  return alongside[first - eventCount]?.onConditionFailed?.() ?? error;
 }
 
 /** A UUID-shaped id that is the same for the same token and position, so a retried append sends the same items. */

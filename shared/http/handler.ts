@@ -15,13 +15,21 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 
-/** Domain refusals are conflicts with the booking's state, except a booking that does not exist. */
+const kebab = (code: string) => code.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+
+/** Each kind of domain refusal has its status and title; the code names the problem's type. */
+const refusals = {
+  not_found: { status: 404, title: 'Not found' },
+  conflict: { status: 409, title: 'This conflicts with its current state' },
+  rule: { status: 422, title: 'Your request breaks a rule' },
+} as const;
+
+/** Errors become problems here, at the edge, and nowhere else. */
 function problemOf(error: unknown): HttpProblem {
   if (error instanceof HttpProblem) return error;
   if (error instanceof DomainError) {
-    if (error.code === 'BookingNotFound') return problems.notFound('booking');
-    const type = error.code.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
-    return problems.conflict(type, 'The booking cannot do that now', error.message);
+    const { status, title } = refusals[error.kind];
+    return new HttpProblem(status, `/problems/${kebab(error.code)}`, title, error.message, { errors: error.fields });
   }
   if (error instanceof ConcurrencyError) {
     return problems.conflict('concurrent-update', 'Someone changed this at the same moment', 'reload and try again');

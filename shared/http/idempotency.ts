@@ -82,18 +82,25 @@ export class IdempotentRequest {
           },
         },
         onConditionFailed: () => new IdempotentReplay(),
+        explainsAll: true,
       },
     ];
   }
 
-  /** Runs a command once per key: a concurrent twin that lost the race answers with the winner's response. */
+  /**
+   * Runs a command once per key. A concurrent twin that lost the race answers with the winner's response,
+   * whatever it failed on: the key already taken, or a refusal that only the winner's writes caused (the slot
+   * it holds, the version it moved past, the state it left the booking in).
+   */
   async run(command: () => Promise<HttpResult>): Promise<HttpResult> {
     const earlier = await this.replay();
     if (earlier) return earlier;
     try {
       return await command();
     } catch (error) {
-      if (error instanceof IdempotentReplay) return (await this.replay())!;
+      const winner = this.key === undefined ? undefined : await this.replay();
+      if (winner) return winner;
+      if (error instanceof IdempotentReplay) throw new Error('an idempotency record was written but cannot be read back');
       throw error;
     }
   }

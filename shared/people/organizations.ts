@@ -1,6 +1,6 @@
 import type { Event } from '../../events/envelope.ts';
 import type { PayloadOf } from '../../events/catalog.ts';
-import { DomainError, unreachable, type Decider } from '../domain/decider.ts';
+import { DomainError, notFound, unreachable, type Decider } from '../domain/decider.ts';
 
 export type Role = 'admin' | 'member';
 export type OrganizationState = { status: 'none' } | { status: 'active'; name: string; members: Record<string, Role> };
@@ -24,13 +24,13 @@ export const organizationDecider: Decider<OrganizationCommand, OrganizationState
         { type: 'organization.member.added', payload: { userId: command.createdBy, role: 'admin' } },
       ];
     }
-    if (state.status === 'none') throw new DomainError('OrganizationNotFound', 'organization does not exist');
+    if (state.status === 'none') throw notFound('OrganizationNotFound', 'organization does not exist');
     switch (command.type) {
       case 'AddMember':
         if (state.members[command.userId] === command.role) return [];
         return [{ type: 'organization.member.added', payload: { userId: command.userId, role: command.role } }];
       case 'RemoveMember': {
-        if (!state.members[command.userId]) throw new DomainError('NotAMember', `${command.userId} is not a member`);
+        if (!state.members[command.userId]) throw notFound('NotAMember', `${command.userId} is not a member`);
         const admins = Object.entries(state.members).filter(([, role]) => role === 'admin').map(([id]) => id);
         if (admins.length === 1 && admins[0] === command.userId) throw new DomainError('LastAdmin', 'an organization keeps at least one admin');
         return [{ type: 'organization.member.removed', payload: { userId: command.userId } }];
@@ -73,12 +73,12 @@ export const teamDecider: Decider<TeamCommand, TeamState, TeamEvent> = {
       if (state.status !== 'none') throw new DomainError('TeamExists', 'team already exists');
       return [{ type: 'team.created', payload: { organizationId: command.organizationId, name: command.name, memberIds: [...new Set(command.memberIds)] } }];
     }
-    if (state.status === 'none') throw new DomainError('TeamNotFound', 'team does not exist');
+    if (state.status === 'none') throw notFound('TeamNotFound', 'team does not exist');
     switch (command.type) {
       case 'AddMember':
         return state.memberIds.includes(command.userId) ? [] : [{ type: 'team.member.added', payload: { userId: command.userId } }];
       case 'RemoveMember':
-        if (!state.memberIds.includes(command.userId)) throw new DomainError('NotAMember', `${command.userId} is not on this team`);
+        if (!state.memberIds.includes(command.userId)) throw notFound('NotAMember', `${command.userId} is not on this team`);
         return [{ type: 'team.member.removed', payload: { userId: command.userId } }];
       default:
         return unreachable(command);

@@ -1,6 +1,6 @@
 import type { Event } from '../../events/envelope.ts';
 import type { PayloadOf } from '../../events/catalog.ts';
-import { DomainError, definedOnly, unreachable, type Decider } from '../domain/decider.ts';
+import { DomainError, definedOnly, notFound, unreachable, type Decider } from '../domain/decider.ts';
 
 export type UserProfile = PayloadOf<'user.created'>;
 export type UserState = { status: 'none' } | ({ status: 'active' | 'deleted'; defaultScheduleId?: string } & UserProfile);
@@ -18,10 +18,10 @@ export const userDecider: Decider<UserCommand, UserState, UserEvent> = {
         if (state.status === 'active') throw new DomainError('UserExists', 'this user already has a profile');
         return [{ type: 'user.created', payload: command.profile }];
       case 'UpdateProfile':
-        if (state.status !== 'active') throw new DomainError('UserNotFound', 'create your profile first');
+        if (state.status !== 'active') throw notFound('UserNotFound', 'create your profile first');
         return [{ type: 'user.updated', payload: { changes: command.changes } }];
       case 'Delete':
-        if (state.status !== 'active') throw new DomainError('UserNotFound', 'there is no profile to delete');
+        if (state.status !== 'active') throw notFound('UserNotFound', 'there is no profile to delete');
         return [{ type: 'user.deleted', payload: { reason: command.reason } }];
       default:
         return unreachable(command);
