@@ -29,7 +29,7 @@ beforeAll(async () => {
   const response = await api('/event-types', { method: 'POST', auth: token, json: { title: 'Intro call', slug: 'intro-call', lengthMinutes: 30 } });
   expect(response.status).toBe(201);
   eventTypeId = (await response.json() as any).id;
-}, 120_000);
+});
 
 afterAll(async () => {
   await stack?.stop();

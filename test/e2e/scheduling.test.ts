@@ -24,7 +24,7 @@ const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri'] as const;
 
 beforeAll(async () => {
   stack = await startTestStack();
-}, 120_000);
+});
 afterAll(async () => stack?.stop());
 
 describe('slots across time zones and DST, buffers and notice', () => {

@@ -240,7 +240,11 @@ function slotQuery(kinds: Kind[]): fc.Arbitrary<SlotQuery> {
 
 // ---- properties ---------------------------------------------------------------------------------------------
 
-describe('computeSlots equals the minute-grid oracle', () => {
+// Each property is bounded by its number of cases, never by the clock: on a loaded 2-core machine a run may take
+// several times as long as on an idle one, and that must not fail it.
+const CASE_BOUNDED = { timeout: 15 * 60_000 };
+
+describe('computeSlots equals the minute-grid oracle', CASE_BOUNDED, () => {
   it('single host', () => {
     fc.assert(fc.property(slotQuery(['single']), (query) => {
       expect(computeSlots(query)).toEqual(oracleSlots(query));
@@ -266,7 +270,7 @@ describe('computeSlots equals the minute-grid oracle', () => {
   });
 });
 
-describe('workingIntervals equals the minute grid', () => {
+describe('workingIntervals equals the minute grid', CASE_BOUNDED, () => {
   it('for random schedules around transitions', () => {
     const input = fc.tuple(rangeStart, fc.integer({ min: 30, max: 3 * 1440 }))
       .chain(([start, minutes]) => fc.tuple(scheduleNear(start), fc.constant({ start, end: start + minutes * MINUTE })));
@@ -276,7 +280,7 @@ describe('workingIntervals equals the minute grid', () => {
   });
 });
 
-describe('groupSlotsByDay', () => {
+describe('groupSlotsByDay', CASE_BOUNDED, () => {
   it('round-trips to the same instants, keyed by local date, sorted', () => {
     const instant = fc.oneof(
       fc.tuple(fc.constantFrom(...TRANSITION_DATES), fc.integer({ min: -3 * 96, max: 3 * 96 }))
