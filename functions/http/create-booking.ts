@@ -9,7 +9,8 @@ import { bookingTables } from '../../shared/config.ts';
 import { readEventType, type EventTypeView } from '../../shared/event-types/event-types.ts';
 import { header, httpHandler, json, parseJsonBody, type HttpEvent, type HttpResult } from '../../shared/http/handler.ts';
 import { IdempotentRequest, PUBLIC_CALLER } from '../../shared/http/idempotency.ts';
-import { problems, type FieldError } from '../../shared/http/problems.ts';
+import type { FieldError } from '../../shared/http/problems.ts';
+import { notFound, ruleViolated } from '../../shared/domain/decider.ts';
 import { countAssignment, explainAssignment, rankHosts, readLoads } from '../../shared/scheduling/round-robin.ts';
 import { offeredHostsAt } from '../../shared/scheduling/slots.ts';
 
@@ -30,18 +31,16 @@ export const handler = httpHandler(async (event) => {
   const request = new IdempotentRequest(tables.client, tables.stateTable, event, PUBLIC_CALLER);
   return request.run(async () => {
     const eventType = await readEventType(tables, input.eventTypeId);
+    // An inactive event type does not exist for bookers, as on GET /event-types/{id} and GET /slots.
+    if (!eventType || !eventType.active) throw notFound('EventTypeNotFound', 'event type does not exist');
     const start = Date.parse(input.start);
-    const end = input.end ? Date.parse(input.end) : start + (eventType?.lengthMinutes ?? 0) * MINUTE;
+    const end = input.end ? Date.parse(input.end) : start + eventType.lengthMinutes * MINUTE;
     const errors: FieldError[] = [];
-    if (!eventType) errors.push({ path: 'eventTypeId', message: 'no such event type' });
-    else if (!eventType.active) errors.push({ path: 'eventTypeId', message: 'the event type is not active' });
     if (start % MINUTE !== 0) errors.push({ path: 'start', message: 'must be on a whole minute' });
     if (start <= Date.now()) errors.push({ path: 'start', message: 'cannot book in the past' });
     if (end <= start) errors.push({ path: 'end', message: 'must be after start' });
-    else if (eventType && end - start !== eventType.lengthMinutes * MINUTE) {
-      errors.push({ path: 'end', message: `the event lasts ${eventType.lengthMinutes} minutes` });
-    }
-    if (errors.length || !eventType) throw problems.unprocessable(errors);
+    else if (end - start !== eventType.lengthMinutes * MINUTE) errors.push({ path: 'end', message: `the event lasts ${eventType.lengthMinutes} minutes` });
+    if (errors.length) throw ruleViolated('InvalidBookingTime', errors);
     const freeHosts = await offeredHostsAt(tables, eventType, start);
     return book(event, tables, request, eventType, input, start, end, freeHosts);
   });
@@ -89,5 +88,5 @@ async function book(event: HttpEvent, tables: BookingTables, request: Idempotent
       if (!(error instanceof SlotTakenError)) throw error;
     }
   }
-  throw problems.conflict('slot-taken', 'That time is taken', 'the host already has a booking that overlaps this time (buffers included)');
+  throw new SlotTakenError();
 }

@@ -1,10 +1,10 @@
 import { organizer } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { httpHandler, json } from '../../shared/http/handler.ts';
-import { listOwned } from '../../shared/scheduling/directory.ts';
+import { listEventTypes } from '../../shared/event-types/event-types.ts';
 
 /** The caller's event types, by slug. */
 export const handler = httpHandler(async (event) => {
   const me = organizer(event);
-  return json(200, { eventTypes: await listOwned(bookingTables(), `OWNER#${me.userId}`, 'EVENTTYPE#') });
+  return json(200, { eventTypes: await listEventTypes(bookingTables(), me.userId) });
 });

@@ -1,8 +1,7 @@
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DomainEvent, EventMetadata } from '../../events/envelope.ts';
-import { fold } from '../domain/decider.ts';
-import { EventStore, type TransactionItem } from '../eventstore/event-store.ts';
-import { problems } from '../http/problems.ts';
+import { DomainError, fold, ruleViolated } from '../domain/decider.ts';
+import { ConcurrencyError, EventStore, type TransactionItem } from '../eventstore/event-store.ts';
 import { bookingDecider, holdsTime, type Booking, type BookingCommand, type BookingEvent, type BookingState } from './decider.ts';
 import { busyDayUpdate, claimOf, claimUpdate, planBusyDayChanges, planClaimChanges } from './time-claims.ts';
 import { uncountAssignment } from '../scheduling/round-robin.ts';
@@ -14,9 +13,10 @@ export type BookingView = Booking & { id: string; version: number; updatedAt: st
 
 export const bookingKey = (bookingId: string) => ({ pk: `BOOKING#${bookingId}`, sk: 'BOOKING' });
 
-export class SlotTakenError extends Error {
+/** The hosts' time is held by another booking: a conflict with the current state of their calendar. */
+export class SlotTakenError extends DomainError {
   constructor() {
-    super('the host already has a booking that overlaps this time (buffers included)');
+    super('SlotTaken', 'the host already has a booking that overlaps this time (buffers included)', 'conflict');
     this.name = 'SlotTakenError';
   }
 }
@@ -42,6 +42,21 @@ export type ExecuteResult = { booking: BookingView; events: DomainEvent[] };
  * its booking.
  */
 export async function executeBookingCommand(tables: BookingTables, options: ExecuteOptions): Promise<ExecuteResult> {
+  // A writer that lost the race for the next version decides again on the newer state: the decider judges the
+  // command afresh (a cancel after a confirm is still a cancel; a cancel after a cancel is refused).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await executeOnce(tables, options);
+    } catch (error) {
+      if (!(error instanceof ConcurrencyError) || options.command.type === 'RequestBooking' || attempt >= CONFLICT_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
+    }
+  }
+}
+
+const CONFLICT_ATTEMPTS = 5;
+
+async function executeOnce(tables: BookingTables, options: ExecuteOptions): Promise<ExecuteResult> {
   const store = new EventStore(tables.client, tables.eventsTable);
   // A request opens a stream under an id just minted, so there is nothing to read; the conditional put of
   // version 1 would still refuse a reused id.
@@ -76,7 +91,7 @@ export async function executeBookingCommand(tables: BookingTables, options: Exec
     ...(options.alongside?.(view) ?? []),
   ];
   if (alongside.length + decided.length > 100) {
-    throw problems.unprocessable([{ path: 'end', message: 'the booking spans too much time to claim at once; shorten it' }]);
+    throw ruleViolated('TooLongToClaim', [{ path: 'end', message: 'the booking spans too much time to claim at once; shorten it' }]);
   }
   const events = await store.append({
     aggregateId: options.bookingId,

@@ -1,5 +1,5 @@
 import { bookingCaller, type BookingCaller } from './access.ts';
-import { executeBookingCommand, readBooking, SlotTakenError, type BookingView } from './booking-commands.ts';
+import { executeBookingCommand, readBooking, type BookingView } from './booking-commands.ts';
 import type { BookingCommand } from './decider.ts';
 import { presentBooking } from './presenter.ts';
 import { bookingTables } from '../config.ts';
@@ -25,25 +25,20 @@ export function bookingCommandRoute(options: { allow: Array<BookingCaller['actor
     return request.run(async () => {
       const command = await options.command(event, caller, stored!.booking);
       let response = json(200, {});
-      try {
-        const result = await executeBookingCommand(tables, {
-          bookingId,
-          command,
-          metadata: {
-            userId: caller.identity?.userId,
-            organizationId: caller.identity?.organizationId,
-            correlationId: header(event, 'x-correlation-id') ?? event.requestContext.requestId,
-          },
-          alongside: (view) => {
-            response = json(200, presentBooking(view));
-            return request.remember(response);
-          },
-        });
-        if (result.events.length === 0) response = json(200, presentBooking(result.booking));
-      } catch (error) {
-        if (error instanceof SlotTakenError) throw problems.conflict('slot-taken', 'That time is taken', error.message);
-        throw error;
-      }
+      const result = await executeBookingCommand(tables, {
+        bookingId,
+        command,
+        metadata: {
+          userId: caller.identity?.userId,
+          organizationId: caller.identity?.organizationId,
+          correlationId: header(event, 'x-correlation-id') ?? event.requestContext.requestId,
+        },
+        alongside: (view) => {
+          response = json(200, presentBooking(view));
+          return request.remember(response);
+        },
+      });
+      if (result.events.length === 0) response = json(200, presentBooking(result.booking));
       return response;
     });
   });

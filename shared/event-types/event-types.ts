@@ -1,20 +1,20 @@
 import type { z } from 'zod';
-import type { Event } from '../../events/envelope.ts';
+import type { Event, EventMetadata } from '../../events/envelope.ts';
 import type { PayloadOf } from '../../events/catalog.ts';
 import { eventTypeSettings, eventTypeUpdated } from '../../events/scheduling.ts';
-import { DomainError, notFound, unreachable, type Decider } from '../domain/decider.ts';
-import type { Identity } from '../auth/identity.ts';
-import { problems, type FieldError } from '../http/problems.ts';
+import { DomainError, conflict, notFound, ruleViolated, unreachable, type Decider } from '../domain/decider.ts';
+import { executeCommand, type AggregateCommand, type ProjectionContext } from '../domain/aggregate-commands.ts';
+import type { FieldError } from '../http/problems.ts';
 import type { TransactionItem } from '../eventstore/event-store.ts';
 import { readOrganization, readSchedule, readTeam } from '../scheduling/directory.ts';
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export const createEventTypeBody = eventTypeSettings;
 export const updateEventTypeBody = eventTypeUpdated.shape.changes;
 export type EventTypeSettings = z.infer<typeof eventTypeSettings>;
 export type EventTypeView = EventTypeSettings & { id: string; ownerId: string; createdAt: string; updatedAt?: string };
 
-type EventTypeState = { status: 'none' } | ({ status: 'active' } & PayloadOf<'event-type.created'>);
+export type EventTypeState = { status: 'none' } | ({ status: 'active' } & PayloadOf<'event-type.created'>);
 type EventTypeEvent = Event<'event-type.created', PayloadOf<'event-type.created'>> | Event<'event-type.updated', PayloadOf<'event-type.updated'>>;
 export type EventTypeCommand = { type: 'Create'; ownerId: string; settings: EventTypeSettings } | { type: 'Update'; changes: z.infer<typeof updateEventTypeBody> };
 
@@ -57,16 +57,16 @@ type Tables = { client: DynamoDBDocumentClient; stateTable: string };
  * The references an event type makes must hold for its owner: a schedule of their own, and for a team event
  * type a team whose organization they administer, with a scheduling type.
  */
-export async function checkEventTypeReferences(tables: Tables, owner: Identity, settings: EventTypeSettings): Promise<void> {
+export async function checkEventTypeReferences(tables: Tables, ownerId: string, settings: EventTypeSettings): Promise<void> {
   const errors: FieldError[] = [];
   if (settings.scheduleId) {
     const schedule = await readSchedule(tables, settings.scheduleId);
-    if (!schedule || schedule.ownerId !== owner.userId) errors.push({ path: 'scheduleId', message: 'no such schedule of yours' });
+    if (!schedule || schedule.ownerId !== ownerId) errors.push({ path: 'scheduleId', message: 'no such schedule of yours' });
   }
   if (settings.teamId) {
     const team = await readTeam(tables, settings.teamId);
     const organization = team && (await readOrganization(tables, team.organizationId));
-    if (!team || organization?.members[owner.userId] !== 'admin') errors.push({ path: 'teamId', message: 'no such team in an organization you administer' });
+    if (!team || organization?.members[ownerId] !== 'admin') errors.push({ path: 'teamId', message: 'no such team in an organization you administer' });
     else if (team.memberIds.length === 0) errors.push({ path: 'teamId', message: 'the team has no members to host' });
     if (!settings.schedulingType) errors.push({ path: 'schedulingType', message: 'a team event type is "collective" or "round_robin"' });
   } else if (settings.schedulingType) {
@@ -75,24 +75,93 @@ export async function checkEventTypeReferences(tables: Tables, owner: Identity, 
   if (settings.bookingWindow?.type === 'range' && settings.bookingWindow.end < settings.bookingWindow.start) {
     errors.push({ path: 'bookingWindow.end', message: 'must not be before start' });
   }
-  if (errors.length) throw problems.unprocessable(errors);
+  if (errors.length) throw ruleViolated('InvalidEventType', errors);
 }
 
-/** The read-model item of an event type, listed under its owner by slug. */
-export function eventTypeItem(tableName: string, view: EventTypeView) {
+type ActiveEventType = Extract<EventTypeState, { status: 'active' }>;
+
+/**
+ * The read model of an event type, written from the decider's state in the events' transaction. `createdAt`
+ * sits beside the view and is set only once, so no writer needs an earlier copy of the view to keep it.
+ */
+function eventTypeWrite(tableName: string, id: string, state: ActiveEventType, now: Date, created: boolean): TransactionItem {
+  const { status: _, ...fields } = state;
+  const view = { ...fields, id, ...(created ? {} : { updatedAt: now.toISOString() }) };
   return {
     item: {
-      Put: {
+      Update: {
         TableName: tableName,
-        Item: { ...eventTypeKey(view.id), ownerKey: `OWNER#${view.ownerId}`, ownerSort: `EVENTTYPE#${view.slug}#${view.id}`, view },
+        Key: eventTypeKey(id),
+        UpdateExpression: 'SET #view = :view, ownerKey = :ownerKey, ownerSort = :ownerSort, createdAt = if_not_exists(createdAt, :now)',
+        ExpressionAttributeNames: { '#view': 'view' },
+        ExpressionAttributeValues: { ':view': view, ':ownerKey': `OWNER#${state.ownerId}`, ':ownerSort': `EVENTTYPE#${state.slug}#${id}`, ':now': now.toISOString() },
       },
     },
   };
 }
 
+/** The event type as its owner sees it, from the decider's state. */
+export function presentEventType(id: string, state: EventTypeState, times: { createdAt?: string; updatedAt?: string }): EventTypeView {
+  if (state.status === 'none') throw notFound('EventTypeNotFound', 'event type does not exist');
+  const { status: _, ...fields } = state;
+  return { ...fields, id, createdAt: times.createdAt ?? '', ...(times.updatedAt ? { updatedAt: times.updatedAt } : {}) };
+}
+
+function viewOf(item: Record<string, unknown> | undefined): EventTypeView | undefined {
+  if (!item?.view) return undefined;
+  const view = item.view as EventTypeView;
+  return { ...view, createdAt: (item.createdAt as string | undefined) ?? view.createdAt };
+}
+
+/**
+ * Every change to an event type takes this path: decide on its stream, check what it refers to, and write the
+ * events with the view, the slug claim (and the release of a slug given up) in one transaction.
+ */
+export function eventTypeCommandSpec(tables: Tables, id: string, command: EventTypeCommand) {
+  return {
+    decider: eventTypeDecider,
+    aggregateType: 'event-type',
+    aggregateId: id,
+    command,
+    check: async (after: EventTypeState) => {
+      if (after.status === 'active') await checkEventTypeReferences(tables, after.ownerId, after);
+    },
+    project: (after: EventTypeState, { before, now }: ProjectionContext<EventTypeState>): TransactionItem[] => {
+      if (after.status !== 'active') return [];
+      const slugMoved = before.status === 'active' && before.slug !== after.slug;
+      return [
+        eventTypeWrite(tables.stateTable, id, after, now, before.status === 'none'),
+        ...(before.status === 'none' || slugMoved ? [slugClaim(tables.stateTable, after.ownerId, after.slug, id)] : []),
+        ...(before.status === 'active' && slugMoved ? [slugRelease(tables.stateTable, before.ownerId, before.slug, id)] : []),
+      ];
+    },
+  } satisfies Omit<AggregateCommand<EventTypeCommand, EventTypeState, EventTypeEvent>, 'metadata'>;
+}
+
+/** The same path for the system's own changes (a deleted owner's event types go inactive). */
+export function executeEventTypeCommand(tables: Tables & { eventsTable: string }, id: string, command: EventTypeCommand, metadata: Omit<EventMetadata, 'timestamp'>) {
+  return executeCommand(tables, { ...eventTypeCommandSpec(tables, id, command), metadata });
+}
+
+/** An event type as its owner sees it (everyone else gets the public part). */
 export async function readEventType(tables: Tables, id: string): Promise<EventTypeView | undefined> {
-  const { Item } = await tables.client.send(new GetCommand({ TableName: tables.stateTable, Key: eventTypeKey(id) }));
-  return Item?.view as EventTypeView | undefined;
+  const { Item } = await tables.client.send(new GetCommand({ TableName: tables.stateTable, Key: eventTypeKey(id), ConsistentRead: true }));
+  return viewOf(Item);
+}
+
+export async function listEventTypes(tables: Tables, ownerId: string): Promise<EventTypeView[]> {
+  const items: Array<Record<string, unknown>> = [];
+  const pages = paginateQuery(
+    { client: tables.client },
+    {
+      TableName: tables.stateTable,
+      IndexName: 'byOwner',
+      KeyConditionExpression: 'ownerKey = :owner AND begins_with(ownerSort, :prefix)',
+      ExpressionAttributeValues: { ':owner': `OWNER#${ownerId}`, ':prefix': 'EVENTTYPE#' },
+    },
+  );
+  for await (const page of pages) items.push(...(page.Items ?? []));
+  return items.map((item) => viewOf(item)!);
 }
 
 /** A slug names one event type per owner, as in booking links; the claim on it rides in the same transaction. */
@@ -106,10 +175,20 @@ export function slugClaim(tableName: string, ownerId: string, slug: string, even
         ExpressionAttributeValues: { ':id': eventTypeId },
       },
     },
-    onConditionFailed: () => problems.conflict('slug-taken', 'That slug is taken', `you already have an event type at /${slug}`),
+    onConditionFailed: () => conflict('SlugTaken', `you already have an event type at /${slug}`),
   };
 }
 
-export function slugRelease(tableName: string, ownerId: string, slug: string): TransactionItem {
-  return { item: { Delete: { TableName: tableName, Key: { pk: `SLUG#${ownerId}#${slug}`, sk: 'SLUG' } } } };
+/** Gives a slug up, only if this event type still holds it. */
+export function slugRelease(tableName: string, ownerId: string, slug: string, eventTypeId: string): TransactionItem {
+  return {
+    item: {
+      Delete: {
+        TableName: tableName,
+        Key: { pk: `SLUG#${ownerId}#${slug}`, sk: 'SLUG' },
+        ConditionExpression: 'attribute_not_exists(pk) OR eventTypeId = :id',
+        ExpressionAttributeValues: { ':id': eventTypeId },
+      },
+    },
+  };
 }

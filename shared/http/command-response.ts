@@ -1,17 +1,16 @@
 import type { Event } from '../../events/envelope.ts';
 import type { Identity } from '../auth/identity.ts';
 import { bookingTables } from '../config.ts';
-import { executeCommand, type AggregateCommand } from '../domain/aggregate-commands.ts';
-import type { TransactionItem } from '../eventstore/event-store.ts';
+import { executeCommand, type AggregateCommand, type ProjectionContext } from '../domain/aggregate-commands.ts';
 import { json, type HttpEvent, type HttpResult } from './handler.ts';
 import { IdempotentRequest } from './idempotency.ts';
 
-type CommandResponse<C, S, E extends Event> = Omit<AggregateCommand<C, S, E>, 'project' | 'metadata'> & {
+type CommandResponse<C, S, E extends Event> = Omit<AggregateCommand<C, S, E>, 'metadata'> & {
   status: number;
   /** The body of the answer: the aggregate as it now is. */
-  present: (state: S) => Record<string, unknown>;
-  /** The read model writes for that state. */
-  project: (state: S) => TransactionItem[];
+  present: (state: S, context?: ProjectionContext<S>) => Record<string, unknown>;
+  /** The answer when the command records nothing (it changes nothing): by default `present` of the state. */
+  unchanged?: (state: S) => Promise<Record<string, unknown>>;
   location?: string;
 };
 
@@ -24,14 +23,15 @@ export async function respondToCommand<C, S, E extends Event>(event: HttpEvent, 
   const request = new IdempotentRequest(tables.client, tables.stateTable, event, caller.userId);
   return request.run(async () => {
     let response: HttpResult | undefined;
-    const { state } = await executeCommand(tables, {
+    const { state, events } = await executeCommand(tables, {
       ...spec,
       metadata: { userId: caller.userId, organizationId: caller.organizationId },
-      project: (after) => {
-        response = json(spec.status, spec.present(after), spec.location ? { location: spec.location } : {});
-        return [...spec.project(after), ...request.remember(response)];
+      project: (after, context) => {
+        response = json(spec.status, spec.present(after, context), spec.location ? { location: spec.location } : {});
+        return [...spec.project(after, context), ...request.remember(response)];
       },
     });
-    return response ?? json(spec.status, spec.present(state));
+    if (events.length > 0 && response) return response;
+    return json(spec.status, spec.unchanged ? await spec.unchanged(state) : spec.present(state));
   });
 }

@@ -4,7 +4,8 @@ import type { EventTypeView } from '../event-types/event-types.ts';
 import { busyDayRange, busyFromDays } from '../booking/time-claims.ts';
 import { defaultSchedulesOf, readSchedule, readTeam, toEngineSchedule } from './directory.ts';
 import { computeSlots, type Interval, type Schedule, type Slot, type SlotQuery } from './availability.ts';
-import { problems } from '../http/problems.ts';
+import { ruleViolated } from '../domain/decider.ts';
+import { SlotTakenError } from '../booking/booking-commands.ts';
 
 type Tables = { client: DynamoDBDocumentClient; stateTable: string };
 const MINUTE = 60_000;
@@ -69,18 +70,39 @@ export async function slotQueryFor(tables: Tables, eventType: EventTypeView, ran
 }
 
 /**
- * The hosts the engine offers this exact start to, or the problem that explains why none: 409 when the time
- * is offered but taken, 422 when the event type never offers it. This read only steers; the claim in the
- * booking's transaction is what guarantees no overlap, whatever happens between this read and that write.
+ * The hosts the engine offers this exact start to, or the refusal that explains why none: a conflict when the
+ * time is offered but taken, a rule (naming which) when the event type never offers it. This read only steers;
+ * the claim in the booking's transaction is what guarantees no overlap, whatever happens between this read and
+ * that write.
  */
 export async function offeredHostsAt(tables: Tables, eventType: EventTypeView, start: number, options: { excludeBookingId?: string } = {}): Promise<string[]> {
   const now = Date.now();
   const range = { start, end: start + MINUTE };
   const [offered] = slotsOf(await slotQueryFor(tables, eventType, range, now, options)).filter((slot) => slot.start === start);
   if (offered) return offered.hostIds;
-  const [bookable] = slotsOf(await slotQueryFor(tables, eventType, range, now, { ignoreBusy: true })).filter((slot) => slot.start === start);
-  if (bookable) throw problems.conflict('slot-taken', 'That time is taken', 'the host already has a booking that overlaps this time (buffers included)');
-  throw problems.unprocessable([{ path: 'start', message: 'is not a time this event type offers (outside working hours, notice, window or slot grid); GET /slots lists them' }]);
+  const unbusy = await slotQueryFor(tables, eventType, range, now, { ignoreBusy: true });
+  if (slotsOf(unbusy).some((slot) => slot.start === start)) throw new SlotTakenError();
+  throw ruleViolated('TimeNotOffered', [{ path: 'start', message: whyNotOffered(unbusy, start) }]);
+}
+
+/**
+ * Which rule keeps `start` from being offered, busy time aside: the minimum notice, the booking window, the
+ * slot grid, or the hosts' working hours. Each is tried by lifting it (and those before it) from the query.
+ */
+export function whyNotOffered(query: SlotQuery, start: number): string {
+  const offers = (q: SlotQuery) => slotsOf(q).some((slot) => slot.start === start);
+  if (query.hosts.length === 0) return 'the event type has no hosts left';
+  const notice = query.minimumNoticeMinutes ?? 0;
+  if (start < query.now + notice * MINUTE) return `is within the minimum notice of ${notice} minutes`;
+  const lifted = { ...query, minimumNoticeMinutes: 0, bookingWindow: undefined };
+  if (query.bookingWindow && offers(lifted)) {
+    const window = query.bookingWindow;
+    return window.type === 'rolling' ? `is beyond the booking window of ${window.days} days` : `is outside the booking window ${window.start} to ${window.end}`;
+  }
+  if (offers({ ...lifted, slotIntervalMinutes: 1 })) {
+    return `is not on the slot grid (every ${query.slotIntervalMinutes ?? query.lengthMinutes} minutes from the start of working hours); GET /slots lists the starts`;
+  }
+  return `is outside the working hours of ${query.schedulingType === 'round_robin' ? 'every host' : query.hosts.length > 1 ? 'the hosts' : 'the host'} (or the meeting does not fit before they end); GET /slots lists the starts`;
 }
 
 /** The engine's slots, where a team with nobody left on it simply offers nothing. */

@@ -117,8 +117,10 @@ describe('slots across time zones and DST, buffers and notice', () => {
     expect((await call('GET', `/schedules/${office.id}`, { token })).body.overrides).toHaveLength(1);
     expect((await call('PATCH', `/event-types/${eventType.id}`, { token, body: { active: false } })).status).toBe(200);
     expect((await day('')).status).toBe(404);
+    // An inactive event type does not exist for bookers: 404 on its slots, on booking it and on reading it.
     const refused = await call('POST', '/bookings', { body: { eventTypeId: eventType.id, start: '2027-04-13T12:00:00+02:00', attendee } });
-    expect(refused.status).toBe(422);
+    expect(refused.status).toBe(404);
+    expect(refused.body.type).toBe('/problems/event-type-not-found');
     const stranger = await stack.issuer.sign('someone-else');
     expect((await call('PATCH', `/event-types/${eventType.id}`, { token: stranger, body: { active: true } })).status).toBe(404);
     // Restore the shared schedule for the tests after this one.
@@ -128,9 +130,11 @@ describe('slots across time zones and DST, buffers and notice', () => {
   it('refuses a time the schedule does not offer with 422, and one inside the notice', async () => {
     const offHours = await call('POST', '/bookings', { body: { eventTypeId, start: '2027-03-16T20:00:00Z', attendee } });
     expect(offHours.status).toBe(422);
-    expect(offHours.body.errors[0].path).toBe('start');
+    expect(offHours.body.type).toBe('/problems/time-not-offered');
+    expect(offHours.body.errors[0]).toMatchObject({ path: 'start', message: expect.stringContaining('outside the working hours') });
     const dayOff = await call('POST', '/bookings', { body: { eventTypeId, start: '2027-03-19T10:00:00+01:00', attendee } });
     expect(dayOff.status).toBe(422);
+    expect(dayOff.body.errors[0].message).toContain('outside the working hours');
   });
 
   it('lets exactly one booking hold any minute when 100 overlapping requests race; the rest get 409, none a 5xx', async () => {
