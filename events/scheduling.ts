@@ -21,7 +21,8 @@ export const scheduleDefinition = z.object({ ...scheduleFields, overrides: sched
 
 export const scheduleCreated = scheduleDefinition.extend({ ownerId: z.string(), isDefault: z.boolean() });
 // Updates name only what changes: no defaults here, or a partial update would reset the fields it leaves out.
-export const scheduleUpdated = z.object({ changes: z.object(scheduleFields).partial() });
+// `isDefault` makes the schedule its owner's default (true) or leaves its owner with none (false).
+export const scheduleUpdated = z.object({ changes: z.object({ ...scheduleFields, isDefault: z.boolean() }).partial() });
 
 export const organizationCreated = z.object({ name: z.string(), createdBy: z.string() });
 export const organizationMemberAdded = z.object({ userId: z.string(), role: z.enum(['admin', 'member']) });

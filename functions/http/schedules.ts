@@ -4,13 +4,17 @@ import { scheduleDefinition, scheduleUpdated } from '../../events/scheduling.ts'
 import { organizer } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { putView } from '../../shared/domain/aggregate-commands.ts';
+import { definedOnly, notFound } from '../../shared/domain/decider.ts';
 import { httpHandler, json, parseJsonBody, pathParameter } from '../../shared/http/handler.ts';
 import { respondToCommand } from '../../shared/http/command-response.ts';
 import { problems } from '../../shared/http/problems.ts';
-import { keys, listOwned, pointDefaultSchedule, readSchedule } from '../../shared/scheduling/directory.ts';
+import { clearDefaultSchedule, keys, listOwned, pointDefaultSchedule, readDefaultScheduleId, readSchedule, type Active } from '../../shared/scheduling/directory.ts';
 import { scheduleDecider, type ScheduleState } from '../../shared/scheduling/schedules.ts';
 
 const body = scheduleDefinition.extend({ isDefault: z.boolean().optional() });
+
+/** The stored view, with `isDefault` as the owner's default pointer says (the one truth about it). */
+const withDefault = (schedule: Active<ScheduleState>, defaultId: string | undefined) => ({ ...schedule, isDefault: schedule.id === defaultId });
 
 /** A user's first schedule becomes their default unless they say otherwise; a later one only when asked. */
 export const create = httpHandler(async (event) => {
@@ -26,7 +30,7 @@ export const create = httpHandler(async (event) => {
     command: { type: 'Create', ownerId: me.userId, isDefault, definition },
     status: 201,
     location: `/schedules/${id}`,
-    present: (state) => ({ ...state, id }),
+    present: (state) => ({ ...state, id, isDefault }),
     project: (state) => [scheduleView(tables.stateTable, me.userId, id, state), ...(isDefault ? [pointDefaultSchedule(tables.stateTable, me.userId, id)] : [])],
   });
 });
@@ -36,31 +40,47 @@ const scheduleView = (tableName: string, ownerId: string, id: string, state: Sch
 
 export const get = httpHandler(async (event) => {
   const me = organizer(event);
-  const schedule = await readSchedule(bookingTables(), pathParameter(event, 'id'));
+  const tables = bookingTables();
+  const [schedule, defaultId] = await Promise.all([readSchedule(tables, pathParameter(event, 'id')), readDefaultScheduleId(tables, me.userId)]);
   if (!schedule || schedule.ownerId !== me.userId) throw problems.notFound('schedule');
-  return json(200, schedule);
+  return json(200, withDefault(schedule, defaultId));
 });
 
 export const list = httpHandler(async (event) => {
   const me = organizer(event);
-  return json(200, { schedules: await listOwned(bookingTables(), `OWNER#${me.userId}`, 'SCHEDULE#') });
+  const tables = bookingTables();
+  const [schedules, defaultId] = await Promise.all([listOwned<Active<ScheduleState>>(tables, `OWNER#${me.userId}`, 'SCHEDULE#'), readDefaultScheduleId(tables, me.userId)]);
+  return json(200, { schedules: schedules.map((schedule) => withDefault(schedule, defaultId)) });
 });
 
-/** The owner changes a schedule; only the fields sent change (an override list sent replaces the old one). */
+/**
+ * The owner changes a schedule; only the fields sent change (a list sent replaces the old one).
+ * `isDefault: true` makes it the default, which switches the previous default off; `false` on the default
+ * leaves the owner with none (weekdays 09:00-17:00 in their profile's zone).
+ */
 export const update = httpHandler(async (event) => {
   const me = organizer(event);
   const id = pathParameter(event, 'id');
-  const changes = parseJsonBody(event, scheduleUpdated.shape.changes);
+  const asked = parseJsonBody(event, scheduleUpdated.shape.changes);
   const tables = bookingTables();
-  const current = await readSchedule(tables, id);
-  if (!current || current.ownerId !== me.userId) throw problems.notFound('schedule');
+  const defaultId = await readDefaultScheduleId(tables, me.userId);
+  // Making the default the default, or switching off what is not on, changes nothing.
+  const changes = asked.isDefault === (defaultId === id) ? { ...asked, isDefault: undefined } : asked;
   return respondToCommand(event, me, {
     decider: scheduleDecider,
     aggregateType: 'schedule',
     aggregateId: id,
-    command: { type: 'Update', changes },
+    command: { type: 'Update', changes: definedOnly(changes) },
+    authorize: (state) => {
+      if (state.status === 'none' || state.ownerId !== me.userId) throw notFound('ScheduleNotFound', 'schedule does not exist');
+    },
     status: 200,
-    present: (state) => ({ ...state, id }),
-    project: (state) => [scheduleView(tables.stateTable, me.userId, id, state)],
+    present: (state) => ({ ...state, id, isDefault: changes.isDefault ?? defaultId === id }),
+    unchanged: async () => withDefault((await readSchedule(tables, id))!, await readDefaultScheduleId(tables, me.userId)),
+    project: (state) => [
+      scheduleView(tables.stateTable, me.userId, id, state),
+      ...(changes.isDefault === true ? [pointDefaultSchedule(tables.stateTable, me.userId, id)] : []),
+      ...(changes.isDefault === false ? [clearDefaultSchedule(tables.stateTable, me.userId, id)] : []),
+    ],
   });
 });

@@ -34,18 +34,32 @@ export async function verifyToken(token: string): Promise<Identity> {
   return identityOf(payload);
 }
 
-/** The organizer API Gateway's JWT authorizer already let through. */
+/**
+ * The organizer API Gateway's JWT authorizer already let through. The authorizer also takes a bare token
+ * without the "Bearer " scheme; RFC 6750 does not, and neither do we, so clients learn the right form at once.
+ */
 export function organizer(event: HttpEvent): Identity {
   const claims = event.requestContext.authorizer?.jwt?.claims;
   if (!claims) throw problems.unauthorized();
+  bearerTokenOf(header(event, 'authorization'));
   return identityOf(claims);
+}
+
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+const MAX_TOKEN_LENGTH = 8192;
+
+/** The token of an `Authorization: Bearer <token>` header (RFC 6750 section 2.1), or a 401 that says why not. */
+function bearerTokenOf(authorization: string | undefined): string {
+  if (!authorization) throw problems.unauthorized();
+  if (authorization.length > MAX_TOKEN_LENGTH) throw problems.unauthorized('the Authorization header is too long');
+  const match = BEARER.exec(authorization.trim());
+  if (!match) throw problems.unauthorized('the Authorization header must be "Bearer <token>"');
+  return match[1]!;
 }
 
 /** The organizer behind an optional bearer token, for routes that attendees may call with a booking token. */
 export async function optionalOrganizer(event: HttpEvent): Promise<Identity | undefined> {
   const authorization = header(event, 'authorization');
   if (!authorization) return undefined;
-  const match = /^Bearer\s+(.+)$/i.exec(authorization);
-  if (!match) throw problems.unauthorized('the Authorization header must be "Bearer <token>"');
-  return verifyToken(match[1]!);
+  return verifyToken(bearerTokenOf(authorization));
 }

@@ -1,6 +1,7 @@
 // Reads of the read models the scheduling features share: users, organizations, teams, schedules.
 import { BatchGetCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TransactionItem } from '../eventstore/event-store.ts';
+import { conflict } from '../domain/decider.ts';
 import type { OrganizationState, TeamState } from '../people/organizations.ts';
 import type { UserState } from '../people/users.ts';
 import type { Schedule } from './availability.ts';
@@ -28,8 +29,32 @@ export const readOrganization = (t: Tables, id: string) => view<Active<Organizat
 export const readTeam = (t: Tables, id: string) => view<Active<TeamState>>(t, keys.team(id));
 export const readSchedule = (t: Tables, id: string) => view<Active<ScheduleState>>(t, keys.schedule(id));
 
+/**
+ * A user's default schedule is one pointer per user, so exactly one schedule (or none) is the default and
+ * making another the default switches the old one off. Schedule views read `isDefault` from it.
+ */
 export function pointDefaultSchedule(tableName: string, userId: string, scheduleId: string): TransactionItem {
   return { item: { Put: { TableName: tableName, Item: { ...keys.defaultSchedule(userId), view: { scheduleId } } } } };
+}
+
+/** Clears the pointer, only if it still points at this schedule. */
+export function clearDefaultSchedule(tableName: string, userId: string, scheduleId: string): TransactionItem {
+  return {
+    item: {
+      Delete: {
+        TableName: tableName,
+        Key: keys.defaultSchedule(userId),
+        ConditionExpression: 'attribute_not_exists(pk) OR #view.scheduleId = :id',
+        ExpressionAttributeNames: { '#view': 'view' },
+        ExpressionAttributeValues: { ':id': scheduleId },
+      },
+    },
+    onConditionFailed: () => conflict('DefaultScheduleMoved', 'another schedule became the default at the same moment; reload and try again'),
+  };
+}
+
+export async function readDefaultScheduleId(t: Tables, userId: string): Promise<string | undefined> {
+  return (await view<{ scheduleId: string }>(t, keys.defaultSchedule(userId)))?.scheduleId;
 }
 
 export async function listOwned<T>(t: Tables, ownerKey: string, sortPrefix: string): Promise<T[]> {

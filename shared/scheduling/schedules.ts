@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Event } from '../../events/envelope.ts';
 import type { PayloadOf } from '../../events/catalog.ts';
 import type { scheduleDefinition } from '../../events/scheduling.ts';
-import { DomainError, definedOnly, unreachable, type Decider } from '../domain/decider.ts';
+import { DomainError, definedOnly, notFound, unreachable, type Decider } from '../domain/decider.ts';
 import type { Schedule } from './availability.ts';
 
 export type ScheduleDefinition = z.infer<typeof scheduleDefinition>;
@@ -10,7 +10,7 @@ export type ScheduleState = { status: 'none' } | ({ status: 'active' } & Payload
 export type ScheduleEvent = Event<'schedule.created', PayloadOf<'schedule.created'>> | Event<'schedule.updated', PayloadOf<'schedule.updated'>>;
 export type ScheduleCommand =
   | { type: 'Create'; ownerId: string; isDefault: boolean; definition: ScheduleDefinition }
-  | { type: 'Update'; changes: Partial<ScheduleDefinition> };
+  | { type: 'Update'; changes: PayloadOf<'schedule.updated'>['changes'] };
 
 export const scheduleDecider: Decider<ScheduleCommand, ScheduleState, ScheduleEvent> = {
   initialState: { status: 'none' },
@@ -20,8 +20,15 @@ export const scheduleDecider: Decider<ScheduleCommand, ScheduleState, ScheduleEv
         if (state.status !== 'none') throw new DomainError('ScheduleExists', 'schedule already exists');
         return [{ type: 'schedule.created', payload: { ...command.definition, ownerId: command.ownerId, isDefault: command.isDefault } }];
       case 'Update':
-        if (state.status === 'none') throw new DomainError('ScheduleNotFound', 'schedule does not exist');
-        return [{ type: 'schedule.updated', payload: { changes: command.changes } }];
+        if (state.status === 'none') throw notFound('ScheduleNotFound', 'schedule does not exist');
+        {
+          // Only what really changes is recorded. Whether a schedule is the default is its owner's pointer's
+          // to say, not this stream's, so the caller sends `isDefault` only when it does change.
+          const changes = Object.fromEntries(
+            Object.entries(command.changes).filter(([key, value]) => value !== undefined && (key === 'isDefault' || JSON.stringify(value) !== JSON.stringify((state as Record<string, unknown>)[key]))),
+          );
+          return Object.keys(changes).length ? [{ type: 'schedule.updated', payload: { changes } }] : [];
+        }
       default:
         return unreachable(command);
     }
