@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 
 export type DynamoDbLocal = { endpoint: string; port: number; process: ChildProcess; stop: () => Promise<void> };
@@ -35,8 +35,25 @@ export async function freePort(): Promise<number> {
 /** Local credentials and region: DynamoDB Local (sharedDb) ignores them, the SDK insists on having some. */
 export const localAwsConfig = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
 
+/** Whether something already accepts connections on 127.0.0.1:`port`. */
+export async function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 export async function startDynamoDbLocal(options: { port?: number; dataDir?: string; heapMb?: number } = {}): Promise<DynamoDbLocal> {
   const port = options.port ?? (await freePort());
+  // Otherwise our Java process would fail to bind while the readiness check happily talks to whatever already
+  // serves the port (often an earlier DynamoDB Local with other data), and we would run against that.
+  if (await portInUse(port)) {
+    throw new Error(`port ${port} is already in use (another DynamoDB Local, or an earlier npm start?): stop it or choose another port with DYNAMODB_PORT`);
+  }
   const dir = jarDirectory();
   const storage = options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory'];
   if (options.dataDir && !existsSync(options.dataDir)) mkdirSync(options.dataDir, { recursive: true });

@@ -36,7 +36,10 @@ if (spawnSync('java', ['-version']).error) {
 if (args.has('--reset')) rmSync(defaultDataDir, { recursive: true, force: true });
 
 const started = Date.now();
-const dynamo = await startDynamoDbLocal({ port: dynamoPort, dataDir: join(defaultDataDir, 'dynamodb') });
+const dynamo = await startDynamoDbLocal({ port: dynamoPort, dataDir: join(defaultDataDir, 'dynamodb') }).catch((error: Error) => {
+  console.error(`DynamoDB Local did not start: ${error.message}`);
+  process.exit(1);
+});
 let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
 try {
   const template = synthesizeTemplate();
