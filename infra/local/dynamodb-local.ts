@@ -47,7 +47,17 @@ export async function portInUse(port: number): Promise<boolean> {
   });
 }
 
-export async function startDynamoDbLocal(options: { port?: number; dataDir?: string; heapMb?: number } = {}): Promise<DynamoDbLocal> {
+export type DynamoDbLocalOptions = { port?: number; dataDir?: string; heapMb?: number };
+
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  return (await launchDynamoDbLocal(options)).ready;
+}
+
+/**
+ * Spawns DynamoDB Local and returns as soon as the JVM is on its way, so the caller can do other work (such as
+ * synthesizing the template) while it boots; `ready` resolves once it answers.
+ */
+export async function launchDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<{ ready: Promise<DynamoDbLocal> }> {
   const port = options.port ?? (await freePort());
   // Otherwise our Java process would fail to bind while the readiness check happily talks to whatever already
   // serves the port (often an earlier DynamoDB Local with other data), and we would run against that.
@@ -82,19 +92,23 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
     child.once('exit', (code) => reject(new Error(`DynamoDB Local exited with code ${code}:\n${output}`)));
   });
   const endpoint = `http://127.0.0.1:${port}`;
-  await Promise.race([waitUntilServing(endpoint), spawnError]);
-  child.removeAllListeners('exit');
-  return {
-    endpoint,
-    port,
-    process: child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  const ready = Promise.race([waitUntilServing(endpoint), spawnError]).then(
+    () => {
+      child.removeAllListeners('exit');
+      return { endpoint, port, process: child, stop };
+    },
+    async (error: unknown) => {
+      await stop();
+      throw error;
+    },
+  );
+  return { ready };
 }
 
 async function waitUntilServing(endpoint: string): Promise<void> {

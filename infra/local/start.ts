@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { synthesizeTemplate } from '../synth.ts';
-import { startDynamoDbLocal } from './dynamodb-local.ts';
+import { launchDynamoDbLocal } from './dynamodb-local.ts';
 import { startLocalStack } from './runtime.ts';
 import { defaultDataDir, writeStackFile } from './stack-file.ts';
 
@@ -36,14 +36,23 @@ if (spawnSync('java', ['-version']).error) {
 if (args.has('--reset')) rmSync(defaultDataDir, { recursive: true, force: true });
 
 const started = Date.now();
-const dynamo = await startDynamoDbLocal({ port: dynamoPort, dataDir: join(defaultDataDir, 'dynamodb') }).catch((error: Error) => {
-  console.error(`DynamoDB Local did not start: ${error.message}`);
+const failed = (what: string) => (error: Error): never => {
+  console.error(`${what} did not start: ${error.message}`);
   process.exit(1);
-});
+};
+// The JVM boots while this process synthesizes the template: two cores, two jobs.
+const launched = await launchDynamoDbLocal({ port: dynamoPort, dataDir: join(defaultDataDir, 'dynamodb') }).catch(failed('DynamoDB Local'));
+let template: ReturnType<typeof synthesizeTemplate> | undefined;
+try {
+  template = synthesizeTemplate();
+} catch (error) {
+  await (await launched.ready.catch(() => undefined))?.stop();
+  failed('The CDK app')(error as Error);
+}
+const dynamo = await launched.ready.catch(failed('DynamoDB Local'));
 let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
 try {
-  const template = synthesizeTemplate();
-  stack = await startLocalStack({ template, dynamoEndpoint: dynamo.endpoint, dataDir: defaultDataDir, httpPort, wsPort, sqsPort });
+  stack = await startLocalStack({ template: template!, dynamoEndpoint: dynamo.endpoint, dataDir: defaultDataDir, httpPort, wsPort, sqsPort });
 } catch (error) {
   console.error(`the local stack did not start: ${(error as Error).message}`);
   await dynamo.stop();
