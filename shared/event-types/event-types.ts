@@ -79,6 +79,7 @@ export async function checkEventTypeReferences(tables: Tables, ownerId: string, 
 }
 
 type ActiveEventType = Extract<EventTypeState, { status: 'active' }>;
+const referenceFields = ['scheduleId', 'teamId', 'schedulingType', 'bookingWindow'] as const;
 
 /**
  * The read model of an event type, written from the decider's state in the events' transaction. `createdAt`
@@ -123,8 +124,12 @@ export function eventTypeCommandSpec(tables: Tables, id: string, command: EventT
     aggregateType: 'event-type',
     aggregateId: id,
     command,
-    check: async (after: EventTypeState) => {
-      if (after.status === 'active') await checkEventTypeReferences(tables, after.ownerId, after);
+    // References are checked when they are made: an unrelated change (say, deactivating the event type of a
+    // team that has since emptied) must not be refused for what the references have become meanwhile.
+    check: async (after: EventTypeState, before: EventTypeState) => {
+      if (after.status !== 'active') return;
+      const referencesMoved = before.status === 'none' || referenceFields.some((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]));
+      if (referencesMoved) await checkEventTypeReferences(tables, after.ownerId, after);
     },
     project: (after: EventTypeState, { before, now }: ProjectionContext<EventTypeState>): TransactionItem[] => {
       if (after.status !== 'active') return [];
