@@ -5,16 +5,19 @@ import { LambdaFunction, SfnStateMachine } from 'aws-cdk-lib/aws-events-targets'
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { CorsHttpMethod, HttpApi, HttpMethod, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, WebSocketApi, WebSocketStage, type ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { UserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
+import { Mfa, UserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../events/envelope.ts';
 import { ServiceFunction } from './constructs/service-function.ts';
 import { BookingWorkflow } from './constructs/booking-workflow.ts';
+import { OperatorAlarms } from './constructs/alarms.ts';
 
 /** How a route is reached: by anyone, by a signed-in organizer (checked by API Gateway), or by either an
  * organizer or the attendee's booking token (checked in the handler, since API Gateway cannot express "or"). */
@@ -93,9 +96,19 @@ const routes: RouteDefinition[] = [
 /** Every domain event this service publishes; subscribers that want all of them use this pattern. */
 const allDomainEvents: EventPattern = { source: [EVENT_SOURCE] };
 
+/**
+ * Requests per second (steady) and burst per API stage, across all clients: API Gateway answers 429 beyond it,
+ * before any function runs. Sized well above what one account's Lambda concurrency (1,000 by default) carries
+ * at our ~50 ms per request, so it sheds floods, not customers; raise both together with the Lambda quota.
+ */
+const stageThrottle: ThrottleSettings = { rateLimit: 2_000, burstLimit: 1_000 };
+
 export class BookingStack extends Stack {
+  private readonly alarms: OperatorAlarms;
+
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
+    this.alarms = new OperatorAlarms(this, 'Alarms', { email: this.node.tryGetContext('alarmEmail') as string | undefined });
 
     const tables = this.tables();
     const bus = new EventBus(this, 'DomainEventBus', { description: 'Every domain event of the booking engine' });
@@ -112,9 +125,18 @@ export class BookingStack extends Stack {
       const users = new UserPool(this, 'Organizers', {
         selfSignUpEnabled: false,
         signInAliases: { email: true },
+        mfa: Mfa.OPTIONAL,
+        mfaSecondFactor: { otp: true, sms: false },
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      const client = new UserPoolClient(this, 'OrganizerAppClient', { userPool: users, authFlows: { userSrp: true } });
+      // The authorization code flow (with PKCE, as Cognito requires for public clients) and SRP only: the
+      // implicit flow would hand tokens out in URLs.
+      const client = new UserPoolClient(this, 'OrganizerAppClient', {
+        userPool: users,
+        authFlows: { userSrp: true },
+        oAuth: { flows: { authorizationCodeGrant: true, implicitCodeGrant: false }, callbackUrls: [this.node.tryGetContext('oauthCallbackUrl') ?? 'http://localhost:5173/callback'] },
+        preventUserExistenceErrors: true,
+      });
       jwtIssuer = `https://cognito-idp.${this.region}.amazonaws.com/${users.userPoolId}`;
       jwtAudience = client.userPoolClientId;
     }
@@ -130,6 +152,7 @@ export class BookingStack extends Stack {
     this.httpApi(tables, environment, jwtIssuer, jwtAudience);
     this.publisher(tables, bus);
     const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, environment });
+    this.alarms.workflow('BookingWorkflow', workflow.stateMachine);
     this.startWorkflowOnRequest(bus, workflow);
     this.subscribers(tables, bus, environment);
     this.settleDueBookings(tables, environment);
@@ -194,13 +217,23 @@ export class BookingStack extends Stack {
     const api = new HttpApi(this, 'HttpApi', {
       description: 'Booking engine HTTP API',
       corsPreflight: { allowOrigins: ['*'], allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-booking-token'], allowMethods: [CorsHttpMethod.ANY] },
+      createDefaultStage: false,
     });
+    new HttpStage(this, 'HttpApiStage', {
+      httpApi: api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: stageThrottle,
+      accessLogSettings: { destination: new LogGroupLogDestination(new LogGroup(this, 'HttpApiAccessLogs', { retention: RetentionDays.ONE_MONTH })), format: AccessLogFormat.jsonWithStandardFields() },
+    });
+    this.alarms.httpApi(api);
     const authorizer = new HttpJwtAuthorizer('OrganizerJwt', jwtIssuer, { jwtAudience: [jwtAudience] });
     for (const route of routes) {
       const name = route.handler ? `${route.entry.split('/').at(-1)}-${route.handler}` : route.entry.split('/').at(-1)!;
       const id = name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());
       const fn = new ServiceFunction(this, `${id}Function`, { entry: route.entry, handler: route.handler, environment });
       route.grant(fn, tables);
+      this.alarms.apiFunction(id, fn);
       api.addRoutes({
         path: route.path,
         methods: [route.method],
@@ -220,6 +253,7 @@ export class BookingStack extends Stack {
       timeout: Duration.seconds(30),
     });
     bus.grantPutEventsTo(publisher);
+    this.alarms.streamBehind('PublishEvents', publisher);
     publisher.addEventSource(
       new DynamoEventSource(tables.events, {
         startingPosition: StartingPosition.TRIM_HORIZON,
@@ -253,7 +287,14 @@ export class BookingStack extends Stack {
     tables.audit.grantWriteData(audit);
 
     const sockets = new WebSocketApi(this, 'WebSocketApi', { description: 'Live booking updates' });
-    const stage = new WebSocketStage(this, 'WebSocketStage', { webSocketApi: sockets, stageName: 'live', autoDeploy: true });
+    const stage = new WebSocketStage(this, 'WebSocketStage', {
+      webSocketApi: sockets,
+      stageName: 'live',
+      autoDeploy: true,
+      throttle: stageThrottle,
+      accessLogSettings: { destination: new LogGroupLogDestination(new LogGroup(this, 'WebSocketAccessLogs', { retention: RetentionDays.ONE_MONTH })), format: AccessLogFormat.jsonWithStandardFields() },
+    });
+    this.alarms.webSocketApi(sockets, stage.stageName);
     const socketEnvironment = { ...environment, CONNECTIONS_TABLE: tables.connections.tableName };
     const connect = new ServiceFunction(this, 'WsConnectFunction', { entry: 'ws/connect', environment: socketEnvironment });
     const disconnect = new ServiceFunction(this, 'WsDisconnectFunction', { entry: 'ws/disconnect', environment: socketEnvironment });
@@ -292,12 +333,15 @@ export class BookingStack extends Stack {
     return fn;
   }
 
+  /** A dead-letter queue, with the alarm that tells the operator the moment anything is parked in it. */
   private deadLetterQueue(id: string): IQueue {
-    return new Queue(this, id, {
+    const queue = new Queue(this, id, {
       retentionPeriod: Duration.days(14),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    this.alarms.deadLetters(id, queue);
+    return queue;
   }
 }
 

@@ -40,8 +40,15 @@ export const localSupport: Record<string, string> = {
   'AWS::Cognito::UserPool': 'replaced by the local token issuer (npm run token)',
   'AWS::Cognito::UserPoolClient': 'replaced by the local token issuer',
 };
-/** Types with no behaviour to play on one machine: permissions, log groups, the CDK's own metadata. */
-const notNeededLocally = new Set(['AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::Lambda::Permission', 'AWS::SQS::QueuePolicy', 'AWS::Logs::LogGroup', 'AWS::CDK::Metadata']);
+/**
+ * Types with no behaviour to play on one machine: permissions, log groups, the CDK's own metadata, and the
+ * operator's alarms with their topic (they watch CloudWatch metrics, which nothing produces here; locally
+ * `npm run dlq` shows every queue's count).
+ */
+const notNeededLocally = new Set([
+  'AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::Lambda::Permission', 'AWS::SQS::QueuePolicy', 'AWS::Logs::LogGroup', 'AWS::CDK::Metadata',
+  'AWS::CloudWatch::Alarm', 'AWS::SNS::Topic', 'AWS::SNS::TopicPolicy', 'AWS::SNS::Subscription',
+]);
 
 export type LocalStackOptions = {
   template: CfnTemplate;

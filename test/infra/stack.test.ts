@@ -374,3 +374,62 @@ describe('workflow', () => {
     });
   });
 });
+
+describe('operations', () => {
+  const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+  const topic = logicalId('Alarms', 'AWS::SNS::Topic');
+  const alarmOn = (metric: string, dimension: string, target: string) =>
+    alarms.filter((a) => a.MetricName === metric && a.Dimensions?.some((d: any) => d.Name === dimension && refId(d.Value) === target));
+
+  it('every alarm notifies the one operator topic', () => {
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
+  });
+
+  it('every dead-letter queue has an alarm that fires on one visible message', () => {
+    const queues = ofType('AWS::SQS::Queue');
+    expect(queues.length).toBeGreaterThan(0);
+    for (const [id] of queues) {
+      const [alarm, ...more] = alarmOn('ApproximateNumberOfMessagesVisible', 'QueueName', id);
+      expect(alarm, `${id} has an alarm`).toBeDefined();
+      expect(more).toEqual([]);
+      expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1 });
+    }
+  });
+
+  it('failed and timed-out workflow executions, and the stream publisher falling behind, raise alarms', () => {
+    const machine = logicalId('BookingWorkflowStateMachine', 'AWS::StepFunctions::StateMachine');
+    expect(alarmOn('ExecutionsFailed', 'StateMachineArn', machine)).toHaveLength(1);
+    expect(alarmOn('ExecutionsTimedOut', 'StateMachineArn', machine)).toHaveLength(1);
+    expect(alarmOn('IteratorAge', 'FunctionName', functionByEntry('stream/publish-events'))).toHaveLength(1);
+  });
+
+  it('every HTTP API function has an errors and a throttles alarm; both APIs have a 5xx alarm', () => {
+    const routeFunctions = new Set(ofType('AWS::ApiGatewayV2::Integration').map(([, i]) => refId(i.Properties.IntegrationUri)).filter(Boolean));
+    const apis = ofType('AWS::ApiGatewayV2::Api');
+    const httpApi = apis.find(([, a]) => a.Properties.ProtocolType === 'HTTP')![0];
+    const wsApi = apis.find(([, a]) => a.Properties.ProtocolType === 'WEBSOCKET')![0];
+    const wsFunctions = new Set(ofType('AWS::ApiGatewayV2::Integration').filter(([, i]) => refId(i.Properties.ApiId) === wsApi).map(([, i]) => refId(i.Properties.IntegrationUri)));
+    for (const fn of routeFunctions) {
+      if (wsFunctions.has(fn)) continue;
+      expect(alarmOn('Errors', 'FunctionName', fn!), `${fn} errors`).toHaveLength(1);
+      expect(alarmOn('Throttles', 'FunctionName', fn!), `${fn} throttles`).toHaveLength(1);
+    }
+    expect(alarmOn('5xx', 'ApiId', httpApi)).toHaveLength(1);
+    expect(alarmOn('IntegrationError', 'ApiId', wsApi)).toHaveLength(1);
+  });
+
+  it('both API stages are throttled and write access logs', () => {
+    const stages = ofType('AWS::ApiGatewayV2::Stage');
+    expect(stages).toHaveLength(2);
+    for (const [id, stage] of stages) {
+      expect(stage.Properties.DefaultRouteSettings, id).toMatchObject({ ThrottlingRateLimit: expect.any(Number), ThrottlingBurstLimit: expect.any(Number) });
+      expect(stage.Properties.AccessLogSettings, id).toMatchObject({ DestinationArn: expect.anything(), Format: expect.stringContaining('$context.requestId') });
+    }
+  });
+
+  it('the Cognito app client uses the code flow only, and MFA is offered', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', { AllowedOAuthFlows: ['code'] });
+    template.hasResourceProperties('AWS::Cognito::UserPool', { MfaConfiguration: 'OPTIONAL' });
+  });
+});
