@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { organizer, type Identity } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { putView } from '../../shared/domain/aggregate-commands.ts';
-import { conflict } from '../../shared/domain/decider.ts';
+import { conflict, DomainError } from '../../shared/domain/decider.ts';
 import { respondToCommand } from '../../shared/http/command-response.ts';
 import { httpHandler, json, parseJsonBody, type HttpEvent } from '../../shared/http/handler.ts';
 import { IdempotentRequest } from '../../shared/http/idempotency.ts';
@@ -62,7 +62,10 @@ export const deleteMe = httpHandler(async (event) => {
     try {
       organizationDecider.decide({ type: 'RemoveMember', userId: me.userId }, await loadOrganization(tables, organizationId));
     } catch (error) {
-      if ((error as { code?: string }).code === 'LastAdmin') throw conflict('LastAdmin', `you are the last admin of organization ${organizationId}: make another member admin, or remove its members, first`);
+      if (error instanceof DomainError && error.code === 'LastAdmin') {
+        throw conflict('LastAdmin', `you are the last admin of organization ${organizationId}: make another member admin, or remove its members, first`);
+      }
+      // Anything else (no longer a member) leaves nothing to refuse: leaving will find nothing to do.
     }
   }
   const metadata = { userId: me.userId, organizationId: me.organizationId };

@@ -368,6 +368,12 @@ describe('live events go only to the users they concern', () => {
   }, 60_000);
   afterAll(() => Object.values(sockets).forEach((socket) => socket.close()));
 
+  it('refuses a socket with an expired or tampered token, or another booking\'s token for this booking', async () => {
+    await expect(connect(`${stack.wsUrl}/?token=${world.tokens.expired}`)).rejects.toThrow(/401/);
+    await expect(connect(`${stack.wsUrl}/?token=${world.tokens.tampered}`)).rejects.toThrow(/401/);
+    await expect(connect(`${stack.wsUrl}/?booking=${world.booking.id}&bookingToken=${world.foreignBooking.manageToken}`)).rejects.toThrow(/401/);
+  });
+
   it('tells a booking to its organizer and its attendee, not to an unrelated user, another tenant or another attendee', async () => {
     const eventType = await asOwner('POST', '/event-types', { title: 'Live', slug: 'ws-live', lengthMinutes: 30 });
     const other = await book(eventType.id);
