@@ -27,6 +27,10 @@ export const scheduleUpdated = z.object({ changes: z.object({ ...scheduleFields,
 export const organizationCreated = z.object({ name: z.string(), createdBy: z.string() });
 export const organizationMemberAdded = z.object({ userId: z.string(), role: z.enum(['admin', 'member']) });
 export const organizationMemberRemoved = z.object({ userId: z.string() });
+// Membership needs the member's consent: an admin invites, and only the invitee's accept adds them.
+export const organizationMemberInvited = z.object({ userId: z.string(), role: z.enum(['admin', 'member']) });
+export const organizationInvitationDeclined = z.object({ userId: z.string() });
+export const organizationInvitationRevoked = z.object({ userId: z.string() });
 
 export const teamCreated = z.object({ organizationId: z.string(), name: z.string(), memberIds: z.array(z.string()) });
 export const teamMemberAdded = z.object({ userId: z.string() });

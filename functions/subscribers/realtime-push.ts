@@ -7,7 +7,7 @@ import { readBooking } from '../../shared/booking/booking-commands.ts';
 import { attendeeListener } from '../../shared/booking/access.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { readEventType } from '../../shared/event-types/event-types.ts';
-import { readOrganization, readTeam } from '../../shared/scheduling/directory.ts';
+import { readOrganization, readSchedule, readTeam } from '../../shared/scheduling/directory.ts';
 
 /**
  * Pushes each domain event, as published, to the live connections of the users it concerns. Connections API
@@ -33,9 +33,14 @@ export async function handler(busEvent: EventBridgeEvent<string, unknown>): Prom
   if (failure) throw failure.reason;
 }
 
-/** The seed's rule: a booking concerns its user (organizer), its hosts and the members of its team; and its attendee. */
+/**
+ * Who an event concerns, and nobody else: a booking, its organizer, its hosts and its team's current members,
+ * and its attendee; an organization's or team's event, its current members and the user it is about (the
+ * invitee hears of their invitation, a removed member of their removal); a schedule or event type, its owner.
+ */
 async function concernedUsers(event: TypedEvent): Promise<string[]> {
   const tables = bookingTables();
+  const subject = 'userId' in (event.payload as object) ? [(event.payload as { userId: string }).userId] : [];
   switch (event.aggregateType) {
     case 'booking': {
       const stored = await readBooking(tables, event.aggregateId);
@@ -47,14 +52,15 @@ async function concernedUsers(event: TypedEvent): Promise<string[]> {
     case 'user':
       return [event.aggregateId];
     case 'organization':
-      return Object.keys((await readOrganization(tables, event.aggregateId))?.members ?? {});
+      return [...new Set([...Object.keys((await readOrganization(tables, event.aggregateId))?.members ?? {}), ...subject])];
     case 'team':
-      return (await readTeam(tables, event.aggregateId))?.memberIds ?? [];
+      return [...new Set([...((await readTeam(tables, event.aggregateId))?.memberIds ?? []), ...subject])];
     case 'schedule':
+      return [(await readSchedule(tables, event.aggregateId))?.ownerId].filter((id): id is string => Boolean(id));
     case 'event-type':
-      return 'ownerId' in (event.payload as object) ? [(event.payload as { ownerId: string }).ownerId] : [event.metadata.userId ?? ''].filter(Boolean);
+      return [(await readEventType(tables, event.aggregateId))?.ownerId].filter((id): id is string => Boolean(id));
     case 'calendar':
-      return 'userId' in (event.payload as object) ? [(event.payload as { userId: string }).userId] : [];
+      return subject;
     default:
       return [];
   }

@@ -19,8 +19,14 @@ export const userDecider: Decider<UserCommand, UserState, UserEvent> = {
         return [{ type: 'user.created', payload: command.profile }];
       case 'UpdateProfile':
         if (state.status !== 'active') throw notFound('UserNotFound', 'create your profile first');
-        return [{ type: 'user.updated', payload: { changes: command.changes } }];
+        {
+          // Only what really changes is recorded; an update that changes nothing records nothing.
+          const changes = Object.fromEntries(Object.entries(definedOnly(command.changes)).filter(([key, value]) => state[key as keyof UserProfile] !== value));
+          return Object.keys(changes).length ? [{ type: 'user.updated', payload: { changes } }] : [];
+        }
       case 'Delete':
+        // Deleting again records nothing, so a retry can finish the clean-up a failed first attempt left.
+        if (state.status === 'deleted') return [];
         if (state.status !== 'active') throw notFound('UserNotFound', 'there is no profile to delete');
         return [{ type: 'user.deleted', payload: { reason: command.reason } }];
       default:

@@ -165,10 +165,12 @@ describe('teams', () => {
     const org = await call('POST', '/organizations', { token: admin, body: { name: 'Acme' } });
     expect(org.status).toBe(201);
     for (const userId of ['host-a', 'host-b']) {
-      expect((await call('POST', `/organizations/${org.body.id}/members`, { token: admin, body: { userId } })).status).toBe(200);
+      // Members join by invitation, which the invitee accepts.
+      expect((await call('POST', `/organizations/${org.body.id}/invitations`, { token: admin, body: { userId } })).status).toBe(201);
+      expect((await call('POST', `/organizations/${org.body.id}/invitations/accept`, { token: await stack.issuer.sign(userId) })).status).toBe(200);
     }
     const stranger = await stack.issuer.sign('not-an-admin');
-    expect((await call('POST', `/organizations/${org.body.id}/members`, { token: stranger, body: { userId: 'x' } })).status).toBe(404);
+    expect((await call('POST', `/organizations/${org.body.id}/invitations`, { token: stranger, body: { userId: 'x' } })).status).toBe(404);
     const team = await call('POST', `/organizations/${org.body.id}/teams`, { token: admin, body: { name: 'Support', memberIds: ['host-a', 'host-b'] } });
     expect(team.status).toBe(201);
     teamId = team.body.id;
@@ -226,7 +228,8 @@ describe('teams', () => {
 
   it('offers nothing, and books nothing, once a team has nobody left on it', async () => {
     const org = await call('POST', '/organizations', { token: admin, body: { name: 'Shrinking' } });
-    await call('POST', `/organizations/${org.body.id}/members`, { token: admin, body: { userId: 'leaver' } });
+    await call('POST', `/organizations/${org.body.id}/invitations`, { token: admin, body: { userId: 'leaver' } });
+    await call('POST', `/organizations/${org.body.id}/invitations/accept`, { token: await stack.issuer.sign('leaver') });
     const team = await call('POST', `/organizations/${org.body.id}/teams`, { token: admin, body: { name: 'Small', memberIds: ['leaver'] } });
     const eventType = await call('POST', '/event-types', { token: admin, body: { title: 'Chat', slug: 'chat', lengthMinutes: 30, teamId: team.body.id, schedulingType: 'round_robin' } });
     expect((await call('DELETE', `/teams/${team.body.id}/members/leaver`, { token: admin })).body.memberIds).toEqual([]);
