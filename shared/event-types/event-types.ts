@@ -6,7 +6,7 @@ import { DomainError, conflict, notFound, ruleViolated, unreachable, type Decide
 import { executeCommand, type AggregateCommand, type ProjectionContext } from '../domain/aggregate-commands.ts';
 import type { FieldError } from '../http/problems.ts';
 import type { TransactionItem } from '../eventstore/event-store.ts';
-import { readOrganization, readSchedule, readTeam } from '../scheduling/directory.ts';
+import { readOrganization, readSchedule, readTeam, readUser } from '../scheduling/directory.ts';
 import { GetCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export const createEventTypeBody = eventTypeSettings;
@@ -130,6 +130,10 @@ export function eventTypeCommandSpec(tables: Tables, id: string, command: EventT
       if (after.status !== 'active') return;
       const referencesMoved = before.status === 'none' || referenceFields.some((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]));
       if (referencesMoved) await checkEventTypeReferences(tables, after.ownerId, after);
+      // A deleted account offers nothing new: its event types were deactivated with it and stay so.
+      if ((before.status === 'none' || (!before.active && after.active)) && (await readUser(tables, after.ownerId))?.status === 'deleted') {
+        throw conflict('UserDeleted', 'your account was deleted; create your profile again (POST /users/me) first');
+      }
     },
     project: (after: EventTypeState, { before, now }: ProjectionContext<EventTypeState>): TransactionItem[] => {
       if (after.status !== 'active') return [];

@@ -7,7 +7,7 @@ import { executeBookingCommand, readBooking, type BookingTables, type BookingVie
 import { holdsTime, type BookingCommand } from '../booking/decider.ts';
 import { executeCommand } from '../domain/aggregate-commands.ts';
 import { DomainError, fold } from '../domain/decider.ts';
-import { eventTypeDecider, eventTypeItem, type EventTypeView } from '../event-types/event-types.ts';
+import { executeEventTypeCommand, listEventTypes, type EventTypeView } from '../event-types/event-types.ts';
 import { ConcurrencyError, EventStore } from '../eventstore/event-store.ts';
 import { readTeam } from '../scheduling/directory.ts';
 import { organizationWrites, teamsOf, teamWrites } from './membership.ts';
@@ -53,32 +53,12 @@ export async function removeFromTeams(tables: BookingTables, organizationId: str
 /** Deactivates one event type (event-type.updated {active: false}); already inactive records nothing. */
 export async function deactivateEventType(tables: BookingTables, eventType: EventTypeView, metadata: Metadata): Promise<boolean> {
   if (!eventType.active) return false;
-  const { events } = await executeCommand(tables, {
-    decider: eventTypeDecider,
-    aggregateType: 'event-type',
-    aggregateId: eventType.id,
-    command: { type: 'Update', changes: { active: false } },
-    metadata,
-    project: () => [eventTypeItem(tables.stateTable, { ...eventType, active: false, updatedAt: new Date().toISOString() })],
-  });
+  const { events } = await executeEventTypeCommand(tables, eventType.id, { type: 'Update', changes: { active: false } }, metadata);
   return events.length > 0;
 }
 
 /** Every event type `userId` owns, page by page. */
-export async function eventTypesOwnedBy(tables: BookingTables, userId: string): Promise<EventTypeView[]> {
-  const found: EventTypeView[] = [];
-  const pages = paginateQuery(
-    { client: tables.client, pageSize: 100 },
-    {
-      TableName: tables.stateTable,
-      IndexName: 'byOwner',
-      KeyConditionExpression: 'ownerKey = :owner AND begins_with(ownerSort, :prefix)',
-      ExpressionAttributeValues: { ':owner': `OWNER#${userId}`, ':prefix': 'EVENTTYPE#' },
-    },
-  );
-  for await (const page of pages) found.push(...(page.Items ?? []).map((item) => item.view as EventTypeView));
-  return found;
-}
+export const eventTypesOwnedBy = (tables: BookingTables, userId: string): Promise<EventTypeView[]> => listEventTypes(tables, userId);
 
 /**
  * How a future booking ends when its organizer (or its only host) goes away, by the state it is in: confirmed
