@@ -162,7 +162,7 @@ describe('deleting an account', () => {
     // Their event types: gone to the public, inactive to themselves, and not bookable.
     expect((await call('GET', `/event-types/${personal.id}`)).status).toBe(404);
     expect((await call('GET', `/event-types/${personal.id}`, { token: gone })).body.active).toBe(false);
-    expect((await call('POST', '/bookings', { body: { eventTypeId: personal.id, start: futureSlot(6).toISOString(), attendee } })).status).toBe(422);
+    expect((await call('POST', '/bookings', { body: { eventTypeId: personal.id, start: futureSlot(6).toISOString(), attendee } })).status).toBe(404);
     // Their future bookings: cancelled by the organizer (their own act), or rejected while unconfirmed; time released.
     expect((await call('GET', `/bookings/${confirmed.id}?token=${confirmed.manageToken}`)).body).toMatchObject({ status: 'cancelled', cancellation: { by: 'organizer', kind: 'cancelled' } });
     expect((await call('GET', `/bookings/${waiting.id}?token=${waiting.manageToken}`)).body).toMatchObject({ status: 'cancelled', cancellation: { kind: 'rejected' } });
