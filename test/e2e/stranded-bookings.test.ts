@@ -5,7 +5,7 @@
 // refuse chosen calls as AWS would (test/support/fault-proxy.ts).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
 import { localAwsConfig } from '../../infra/local/dynamodb-local.ts';
 import { strandedAfterMinutes, type BookingRequest } from '../../shared/booking/decider.ts';
@@ -57,10 +57,11 @@ async function offered(kind: keyof typeof eventTypes, start: Date): Promise<bool
   return Object.values(body.slots as Record<string, Array<{ start: string }>>).flat().some((slot) => Date.parse(slot.start) === start.getTime());
 }
 
-/** Messages parked in the publisher's on-failure queue since the last call: where the failed batch was in the stream. */
+/** Messages parked in the publisher's on-failure queue since the last call (taken off it): where the failed batch was in the stream. */
 async function parkedByPublisher(): Promise<any[]> {
   const queue = Object.entries(stack.queues).find(([id]) => id.startsWith('PublisherDLQ'))![1];
   const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+  for (const message of Messages) await sqs.send(new DeleteMessageCommand({ QueueUrl: queue, ReceiptHandle: message.ReceiptHandle }));
   return Messages.map((message) => JSON.parse(message.Body!));
 }
 
