@@ -4,6 +4,10 @@ import { parseJsonBody } from '../../shared/http/handler.ts';
 
 const body = z.object({ reason: z.string().trim().max(1000).optional() });
 
+/**
+ * The organizer (or a host) or the attendee lets a booking go, whatever it still waits for: its workflow, a
+ * confirmation, a payment. Only an ended booking (cancelled, completed) stays as it is; its time is released.
+ */
 export const handler = bookingCommandRoute({
   allow: ['organizer', 'attendee'],
   command: (event, caller) => ({ type: 'Cancel', by: caller.actor, reason: parseJsonBody(event, body).reason }),

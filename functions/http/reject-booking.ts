@@ -4,7 +4,10 @@ import { parseJsonBody } from '../../shared/http/handler.ts';
 
 const body = z.object({ reason: z.string().trim().max(1000).optional() });
 
-/** The organizer declines a booking that waits for their confirmation; its time is released. */
+/**
+ * The organizer declines a request that needs their confirmation, whether or not the workflow has checked it
+ * yet; its time is released. Other pending bookings are cancelled rather than rejected.
+ */
 export const handler = bookingCommandRoute({
   allow: ['organizer'],
   command: (event) => ({ type: 'Reject', reason: parseJsonBody(event, body).reason }),

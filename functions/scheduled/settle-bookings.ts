@@ -5,21 +5,29 @@ import { bookingTables } from '../../shared/config.ts';
 import { DomainError } from '../../shared/domain/decider.ts';
 import { logger } from '../../shared/observability/logger.ts';
 
-type Tally = { completed: number; expired: number; skipped: number };
+type Tally = { completed: number; expired: number; released: number; skipped: number };
+
+/** Run on a schedule (every 15 minutes), at the time it runs. */
+export async function handler(): Promise<Tally> {
+  return settleBookings(new Date());
+}
 
 /**
- * Run on a schedule: confirmed bookings whose meeting has ended become completed (Confirmed -> [*]); bookings
- * still waiting for the organizer when their meeting starts expire and give their time back. Each booking is
- * its own command, so one that fails holds back none of the rest; a failure still fails the run, which the
- * scheduler retries and then parks in its dead-letter queue. Running twice is harmless: a settled booking has
- * left its due list.
+ * What is due at `at`: confirmed bookings whose meeting has ended become completed (Confirmed -> [*]); bookings
+ * still waiting for the organizer when their meeting starts expire and give their time back; drafts their
+ * workflow never took up (stranded) fail and give their time back. Each booking is its own command, so one that
+ * fails holds back none of the rest; a failure still fails the run, which the scheduler retries and then parks
+ * in its dead-letter queue. Running twice is harmless: a settled booking has left its due list. `at` is a
+ * parameter so that tests can run the sweep as it would run later; the deciders judge every booking by it.
  */
-export async function handler(): Promise<Tally> {
-  const now = new Date().toISOString();
-  const tally: Tally = { completed: 0, expired: 0, skipped: 0 };
+export async function settleBookings(at: Date): Promise<Tally> {
+  const now = at.toISOString();
+  const tally: Tally = { completed: 0, expired: 0, released: 0, skipped: 0 };
   const failures: unknown[] = [];
-  await settle(dueLists.completion, now, { type: 'Complete', now }, () => tally.completed++, () => tally.skipped++, failures);
-  await settle(dueLists.expiry, now, { type: 'Expire', now }, () => tally.expired++, () => tally.skipped++, failures);
+  const skipped = () => tally.skipped++;
+  await settle(dueLists.completion, now, { type: 'Complete', now }, () => tally.completed++, skipped, failures);
+  await settle(dueLists.expiry, now, { type: 'Expire', now }, () => tally.expired++, skipped, failures);
+  await settle(dueLists.stranded, now, { type: 'ReleaseStranded', now }, () => tally.released++, skipped, failures);
   if (failures.length) throw new AggregateError(failures, `${failures.length} bookings could not be settled`);
   return tally;
 }

@@ -1,7 +1,7 @@
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { fold } from '../../shared/domain/decider.ts';
 import { executeBookingCommand } from '../../shared/booking/booking-commands.ts';
-import { bookingDecider, type Booking, type BookingEvent } from '../../shared/booking/decider.ts';
+import { bookingDecider, waitingFor, type Booking, type BookingEvent } from '../../shared/booking/decider.ts';
 import { claimCellKey, claimOf, planClaimChanges } from '../../shared/booking/time-claims.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { EventStore } from '../../shared/eventstore/event-store.ts';
@@ -35,12 +35,13 @@ const metadataOf = (input: WorkflowInput) => ({ userId: 'system:booking-workflow
 
 /**
  * The booking is still a draft whose event type exists, is active, and whose time has not passed. EventBridge
- * may start the workflow twice for one request: a booking another execution already took past the draft is
- * reported as handled, and the state machine ends there.
+ * may start the workflow twice for one request, and a parked booking.requested may be redriven long after: a
+ * booking already taken past the draft (by another execution, by its organizer or attendee cancelling, or by
+ * the settle sweep releasing it as stranded) is reported as handled, and the state machine ends there.
  */
 export async function validate(input: WorkflowInput): Promise<WorkflowInput & { handled: boolean }> {
   const booking = await loadBooking(input.bookingId);
-  if (booking.status !== 'draft' || booking.awaiting !== undefined) return { ...input, handled: true };
+  if (waitingFor(booking) !== 'workflow') return { ...input, handled: true };
   const eventType = await readEventType(bookingTables(), booking.eventTypeId);
   if (!eventType) throw new BookingRefused('Validate', 'event type no longer exists');
   if (!eventType.active) throw new BookingRefused('Validate', 'event type is not active');
@@ -74,7 +75,11 @@ export async function accept(input: WorkflowInput): Promise<WorkflowInput> {
   return input;
 }
 
-/** Ends the booking in booking.creation.failed, which gives its time back. */
+/**
+ * Ends the booking in booking.creation.failed, which gives its time back. Should this step fail too (the table
+ * throttled, say), the execution fails with the booking still a draft; the settle sweep releases it once it is
+ * stranded.
+ */
 export async function failCreation(input: WorkflowInput): Promise<WorkflowInput & { reason: string }> {
   const { step, reason } = explain(input.error);
   await executeBookingCommand(bookingTables(), { bookingId: input.bookingId, command: { type: 'FailCreation', reason, step }, metadata: metadataOf(input) });

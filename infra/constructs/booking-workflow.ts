@@ -16,6 +16,9 @@ type Props = { tables: { events: Table; state: Table }; environment: Record<stri
  * payment later). Steps: validate, check availability, accept (which confirms, or leaves the booking waiting
  * for the organizer or a payment). A refusal or an exhausted step ends the booking in booking.creation.failed,
  * which gives its time back. Payment, calendar and notification steps slot in before Accept.
+ * Nothing here has to be perfect for the time to come back: a draft this workflow never starts for, or leaves
+ * behind when FailCreation itself fails, is released by the settle sweep once it is stranded
+ * (`strandedAfterMinutes` after the request), and a run that comes after that finds no draft and ends.
  */
 export class BookingWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -53,6 +56,8 @@ export class BookingWorkflow extends Construct {
     const checkAvailability = invoke('CheckAvailability', step('CheckAvailability', 'checkAvailability'));
     const accept = invoke('Accept', step('Accept', 'accept'));
     const failCreation = invoke('FailCreation', step('FailCreation', 'failCreation'));
+    // The compensation is worth a few seconds more than the other steps: a throttled table often recovers.
+    failCreation.addRetry({ errors: [Errors.ALL], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 2 });
     failCreation.next(new Fail(this, 'BookingFailed', { error: 'BookingFailed', causePath: '$.reason' }));
 
     const steps: LambdaInvoke[] = [start, checkAvailability, accept];

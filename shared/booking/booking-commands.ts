@@ -2,7 +2,7 @@ import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DomainEvent, EventMetadata } from '../../events/envelope.ts';
 import { DomainError, fold, ruleViolated } from '../domain/decider.ts';
 import { ConcurrencyError, EventStore, type TransactionItem } from '../eventstore/event-store.ts';
-import { bookingDecider, holdsTime, type Booking, type BookingCommand, type BookingEvent, type BookingState } from './decider.ts';
+import { bookingDecider, holdsTime, strandedAt, waitingFor, type Booking, type BookingCommand, type BookingEvent, type BookingState } from './decider.ts';
 import { busyDayUpdate, claimOf, claimUpdate, planBusyDayChanges, planClaimChanges } from './time-claims.ts';
 import { uncountAssignment } from '../scheduling/round-robin.ts';
 
@@ -70,8 +70,10 @@ async function executeOnce(tables: BookingTables, options: ExecuteOptions): Prom
     const stored = await readBooking(tables, options.bookingId);
     return { booking: stored?.booking ?? { ...(before as Booking), id: options.bookingId, version, updatedAt: new Date().toISOString() }, events: [] };
   }
-  const after = decided.reduce(bookingDecider.evolve, before) as Booking;
   const now = new Date();
+  // Folded as they will be stored, with the timestamp the store gives them (a request learns its requestedAt).
+  const recorded = decided.map((event) => ({ ...event, metadata: { timestamp: now.toISOString() } }) as BookingEvent);
+  const after = recorded.reduce(bookingDecider.evolve, before) as Booking;
   const view: BookingView = { ...after, id: options.bookingId, version: version + decided.length, updatedAt: now.toISOString() };
   const claimBefore = holdsTime(before) ? claimOf(before) : null;
   const claimAfter = holdsTime(after) ? claimOf(after) : null;
@@ -148,15 +150,20 @@ function listingWrites(tableName: string, view: BookingView): TransactionItem[] 
 
 /**
  * Bookings that something must happen to at a known time, one list per kind, sorted by that time, so the
- * scheduled sweep finds what is due with one query each: a confirmed booking is completed once it ends, and one
- * still waiting for the organizer expires once it starts. Kept in the bookings' own transactions.
+ * scheduled sweep finds what is due with one query each: a confirmed booking is completed once it ends, one
+ * still waiting for the organizer expires once it starts, and a draft its workflow has not taken up is
+ * released once it is stranded. A booking is on at most one list, and moves between them in its own
+ * transactions, so a draft the workflow accepts leaves the stranded list in the very write that accepts it.
  */
-export const dueLists = { completion: 'DUE#COMPLETION', expiry: 'DUE#EXPIRY' } as const;
+export const dueLists = { completion: 'DUE#COMPLETION', expiry: 'DUE#EXPIRY', stranded: 'DUE#STRANDED' } as const;
 
 function dueEntry(state: BookingState, bookingId: string): { pk: string; sk: string } | undefined {
+  if (state.status === 'none') return undefined;
   if (state.status === 'confirmed') return { pk: dueLists.completion, sk: `${state.end}#${bookingId}` };
-  const waiting = (state.status === 'draft' && state.awaiting === 'confirmation') || state.status === 'rescheduled';
-  if (waiting) return { pk: dueLists.expiry, sk: `${state.start}#${bookingId}` };
+  const waiting = waitingFor(state);
+  if (waiting === 'confirmation') return { pk: dueLists.expiry, sk: `${state.start}#${bookingId}` };
+  const stranded = waiting === 'workflow' ? strandedAt(state) : undefined;
+  if (stranded) return { pk: dueLists.stranded, sk: `${stranded}#${bookingId}` };
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Event } from '../../events/envelope.ts';
+import type { Event, EventMetadata } from '../../events/envelope.ts';
 import type { EventTypeName, PayloadOf } from '../../events/catalog.ts';
 import type { attendeeSchema, actorSchema, priceSchema } from '../../events/booking.ts';
 import { DomainError, definedOnly, notFound, unreachable, type Decider } from '../domain/decider.ts';
@@ -10,12 +10,18 @@ export type BookingStatus = (typeof bookingStatuses)[number];
 export type Actor = z.infer<typeof actorSchema>;
 
 type BookingEventName = Extract<EventTypeName, `booking.${string}` | `payment.${string}`>;
-export type BookingEvent = { [T in BookingEventName]: Event<T, PayloadOf<T>> }[BookingEventName];
+/**
+ * A booking event as decided, or as stored and loaded: a stored one carries its envelope's metadata, whose
+ * timestamp tells the booking when it was requested (the stranded-draft rule counts from there).
+ */
+export type BookingEvent = { [T in BookingEventName]: Event<T, PayloadOf<T>> & { metadata?: Pick<EventMetadata, 'timestamp'> } }[BookingEventName];
 
 export type BookingRequest = PayloadOf<'booking.requested'>;
 
 export type Booking = BookingRequest & {
   status: BookingStatus;
+  /** When booking.requested was recorded (its envelope's timestamp). */
+  requestedAt?: string;
   /** Set by booking.created: the workflow's checks passed and the booking waits for nothing, a confirmation or a payment. */
   awaiting?: PayloadOf<'booking.created'>['awaiting'];
   payment?: { paymentId: string; amount: number; currency: string; state: 'initiated' | 'completed' | 'failed' | 'refunded' };
@@ -40,6 +46,7 @@ export type BookingCommand =
   | { type: 'Reschedule'; by: Actor; start: string; end: string }
   | { type: 'Complete'; now: string }
   | { type: 'Expire'; now: string }
+  | { type: 'ReleaseStranded'; now: string }
   | { type: 'UpdateDetails'; changes: PayloadOf<'booking.updated'>['changes'] };
 
 export type Attendee = z.infer<typeof attendeeSchema>;
@@ -56,6 +63,43 @@ function existing(state: BookingState): Booking {
 
 function invalidTransition(booking: Booking, command: BookingCommand['type']): never {
   return refuse('InvalidTransition', `cannot ${command} a booking that is ${booking.status}`);
+}
+
+/**
+ * How long the workflow has to take a requested booking past its first step (accept it, or refuse it in
+ * booking.creation.failed). Its steps take seconds; a draft still untouched after this is stranded (its
+ * booking.requested was never published, the workflow never started, or it died before it could fail the
+ * booking) and the settle sweep releases it.
+ */
+export const strandedAfterMinutes = 15;
+
+/** When a draft the workflow has not yet taken up counts as stranded; unknown without the request's time. */
+export function strandedAt(booking: Booking): string | undefined {
+  if (!booking.requestedAt) return undefined;
+  return new Date(Date.parse(booking.requestedAt) + strandedAfterMinutes * 60_000).toISOString();
+}
+
+/** What a booking waits for before it can move on; nothing once it is confirmed, cancelled or completed. */
+export type Waiting = 'workflow' | 'confirmation' | 'payment';
+
+/**
+ * The one reading of "what is this booking waiting for": its workflow (a draft not yet accepted), the
+ * organizer's confirmation (a request, or a move to a new time), or a payment (not yet made, or failed and open
+ * to a retry). The state's `awaiting` is what booking.created said; this is what still holds.
+ */
+export function waitingFor(state: BookingState): Waiting | undefined {
+  switch (state.status) {
+    case 'draft':
+      if (state.awaiting === undefined) return 'workflow';
+      return state.awaiting === 'nothing' ? undefined : state.awaiting;
+    case 'pending_payment':
+    case 'payment_failed':
+      return 'payment';
+    case 'rescheduled':
+      return 'confirmation';
+    default:
+      return undefined;
+  }
 }
 
 function awaitingOf(request: BookingRequest): Booking['awaiting'] {
@@ -89,6 +133,8 @@ export function decide(command: BookingCommand, state: BookingState): BookingEve
     }
     case 'FailCreation':
       if (booking.cancellation?.kind === 'creation_failed') return [];
+      // Cancelled (or rejected) before the workflow accepted it: its time is already given back, nothing to undo.
+      if (booking.status === 'cancelled' && booking.awaiting === undefined) return [];
       if (booking.status !== 'draft') return invalidTransition(booking, command.type);
       return [{ type: 'booking.creation.failed', payload: { reason: command.reason, step: command.step } }];
     case 'Confirm': {
@@ -100,11 +146,13 @@ export function decide(command: BookingCommand, state: BookingState): BookingEve
       }
       return invalidTransition(booking, command.type);
     }
-    case 'Reject':
-      if (booking.status === 'draft' && booking.awaiting === 'confirmation') {
-        return [{ type: 'booking.rejected', payload: { reason: command.reason } }];
-      }
+    case 'Reject': {
+      // A request that needs the organizer's yes may be declined once the workflow has checked it, and also
+      // before, if the workflow has not got to it (or never will).
+      const request = booking.status === 'draft' && (booking.awaiting === 'confirmation' || (booking.awaiting === undefined && booking.requiresConfirmation));
+      if (request) return [{ type: 'booking.rejected', payload: { reason: command.reason } }];
       return invalidTransition(booking, command.type);
+    }
     case 'InitiatePayment': {
       const canPay = (booking.status === 'draft' && booking.awaiting === 'payment') || booking.status === 'payment_failed';
       if (booking.status === 'pending_payment' && booking.payment?.paymentId === command.paymentId) return [];
@@ -134,11 +182,11 @@ export function decide(command: BookingCommand, state: BookingState): BookingEve
       return [{ type: 'payment.refunded', payload: { paymentId, amount, currency, reason: command.reason } }];
     }
     case 'Cancel':
+      // Whatever a booking still waits for (its workflow, a confirmation, a payment), whoever may manage it can
+      // let it go: time held by a booking must always have a way out. Only an ended booking stays as it is.
       if (booking.status === 'cancelled') refuse('AlreadyCancelled', 'booking is already cancelled');
-      if (booking.status === 'confirmed' || booking.status === 'rescheduled' || booking.status === 'payment_failed') {
-        return [{ type: 'booking.cancelled', payload: { reason: command.reason, cancelledBy: command.by } }];
-      }
-      return invalidTransition(booking, command.type);
+      if (booking.status === 'completed') return invalidTransition(booking, command.type);
+      return [{ type: 'booking.cancelled', payload: { reason: command.reason, cancelledBy: command.by } }];
     case 'Reschedule':
       if (booking.status !== 'confirmed') refuse('InvalidTransition', 'only a confirmed booking can be rescheduled');
       if (command.start === booking.start && command.end === booking.end) refuse('SameTime', 'the booking is already at that time');
@@ -156,12 +204,19 @@ export function decide(command: BookingCommand, state: BookingState): BookingEve
       if (booking.status !== 'confirmed') return invalidTransition(booking, command.type);
       if (Date.parse(command.now) < Date.parse(booking.end)) refuse('NotEnded', 'a booking is completed only after it ends');
       return [{ type: 'booking.completed', payload: { completedAt: command.now } }];
-    case 'Expire': {
+    case 'Expire':
       // A booking still waiting for the organizer when its meeting starts will not happen: it lets its time go.
-      const waiting = (booking.status === 'draft' && booking.awaiting === 'confirmation') || booking.status === 'rescheduled';
-      if (!waiting) return invalidTransition(booking, command.type);
+      if (waitingFor(booking) !== 'confirmation') return invalidTransition(booking, command.type);
       if (Date.parse(command.now) < Date.parse(booking.start)) refuse('NotStarted', 'a booking expires only once its start has passed');
       return [{ type: 'booking.cancelled', payload: { reason: 'not confirmed before the meeting started', cancelledBy: 'system' } }];
+    case 'ReleaseStranded': {
+      // The workflow will not come for this draft any more; failing it as the workflow would gives the time back.
+      // Should the workflow run after all (a redriven event, a late start), it finds no draft and ends.
+      if (waitingFor(booking) !== 'workflow') return invalidTransition(booking, command.type);
+      const due = strandedAt(booking);
+      if (!due || Date.parse(command.now) < Date.parse(due)) refuse('NotStranded', 'the workflow still has time to take the booking up');
+      const reason = `the booking workflow did not accept or refuse the booking within ${strandedAfterMinutes} minutes of the request`;
+      return [{ type: 'booking.creation.failed', payload: { reason, step: 'Timeout' } }];
     }
     case 'UpdateDetails':
       if (booking.status === 'cancelled' || booking.status === 'completed') return invalidTransition(booking, command.type);
@@ -172,7 +227,9 @@ export function decide(command: BookingCommand, state: BookingState): BookingEve
 }
 
 export function evolve(state: BookingState, event: BookingEvent): BookingState {
-  if (event.type === 'booking.requested') return { ...event.payload, status: 'draft' };
+  if (event.type === 'booking.requested') {
+    return { ...event.payload, status: 'draft', ...(event.metadata ? { requestedAt: event.metadata.timestamp } : {}) };
+  }
   if (state.status === 'none') return state;
   switch (event.type) {
     case 'booking.created':

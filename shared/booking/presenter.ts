@@ -1,6 +1,11 @@
 import type { BookingView } from './booking-commands.ts';
+import { waitingFor } from './decider.ts';
 
-/** A booking as the HTTP API shows it. */
+/**
+ * A booking as the HTTP API shows it. `awaiting` says what it waits for now (the organizer's confirmation or a
+ * payment), and is absent once it waits for nothing, so a confirmed or rejected request no longer shows
+ * `awaiting: "confirmation"`, and a draft its workflow has not yet checked shows none.
+ */
 export function presentBooking(view: BookingView) {
   return {
     id: view.id,
@@ -15,7 +20,7 @@ export function presentBooking(view: BookingView) {
     bufferAfterMinutes: view.bufferAfterMinutes,
     attendee: view.attendee,
     requiresConfirmation: view.requiresConfirmation,
-    awaiting: view.awaiting,
+    awaiting: presentedAwaiting(view),
     price: view.price,
     payment: view.payment,
     cancellation: view.cancellation,
@@ -24,4 +29,9 @@ export function presentBooking(view: BookingView) {
     version: view.version,
     updatedAt: view.updatedAt,
   };
+}
+
+function presentedAwaiting(view: BookingView): 'confirmation' | 'payment' | undefined {
+  const waiting = waitingFor(view);
+  return waiting === 'workflow' ? undefined : waiting;
 }

@@ -51,14 +51,14 @@ describe('the settle sweep', () => {
     const past = request(-10, 'other-host');
     await executeBookingCommand(tables, { bookingId: movedIntoThePast, command: { type: 'Reschedule', by: 'organizer', start: past.start, end: past.end }, metadata: {} });
 
-    expect(await handler()).toEqual({ completed: 3, expired: 0, skipped: 0 });
+    expect(await handler()).toEqual({ completed: 3, expired: 0, released: 0, skipped: 0 });
     expect(await status(ended)).toBe('completed');
     expect(await status(endedToo)).toBe('completed');
     expect(await status(movedIntoThePast)).toBe('completed');
     expect(await status(upcoming)).toBe('confirmed');
     expect(await status(cancelled)).toBe('cancelled');
 
-    expect(await handler()).toEqual({ completed: 0, expired: 0, skipped: 0 });
+    expect(await handler()).toEqual({ completed: 0, expired: 0, released: 0, skipped: 0 });
   });
 
   it('expires bookings still waiting for the organizer once they start, and gives their time back', async () => {
@@ -71,7 +71,7 @@ describe('the settle sweep', () => {
     await executeBookingCommand(tables, { bookingId: notYet, command: { type: 'AcceptBooking' }, metadata });
     expect(await status(waiting)).toBe('draft');
 
-    expect(await handler()).toEqual({ completed: 0, expired: 1, skipped: 0 });
+    expect(await handler()).toEqual({ completed: 0, expired: 1, released: 0, skipped: 0 });
     expect((await readBooking(tables, waiting))?.booking).toMatchObject({ status: 'cancelled', cancellation: { by: 'system', reason: 'not confirmed before the meeting started' } });
     expect(await status(notYet)).toBe('draft');
     // Its time is free again: a new booking of the same host and time goes through.

@@ -8,14 +8,17 @@ import { startLocalStack, type LocalStack } from '../../infra/local/runtime.ts';
 
 export type TestStack = LocalStack & { logs: string[]; stop: () => Promise<void> };
 
-/** The whole local stack on free ports, over the test run's DynamoDB Local, with tables of its own. */
-export async function startTestStack(): Promise<TestStack> {
+/**
+ * The whole local stack on free ports, over the test run's DynamoDB Local (or `dynamoEndpoint`, e.g. a proxy
+ * in front of it), with tables of its own.
+ */
+export async function startTestStack(options: { dynamoEndpoint?: string } = {}): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'booking-engine-'));
   const logs: string[] = [];
   process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
   const stack = await startLocalStack({
     template: inject('template'),
-    dynamoEndpoint: inject('dynamoEndpoint'),
+    dynamoEndpoint: options.dynamoEndpoint ?? inject('dynamoEndpoint'),
     dataDir,
     tablePrefix: `e2e${randomBytes(3).toString('hex')}-`,
     log: (message) => logs.push(message),

@@ -1,6 +1,17 @@
 import { describe, it, expect } from 'vitest';
 import { DomainError, fold } from '../../shared/domain/decider.ts';
-import { bookingDecider, type BookingCommand, type BookingEvent, type BookingRequest, type BookingStatus } from '../../shared/booking/decider.ts';
+import {
+  bookingDecider,
+  holdsTime,
+  strandedAfterMinutes,
+  strandedAt,
+  waitingFor,
+  type Booking,
+  type BookingCommand,
+  type BookingEvent,
+  type BookingRequest,
+  type BookingStatus,
+} from '../../shared/booking/decider.ts';
 import { deciderSpec } from '../support/decider-spec.ts';
 
 const spec = deciderSpec(bookingDecider);
@@ -20,7 +31,12 @@ const request: BookingRequest = {
 };
 const times = { start, end };
 
-const requested: BookingEvent = { type: 'booking.requested', payload: request };
+const requestedAt = '2030-01-01T08:00:00.000Z';
+/** What the decider returns for the request. */
+const requestDecided: BookingEvent = { type: 'booking.requested', payload: request };
+/** The same event as loaded from the store: its envelope says when it was recorded. */
+const requested: BookingEvent = { ...requestDecided, metadata: { timestamp: requestedAt } };
+const requestedWith = (changes: Partial<BookingRequest>): BookingEvent => ({ type: 'booking.requested', payload: { ...request, ...changes }, metadata: { timestamp: requestedAt } });
 const created = (awaiting: 'nothing' | 'confirmation' | 'payment'): BookingEvent => ({
   type: 'booking.created',
   payload: { eventTypeId: 'et-1', organizerId: 'org-1', hostIds: ['org-1'], ...times, awaiting },
@@ -36,7 +52,7 @@ const rescheduled: BookingEvent = {
 const cancelled: BookingEvent = { type: 'booking.cancelled', payload: { reason: 'conflict', cancelledBy: 'attendee' } };
 const paid = { ...request, price: { amount: 5000, currency: 'EUR' } };
 const needingConfirmation: BookingEvent[] = [
-  { type: 'booking.requested', payload: { ...request, requiresConfirmation: true } },
+  requestedWith({ requiresConfirmation: true }),
   created('confirmation'),
   confirmed('organizer'),
 ];
@@ -44,9 +60,9 @@ const needingConfirmation: BookingEvent[] = [
 /** One history that ends in each state of the seed's diagram. */
 const histories: Record<BookingStatus, BookingEvent[]> = {
   draft: [requested],
-  pending_payment: [{ type: 'booking.requested', payload: paid }, created('payment'), paymentInitiated],
+  pending_payment: [requestedWith({ price: paid.price }), created('payment'), paymentInitiated],
   confirmed: [requested, created('nothing'), confirmed()],
-  payment_failed: [{ type: 'booking.requested', payload: paid }, created('payment'), paymentInitiated, paymentFailed],
+  payment_failed: [requestedWith({ price: paid.price }), created('payment'), paymentInitiated, paymentFailed],
   rescheduled: [...needingConfirmation, rescheduled],
   cancelled: [requested, created('nothing'), confirmed(), cancelled],
   completed: [requested, created('nothing'), confirmed(), { type: 'booking.completed', payload: { completedAt: '2030-01-07T10:00:00.000Z' } }],
@@ -54,7 +70,7 @@ const histories: Record<BookingStatus, BookingEvent[]> = {
 
 describe('booking decider: the transitions of the seed diagram', () => {
   it('[*] -> Draft: a request records booking.requested', () => {
-    spec.given([]).when({ type: 'RequestBooking', request }).then([requested]);
+    spec.given([]).when({ type: 'RequestBooking', request }).then([requestDecided]);
   });
 
   it('Draft -> Confirmed (submit without payment): the workflow accepts and confirms at once', () => {
@@ -62,7 +78,7 @@ describe('booking decider: the transitions of the seed diagram', () => {
   });
 
   it('Draft -> PendingPayment (submit with payment)', () => {
-    spec.given([{ type: 'booking.requested', payload: paid }, created('payment')])
+    spec.given([requestedWith({ price: paid.price }), created('payment')])
       .when({ type: 'InitiatePayment', paymentId: 'pay-1', amount: 5000, currency: 'EUR' })
       .then([paymentInitiated]);
   });
@@ -129,7 +145,7 @@ describe('booking decider: the transitions of the seed diagram', () => {
 
 describe('booking decider: the lifecycle around the diagram', () => {
   it('with requiresConfirmation the booking waits in Draft until the organizer confirms or rejects', () => {
-    const needsOk: BookingEvent = { type: 'booking.requested', payload: { ...request, requiresConfirmation: true } };
+    const needsOk = requestedWith({ requiresConfirmation: true });
     spec.given([needsOk]).when({ type: 'AcceptBooking' }).then([created('confirmation')]);
     spec.given([needsOk, created('confirmation')]).when({ type: 'Confirm', by: 'organizer' }).then([confirmed('organizer')]);
     spec.given([needsOk, created('confirmation')]).when({ type: 'Reject', reason: 'busy' }).then([{ type: 'booking.rejected', payload: { reason: 'busy' } }]);
@@ -165,7 +181,7 @@ describe('booking decider: the lifecycle around the diagram', () => {
 });
 
 describe('booking decider: expiry of bookings nobody confirmed', () => {
-  const needsOk: BookingEvent = { type: 'booking.requested', payload: { ...request, requiresConfirmation: true } };
+  const needsOk = requestedWith({ requiresConfirmation: true });
   const expired: BookingEvent = { type: 'booking.cancelled', payload: { reason: 'not confirmed before the meeting started', cancelledBy: 'system' } };
   it('cancels a booking still waiting for the organizer once it has started, not before', () => {
     spec.given([needsOk, created('confirmation')]).when({ type: 'Expire', now: start }).then([expired]);
@@ -182,7 +198,7 @@ describe('booking decider: workflow commands are idempotent, people are told', (
   it('accepting twice records nothing the second time', () => {
     spec.given(histories.confirmed).when({ type: 'Confirm', by: 'system' }).thenNothing();
     spec.given([requested, created('nothing'), confirmed()]).when({ type: 'AcceptBooking' }).thenThrows('InvalidTransition');
-    spec.given([{ type: 'booking.requested', payload: paid }, created('payment')]).when({ type: 'AcceptBooking' }).thenNothing();
+    spec.given([requestedWith({ price: paid.price }), created('payment')]).when({ type: 'AcceptBooking' }).thenNothing();
   });
 
   it('an organizer confirming a confirmed booking is told so', () => {
@@ -194,17 +210,119 @@ describe('booking decider: workflow commands are idempotent, people are told', (
   });
 });
 
-describe('booking decider: every transition outside the diagram is refused', () => {
-  // For each state, the people-facing commands it accepts; everything else must throw a DomainError.
-  const allowed: Record<BookingStatus, Array<BookingCommand['type']>> = {
-    draft: ['FailCreation', 'UpdateDetails'],
-    pending_payment: ['CompletePayment', 'FailPayment', 'UpdateDetails'],
-    confirmed: ['Cancel', 'Reschedule', 'Complete', 'UpdateDetails'],
-    payment_failed: ['InitiatePayment', 'Cancel', 'UpdateDetails'],
-    rescheduled: ['Confirm', 'Cancel', 'UpdateDetails'],
-    cancelled: [],
-    completed: [],
+describe('booking decider: time held by a booking always has a way out', () => {
+  const needsOk = requestedWith({ requiresConfirmation: true });
+  const awaitingConfirmation = [needsOk, created('confirmation')];
+  const awaitingPayment = [requestedWith({ price: paid.price }), created('payment')];
+  const cancelledBy = (by: 'organizer' | 'attendee' | 'system', reason?: string): BookingEvent => ({ type: 'booking.cancelled', payload: { reason, cancelledBy: by } });
+  const released: BookingEvent = {
+    type: 'booking.creation.failed',
+    payload: { step: 'Timeout', reason: 'the booking workflow did not accept or refuse the booking within 15 minutes of the request' },
   };
+
+  it('the organizer cancels a draft the workflow has not taken up, or one awaiting confirmation or a payment', () => {
+    spec.given([requested]).when({ type: 'Cancel', by: 'organizer', reason: 'stuck' }).then([cancelledBy('organizer', 'stuck')]);
+    spec.given(awaitingConfirmation).when({ type: 'Cancel', by: 'organizer' }).then([cancelledBy('organizer')]);
+    spec.given(awaitingPayment).when({ type: 'Cancel', by: 'organizer' }).then([cancelledBy('organizer')]);
+    spec.given(histories.pending_payment).when({ type: 'Cancel', by: 'organizer' }).then([cancelledBy('organizer')]);
+  });
+
+  it('the attendee withdraws a request that waits for confirmation or a payment; the system (a deleted user) may too', () => {
+    spec.given(awaitingConfirmation).when({ type: 'Cancel', by: 'attendee', reason: 'found another time' }).then([cancelledBy('attendee', 'found another time')]);
+    spec.given(histories.pending_payment).when({ type: 'Cancel', by: 'attendee' }).then([cancelledBy('attendee')]);
+    spec.given([requested]).when({ type: 'Cancel', by: 'system', reason: 'user deleted' }).then([cancelledBy('system', 'user deleted')]);
+  });
+
+  it('a cancelled pending booking holds no time and waits for nothing', () => {
+    const state = fold(bookingDecider, [...awaitingConfirmation, cancelledBy('attendee')]);
+    expect(holdsTime(state)).toBe(false);
+    expect(waitingFor(state)).toBeUndefined();
+    expect(state).toMatchObject({ status: 'cancelled', cancellation: { by: 'attendee', kind: 'cancelled' } });
+  });
+
+  it('the organizer rejects a request that needs confirmation even before the workflow has checked it, and nothing else', () => {
+    spec.given([needsOk]).when({ type: 'Reject', reason: 'not a fit' }).then([{ type: 'booking.rejected', payload: { reason: 'not a fit' } }]);
+    spec.given([requested]).when({ type: 'Reject' }).thenThrows('InvalidTransition');
+    spec.given(awaitingPayment).when({ type: 'Reject' }).thenThrows('InvalidTransition');
+    spec.given(histories.pending_payment).when({ type: 'Reject' }).thenThrows('InvalidTransition');
+  });
+
+  it('the system releases a draft its workflow has not taken up once it is stranded, and not a minute before', () => {
+    spec.given([requested]).when({ type: 'ReleaseStranded', now: '2030-01-01T08:15:00.000Z' }).then([released]);
+    spec.given([requested]).when({ type: 'ReleaseStranded', now: '2030-01-01T08:14:59.999Z' }).thenThrows('NotStranded');
+    const state = fold(bookingDecider, [requested, released]);
+    expect(state).toMatchObject({ status: 'cancelled', cancellation: { by: 'system', kind: 'creation_failed', step: 'Timeout' } });
+    expect(holdsTime(state)).toBe(false);
+  });
+
+  it('counts the stranded bound from when the request was recorded; without that time it cannot tell', () => {
+    expect(fold(bookingDecider, [requested])).toMatchObject({ requestedAt });
+    expect(strandedAt(fold(bookingDecider, [requested]) as Booking)).toBe(`2030-01-01T08:${String(strandedAfterMinutes).padStart(2, '0')}:00.000Z`);
+    spec.given([requestDecided]).when({ type: 'ReleaseStranded', now: '2031-01-01T00:00:00.000Z' }).thenThrows('NotStranded');
+  });
+
+  it('a draft the workflow took up, refused, or someone ended is not stranded', () => {
+    const later = '2031-01-01T00:00:00.000Z';
+    spec.given(awaitingConfirmation).when({ type: 'ReleaseStranded', now: later }).thenThrows('InvalidTransition');
+    spec.given(awaitingPayment).when({ type: 'ReleaseStranded', now: later }).thenThrows('InvalidTransition');
+    spec.given([requested, released]).when({ type: 'ReleaseStranded', now: later }).thenThrows('InvalidTransition');
+    spec.given([requested, cancelledBy('attendee')]).when({ type: 'ReleaseStranded', now: later }).thenThrows('InvalidTransition');
+  });
+
+  it('a workflow that comes late changes nothing: its compensation is a no-op and it cannot accept', () => {
+    spec.given([requested, released]).when({ type: 'FailCreation', reason: 'host busy', step: 'CheckAvailability' }).thenNothing();
+    spec.given([requested, cancelledBy('organizer')]).when({ type: 'FailCreation', reason: 'host busy', step: 'CheckAvailability' }).thenNothing();
+    spec.given([needsOk, { type: 'booking.rejected', payload: {} }]).when({ type: 'FailCreation', reason: 'x', step: 'Validate' }).thenNothing();
+    spec.given([requested, released]).when({ type: 'AcceptBooking' }).thenThrows('InvalidTransition');
+    spec.given([requested, cancelledBy('attendee')]).when({ type: 'AcceptBooking' }).thenThrows('InvalidTransition');
+  });
+});
+
+describe('booking decider: what a booking waits for', () => {
+  it('names what still holds the booking back, and nothing once it is settled', () => {
+    const awaitingConfirmation = [requestedWith({ requiresConfirmation: true }), created('confirmation')];
+    expect(waitingFor(fold(bookingDecider, [requested]))).toBe('workflow');
+    expect(waitingFor(fold(bookingDecider, awaitingConfirmation))).toBe('confirmation');
+    expect(waitingFor(fold(bookingDecider, [requestedWith({ price: paid.price }), created('payment')]))).toBe('payment');
+    expect(waitingFor(fold(bookingDecider, histories.pending_payment))).toBe('payment');
+    expect(waitingFor(fold(bookingDecider, histories.payment_failed))).toBe('payment');
+    expect(waitingFor(fold(bookingDecider, histories.rescheduled))).toBe('confirmation');
+    // The state keeps what booking.created said; what the booking waits for follows where it went since.
+    for (const settled of [histories.confirmed, needingConfirmation, [...awaitingConfirmation, { type: 'booking.rejected', payload: {} } as BookingEvent], histories.cancelled, histories.completed]) {
+      expect(waitingFor(fold(bookingDecider, settled))).toBeUndefined();
+    }
+  });
+});
+
+describe('booking decider: every transition outside the allowed set is refused', () => {
+  // Each situation a booking can be in, and the commands of people and of the system that it accepts; a
+  // workflow command that comes again, or too late, records nothing; every other command must throw a DomainError.
+  type Situation = { history: BookingEvent[]; allowed: Array<BookingCommand['type']>; nothing?: Array<BookingCommand['type']> };
+  const situations: Record<string, Situation> = {
+    'draft, workflow not yet run': { history: [requested], allowed: ['FailCreation', 'Cancel', 'ReleaseStranded', 'UpdateDetails'] },
+    'draft request, workflow not yet run': { history: [requestedWith({ requiresConfirmation: true })], allowed: ['FailCreation', 'Reject', 'Cancel', 'ReleaseStranded', 'UpdateDetails'] },
+    'draft awaiting confirmation': {
+      history: [requestedWith({ requiresConfirmation: true }), created('confirmation')],
+      allowed: ['Confirm', 'Reject', 'Cancel', 'Expire', 'FailCreation', 'UpdateDetails'],
+    },
+    'draft awaiting payment': {
+      history: [requestedWith({ price: paid.price }), created('payment')],
+      allowed: ['InitiatePayment', 'Cancel', 'FailCreation', 'UpdateDetails'],
+    },
+    pending_payment: { history: histories.pending_payment, allowed: ['CompletePayment', 'FailPayment', 'Cancel', 'UpdateDetails'] },
+    confirmed: { history: histories.confirmed, allowed: ['Cancel', 'Reschedule', 'Complete', 'UpdateDetails'] },
+    payment_failed: { history: histories.payment_failed, allowed: ['InitiatePayment', 'Cancel', 'UpdateDetails'] },
+    rescheduled: { history: histories.rescheduled, allowed: ['Confirm', 'Cancel', 'Expire', 'UpdateDetails'] },
+    cancelled: { history: histories.cancelled, allowed: [] },
+    'released as stranded': {
+      history: [requested, { type: 'booking.creation.failed', payload: { step: 'Timeout', reason: 'stranded' } }],
+      allowed: [],
+      nothing: ['FailCreation'],
+    },
+    'cancelled before the workflow ran': { history: [requested, { type: 'booking.cancelled', payload: { cancelledBy: 'attendee' } }], allowed: [], nothing: ['FailCreation'] },
+    completed: { history: histories.completed, allowed: [] },
+  };
+  const far = '2031-01-01T00:00:00.000Z';
   const commands: BookingCommand[] = [
     { type: 'Confirm', by: 'organizer' },
     { type: 'Reject', reason: 'no' },
@@ -212,17 +330,24 @@ describe('booking decider: every transition outside the diagram is refused', () 
     { type: 'CompletePayment', paymentId: 'pay-1' },
     { type: 'FailPayment', paymentId: 'pay-9', reason: 'declined' },
     { type: 'Cancel', by: 'attendee' },
+    { type: 'Cancel', by: 'organizer' },
     { type: 'Reschedule', by: 'attendee', start: '2030-02-01T09:00:00.000Z', end: '2030-02-01T09:30:00.000Z' },
-    { type: 'Complete', now: '2031-01-01T00:00:00.000Z' },
+    { type: 'Complete', now: far },
+    { type: 'Expire', now: far },
+    { type: 'ReleaseStranded', now: far },
     { type: 'UpdateDetails', changes: { notes: 'bring slides' } },
     { type: 'FailCreation', reason: 'x', step: 'Validate' },
   ];
-  for (const [status, history] of Object.entries(histories) as Array<[BookingStatus, BookingEvent[]]>) {
+  for (const [situation, { history, allowed, nothing = [] }] of Object.entries(situations)) {
     for (const command of commands) {
-      const permitted = allowed[status].includes(command.type);
-      it(`${status} ${permitted ? 'accepts' : 'refuses'} ${command.type}`, () => {
+      const permitted = allowed.includes(command.type);
+      const repeated = nothing.includes(command.type);
+      const by = 'by' in command ? ` by the ${command.by}` : '';
+      it(`${situation} ${permitted ? 'accepts' : repeated ? 'records nothing for' : 'refuses'} ${command.type}${by}`, () => {
         const state = fold(bookingDecider, history);
-        if (permitted) {
+        if (repeated) {
+          expect(bookingDecider.decide(command, state)).toEqual([]);
+        } else if (permitted) {
           const events = bookingDecider.decide(command, state);
           expect(events.length).toBeGreaterThan(0);
           expect(bookingDecider.evolve(state, events[0]!).status).not.toBe('none');
