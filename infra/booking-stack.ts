@@ -162,18 +162,18 @@ export class BookingStack extends Stack {
     this.settleDueBookings(tables, environment);
   }
 
-  /** Every quarter hour: ended bookings are completed, unconfirmed ones that have started expire. */
+  /** Every quarter hour: ended bookings are completed, unconfirmed ones that have started expire, stranded drafts are released. */
   private settleDueBookings(tables: Tables, environment: Record<string, string>) {
     const sweep = new ServiceFunction(this, 'SettleBookingsFunction', {
       entry: 'scheduled/settle-bookings',
-      description: 'Completes ended bookings and expires unconfirmed ones that have started',
+      description: 'Completes ended bookings, expires unconfirmed ones that have started, releases drafts their workflow never took up',
       environment,
       timeout: Duration.minutes(5),
     });
     tables.events.grantReadWriteData(sweep);
     tables.state.grantReadWriteData(sweep);
     new Schedule(this, 'SettleBookingsSchedule', {
-      description: 'Completes ended bookings and expires unconfirmed ones',
+      description: 'Completes ended bookings, expires unconfirmed ones, releases stranded drafts',
       schedule: ScheduleExpression.rate(Duration.minutes(15)),
       target: new LambdaInvoke(sweep, { retryAttempts: 3, maxEventAge: Duration.hours(1), deadLetterQueue: this.deadLetterQueue('SettleBookingsDLQ') }),
     });

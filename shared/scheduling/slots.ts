@@ -2,7 +2,7 @@
 import { paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventTypeView } from '../event-types/event-types.ts';
 import { busyDayRange, busyFromDays } from '../booking/time-claims.ts';
-import { defaultSchedulesOf, readSchedule, readTeam, toEngineSchedule } from './directory.ts';
+import { defaultSchedulesOf, readOrganization, readSchedule, readTeam, toEngineSchedule } from './directory.ts';
 import { computeSlots, type Interval, type Schedule, type Slot, type SlotQuery } from './availability.ts';
 import { ruleViolated } from '../domain/decider.ts';
 import { SlotTakenError } from '../booking/booking-commands.ts';
@@ -28,10 +28,17 @@ export async function claimedTime(tables: Tables, hostIds: string[], range: Inte
   return new Map(entries);
 }
 
+/**
+ * Who hosts an event type: its owner, or the members of its team who still belong to the team's organization.
+ * Leaving an organization takes a member off its teams; reading both keeps a departure that is still being
+ * carried out (or one interrupted part-way) from ever offering or booking someone who has left.
+ */
 export async function hostsOf(tables: Tables, eventType: EventTypeView): Promise<string[]> {
   if (!eventType.teamId) return [eventType.ownerId];
   const team = await readTeam(tables, eventType.teamId);
-  return [...(team?.memberIds ?? [])].sort();
+  if (!team) return [];
+  const organization = await readOrganization(tables, team.organizationId);
+  return team.memberIds.filter((userId) => organization?.members[userId] !== undefined).sort();
 }
 
 /** Everything computeSlots needs for this event type over `range` (slot starts), read in parallel. */

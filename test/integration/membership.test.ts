@@ -12,6 +12,8 @@ import { endFutureBookings, leaveOrganization } from '../../shared/people/offboa
 import { organizationDecider, teamDecider, type OrganizationCommand, type TeamCommand } from '../../shared/people/organizations.ts';
 import { readOrganization, readTeam } from '../../shared/scheduling/directory.ts';
 import { createTestTables } from '../support/tables.ts';
+import { hostsOf } from '../../shared/scheduling/slots.ts';
+import type { EventTypeView } from '../../shared/event-types/event-types.ts';
 
 let tables: BookingTables;
 const metadata = { userId: 'ann' };
@@ -141,4 +143,19 @@ describe('ending a user\'s future bookings', () => {
     expect((await readBooking(tables, shared))!.booking.status).toBe('confirmed');
     expect(await endFutureBookings(tables, user, { userId: user }, 'account deleted')).toBe(0);
   }, 120_000);
+});
+
+describe('hosting follows the organization as well as the team', () => {
+  it('a member the organization let go is never a host, even while a team still lists them', async () => {
+    const orgId = await organizationWith(['bob', 'cat']);
+    const teamId = randomUUID();
+    await team(teamId, orgId, { type: 'Create', organizationId: orgId, name: 'Hosts', memberIds: ['bob', 'cat'] }, ['bob', 'cat']);
+    const eventType = { teamId, ownerId: 'ann' } as EventTypeView;
+    expect(await hostsOf(tables, eventType)).toEqual(['bob', 'cat']);
+    // A departure interrupted after the organization's removal and before the team's (what leaveOrganization
+    // avoids by order, and a crash or an older read model could still leave behind).
+    await organization(orgId, { type: 'RemoveMember', userId: 'bob' });
+    expect((await readTeam(tables, teamId))!.memberIds).toEqual(['bob', 'cat']);
+    expect(await hostsOf(tables, eventType)).toEqual(['cat']);
+  });
 });
