@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { boundedList, id as anId, shortText } from '../../events/primitives.ts';
 import { organizer, type Identity } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { putView } from '../../shared/domain/aggregate-commands.ts';
@@ -10,7 +11,7 @@ import { organizationDecider, teamDecider, type OrganizationCommand, type Organi
 import { keys, readOrganization, readTeam, type Active } from '../../shared/scheduling/directory.ts';
 
 const tables = () => bookingTables();
-const name = z.string().trim().min(1).max(200);
+const name = shortText(200);
 
 /** An organization command, answered with the organization as it now is. */
 function organizationCommand(event: HttpEvent, me: Identity, id: string, command: OrganizationCommand, status: number, authorize?: (state: OrganizationState) => void) {
@@ -37,7 +38,7 @@ function adminOf(me: Identity) {
 
 export const create = httpHandler(async (event) => {
   const me = organizer(event);
-  const body = parseJsonBody(event, z.object({ name }));
+  const body = parseJsonBody(event, z.strictObject({ name }));
   return organizationCommand(event, me, randomUUID(), { type: 'Create', name: body.name, createdBy: me.userId }, 201);
 });
 
@@ -51,7 +52,7 @@ export const get = httpHandler(async (event) => {
 export const addMember = httpHandler(async (event) => {
   const me = organizer(event);
   const id = pathParameter(event, 'id');
-  const body = parseJsonBody(event, z.object({ userId: z.string().min(1), role: z.enum(['admin', 'member']).default('member') }));
+  const body = parseJsonBody(event, z.strictObject({ userId: anId, role: z.enum(['admin', 'member']).default('member') }));
   return organizationCommand(event, me, id, { type: 'AddMember', userId: body.userId, role: body.role }, 200, adminOf(me));
 });
 
@@ -86,7 +87,7 @@ async function requireAdmin(me: Identity, organizationId: string): Promise<Activ
 export const createTeam = httpHandler(async (event) => {
   const me = organizer(event);
   const organizationId = pathParameter(event, 'id');
-  const body = parseJsonBody(event, z.object({ name, memberIds: z.array(z.string().min(1)).max(100).default([]) }));
+  const body = parseJsonBody(event, z.strictObject({ name, memberIds: boundedList(anId, 100).default([]) }));
   const organization = await requireAdmin(me, organizationId);
   const outsiders = body.memberIds.filter((userId) => !organization.members[userId]);
   if (outsiders.length) throw problems.unprocessable(outsiders.map((userId) => ({ path: 'memberIds', message: `${userId} is not a member of the organization` })));
@@ -104,7 +105,7 @@ export const getTeam = httpHandler(async (event) => {
 export const addTeamMember = httpHandler(async (event) => {
   const me = organizer(event);
   const id = pathParameter(event, 'id');
-  const { userId } = parseJsonBody(event, z.object({ userId: z.string().min(1) }));
+  const { userId } = parseJsonBody(event, z.strictObject({ userId: anId }));
   const team = await readTeam(tables(), id);
   if (!team) throw problems.notFound('team');
   const organization = await requireAdmin(me, team.organizationId);

@@ -10,7 +10,9 @@ import { problems } from '../../shared/http/problems.ts';
 import { keys, listOwned, pointDefaultSchedule, readSchedule } from '../../shared/scheduling/directory.ts';
 import { scheduleDecider, type ScheduleState } from '../../shared/scheduling/schedules.ts';
 
-const body = scheduleDefinition.extend({ isDefault: z.boolean().optional() });
+// Strict: an unknown field (a typo) is a 400 naming it rather than silently ignored.
+const body = z.strictObject({ ...scheduleDefinition.shape, isDefault: z.boolean().optional() });
+const changesBody = z.strictObject(scheduleUpdated.shape.changes.shape);
 
 /** A user's first schedule becomes their default unless they say otherwise; a later one only when asked. */
 export const create = httpHandler(async (event) => {
@@ -50,7 +52,7 @@ export const list = httpHandler(async (event) => {
 export const update = httpHandler(async (event) => {
   const me = organizer(event);
   const id = pathParameter(event, 'id');
-  const changes = parseJsonBody(event, scheduleUpdated.shape.changes);
+  const changes = parseJsonBody(event, changesBody);
   const tables = bookingTables();
   const current = await readSchedule(tables, id);
   if (!current || current.ownerId !== me.userId) throw problems.notFound('schedule');

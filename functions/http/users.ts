@@ -6,7 +6,12 @@ import { httpHandler, json, parseJsonBody, type HttpEvent } from '../../shared/h
 import { problems } from '../../shared/http/problems.ts';
 import { userDecider, type UserCommand, type UserState } from '../../shared/people/users.ts';
 import { keys, readUser } from '../../shared/scheduling/directory.ts';
+import { z } from 'zod';
 import { userCreated, userUpdated } from '../../events/others.ts';
+
+// Strict: an unknown field (a typo) is a 400 naming it rather than silently ignored.
+const createBody = z.strictObject(userCreated.shape);
+const updateBody = z.strictObject({ changes: z.strictObject(userUpdated.shape.changes.shape) });
 
 /** A user manages their own profile; the token's subject is their id. */
 function run(event: HttpEvent, command: UserCommand, status = 200) {
@@ -22,8 +27,8 @@ function run(event: HttpEvent, command: UserCommand, status = 200) {
   });
 }
 
-export const createMe = httpHandler((event) => run(event, { type: 'Register', profile: parseJsonBody(event, userCreated) }, 201));
-export const updateMe = httpHandler((event) => run(event, { type: 'UpdateProfile', changes: parseJsonBody(event, userUpdated).changes }));
+export const createMe = httpHandler((event) => run(event, { type: 'Register', profile: parseJsonBody(event, createBody) }, 201));
+export const updateMe = httpHandler((event) => run(event, { type: 'UpdateProfile', changes: parseJsonBody(event, updateBody).changes }));
 export const deleteMe = httpHandler((event) => run(event, { type: 'Delete' }));
 export const getMe = httpHandler(async (event) => {
   const me = organizer(event);

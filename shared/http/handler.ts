@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
+import { isId } from '../../events/primitives.ts';
 import { DomainError } from '../domain/decider.ts';
 import { ConcurrencyError } from '../eventstore/event-store.ts';
 import { logger } from '../observability/logger.ts';
@@ -67,12 +68,32 @@ export function parseJsonBody<S extends z.ZodType>(event: HttpEvent, schema: S):
   return parsed.data;
 }
 
+/**
+ * Every path parameter is an id. One that is not an id's shape (too long, a `#`, unicode) cannot name anything,
+ * so it is a 404 like any id that names nothing, and it never reaches a DynamoDB key.
+ */
 export function pathParameter(event: HttpEvent, name: string): string {
   const value = event.pathParameters?.[name];
-  if (!value) throw problems.notFound(name);
+  if (!value || !isId(value)) throw problems.notFound(name);
   return value;
 }
 
+/**
+ * The shape of each header a handler reads: a value outside it is a 400 before it is hashed, compared or
+ * copied into an event's metadata. (Idempotency-Key has its own rule in idempotency.ts.)
+ */
+const headerShapes: Record<string, { pattern: RegExp; message: string }> = {
+  authorization: { pattern: /^[\x20-\x7e]{1,8192}$/, message: 'must be at most 8192 printable ASCII characters' },
+  'x-booking-token': { pattern: /^[A-Za-z0-9_-]{1,128}$/, message: 'must be the booking token you were given' },
+  'x-correlation-id': { pattern: /^[\x21-\x7e]{1,128}$/, message: 'must be 1-128 visible ASCII characters' },
+};
+
 export function header(event: HttpEvent, name: string): string | undefined {
-  return event.headers?.[name.toLowerCase()];
+  const key = name.toLowerCase();
+  const value = event.headers?.[key];
+  const shape = headerShapes[key];
+  if (value !== undefined && shape && !shape.pattern.test(value)) {
+    throw problems.invalidBody([{ path: `headers.${key}`, message: shape.message }]);
+  }
+  return value;
 }
