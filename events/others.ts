@@ -14,7 +14,7 @@ export const userUpdated = z.object({
 });
 export const userDeleted = z.object({ reason: reasonText.optional() });
 
-export const calendarConnected = z.object({ userId: id, provider, accountEmail: email, calendarIds: boundedList(externalId, 50) });
+export const calendarConnected = z.object({ userId: id, provider, accountEmail: email, calendarIds: boundedList(externalId, 20) });
 export const calendarDisconnected = z.object({ userId: id, provider });
 export const calendarEventCreated = z.object({
   bookingId: id,

@@ -26,8 +26,6 @@ export const id = z
   .regex(ID_PATTERN, `must be 1-${MAX_ID_LENGTH} letters, digits or . _ : @ | -`)
   .refine((value) => !(value in Object.prototype), 'is not a usable id');
 
-/** An id given to us by an outside system (Stripe payment, calendar, calendar event): opaque, but bounded. */
-export const externalId = z.string().min(1).max(1024);
 
 /** Free text a person types on one line: a name, a title. */
 export const shortText = (max = 200) => z.string().trim().min(1).max(max);
@@ -78,8 +76,15 @@ export const dateOrInstant = z
     }
   });
 
-/** An opaque value a client passes through (correlation ids): visible ASCII, bounded. */
-export const token = (max = 128) => z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`), `must be 1-${max} visible ASCII characters`).max(max);
+/**
+ * An opaque value passed through (a correlation id, an id another system gave us): visible ASCII but for
+ * `"` and `\`, so it never needs escaping in JSON, bounded.
+ */
+export const token = (max = 128) =>
+  z.string().max(max).regex(new RegExp(`^[\\x21\\x23-\\x5b\\x5d-\\x7e]{1,${max}}$`), `must be 1-${max} visible ASCII characters other than " and \\`);
+
+/** An id given to us by an outside system (Stripe payment, calendar, calendar event). */
+export const externalId = token(512);
 
 // IANA names are letters, digits, _ + - and /; this also refuses the offsets ("+01:00") that Intl accepts.
 const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/;

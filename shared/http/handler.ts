@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
-import { isId } from '../../events/primitives.ts';
+import { z } from 'zod';
+import { isId, token } from '../../events/primitives.ts';
 import { DomainError } from '../domain/decider.ts';
 import { ConcurrencyError } from '../eventstore/event-store.ts';
 import { logger } from '../observability/logger.ts';
@@ -82,18 +82,18 @@ export function pathParameter(event: HttpEvent, name: string): string {
  * The shape of each header a handler reads: a value outside it is a 400 before it is hashed, compared or
  * copied into an event's metadata. (Idempotency-Key has its own rule in idempotency.ts.)
  */
-const headerShapes: Record<string, { pattern: RegExp; message: string }> = {
-  authorization: { pattern: /^[\x20-\x7e]{1,8192}$/, message: 'must be at most 8192 printable ASCII characters' },
-  'x-booking-token': { pattern: /^[A-Za-z0-9_-]{1,128}$/, message: 'must be the booking token you were given' },
-  'x-correlation-id': { pattern: /^[\x21-\x7e]{1,128}$/, message: 'must be 1-128 visible ASCII characters' },
+const headerShapes: Record<string, z.ZodType<string>> = {
+  authorization: z.string().regex(/^[\x20-\x7e]{1,8192}$/, 'must be at most 8192 printable ASCII characters'),
+  'x-booking-token': z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be the booking token you were given'),
+  // It becomes the metadata.correlationId of the events the request records.
+  'x-correlation-id': token(128),
 };
 
 export function header(event: HttpEvent, name: string): string | undefined {
   const key = name.toLowerCase();
   const value = event.headers?.[key];
   const shape = headerShapes[key];
-  if (value !== undefined && shape && !shape.pattern.test(value)) {
-    throw problems.invalidBody([{ path: `headers.${key}`, message: shape.message }]);
-  }
+  const checked = value !== undefined && shape?.safeParse(value);
+  if (checked && !checked.success) throw problems.invalidBody(fieldErrors(checked.error.issues, ['headers', key]));
   return value;
 }
