@@ -22,7 +22,7 @@ export const ID_PATTERN = /^[A-Za-z0-9._:@|-]{1,128}$/;
 export const isId = (value: string): boolean => ID_PATTERN.test(value) && !(value in Object.prototype);
 export const id = z
   .string()
-  .max(MAX_ID_LENGTH)
+  .max(MAX_ID_LENGTH, { abort: true })
   .regex(ID_PATTERN, `must be 1-${MAX_ID_LENGTH} letters, digits or . _ : @ | -`)
   .refine((value) => !(value in Object.prototype), 'is not a usable id');
 
@@ -81,7 +81,7 @@ export const dateOrInstant = z
  * `"` and `\`, so it never needs escaping in JSON, bounded.
  */
 export const token = (max = 128) =>
-  z.string().max(max).regex(new RegExp(`^[\\x21\\x23-\\x5b\\x5d-\\x7e]{1,${max}}$`), `must be 1-${max} visible ASCII characters other than " and \\`);
+  z.string().max(max, { abort: true }).regex(new RegExp(`^[\\x21\\x23-\\x5b\\x5d-\\x7e]{1,${max}}$`), `must be 1-${max} visible ASCII characters other than " and \\`);
 
 /** An id given to us by an outside system (Stripe payment, calendar, calendar event). */
 export const externalId = token(512);

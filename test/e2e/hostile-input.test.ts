@@ -8,6 +8,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
+import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { localAwsConfig } from '../../infra/local/dynamodb-local.ts';
 import { futureSlot, startTestStack, type TestStack } from '../support/local-stack.ts';
@@ -98,14 +99,14 @@ const hostileShortString = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 20 }),
   fc.constantFrom(
     '', ' ', '\u0000', '\ud800', '\u202e', 'null', '__proto__', 'constructor', 'toString', '#', 'a#b', '../..', '%00', '%', '%zz',
-    '9999-12-31T23:59:59Z', '9999-12-31', '0001-01-01', '0001-01-01T00:00:00Z', '0000-00-00', '2030-02-30', '2030-13-01T00:00:00Z',
+    '9999-12-31T23:59:59Z', '9999-12-31T23:00:00Z', '9999-12-31', '9999-12-30', '0001-01-01', '0001-01-01T00:00:00Z', '0000-00-00', '2030-02-30', '2030-13-01T00:00:00Z',
     '+275760-09-13T00:00:00.000Z', `2030-01-07T09:00:00.${'9'.repeat(5000)}Z`, '2030-01-07T09:00:00+99:99', '1999-12-31T23:59:59Z', '2101-01-01',
     'europe/berlin', 'EUROPE/BERLIN', '+01:00', 'Etc/GMT+99', 'Mars/Olympus', 'a'.repeat(65),
-    `${'a'.repeat(65)}@example.com`, `a@${'b'.repeat(260)}.com`, 'a@b', '@', 'x'.repeat(129), 'é'.repeat(300),
+    `${'a'.repeat(65)}@example.com`, `a@${'b'.repeat(260)}.com`, 'a@b', '@', 'x'.repeat(129), 'x'.repeat(3000), 'é'.repeat(300),
   ),
 );
 // Bodies may also be huge.
-const hostileString = fc.oneof({ weight: 10, arbitrary: hostileShortString }, { weight: 1, arbitrary: fc.constantFrom('\n'.repeat(3000), 'x'.repeat(300_000), '\u0001'.repeat(20_000)) });
+const hostileString = fc.oneof({ weight: 10, arbitrary: hostileShortString }, { weight: 1, arbitrary: fc.constantFrom('\n'.repeat(3000), 'x'.repeat(450_000), `${'a'.repeat(450_000)}@example.com`, '\u0001'.repeat(20_000)) });
 const leaf: fc.Arbitrary<unknown> = fc.oneof(
   hostileString,
   fc.integer(),
@@ -210,7 +211,7 @@ function caseFor(route: string): fc.Arbitrary<Case> {
   const names = [...route.matchAll(/\{(\w+)\+?\}/g)].map((match) => match[1]!);
   const parameter = fc.record({
     valid: fc.boolean(),
-    value: fc.oneof(hostileShortString, fc.constantFrom('x'.repeat(2000), '%E0%A4%A', '%C0%AF', 'a%2Fb', '%2e%2e', '..', 'BOOKING%23x', 'ab%00cd')),
+    value: fc.oneof(hostileShortString, fc.constantFrom('x'.repeat(2100), '%E0%A4%A', '%C0%AF', 'a%2Fb', '%2e%2e', '..', 'BOOKING%23x', 'ab%00cd')),
     encode: fc.boolean(),
   });
   const queryKey = fc.constantFrom('status', 'from', 'limit', 'cursor', 'timeZone', 'eventTypeId', 'start', 'end', 'token', 'extra');
@@ -372,5 +373,187 @@ describe('hostile input on every route of the template', () => {
 
   it('sent a few thousand requests in all', () => {
     expect(requests).toBeGreaterThan(routes.length * RUNS_PER_ROUTE);
+  });
+});
+
+// ---- targeted regressions -------------------------------------------------------------------------------------
+
+const problemOf = (answer: Answer) => {
+  expect(answer.headers['content-type'], answer.text.slice(0, 300)).toBe('application/problem+json');
+  return JSON.parse(answer.text) as { type: string; status: number; errors?: Array<{ path: string; message: string }> };
+};
+const paths = (answer: Answer) => (problemOf(answer).errors ?? []).map((error) => error.path);
+const anonymous = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  send({ method, path, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)) });
+
+/** Runs `act` and checks that it changed neither table. */
+async function writesNothing(act: () => Promise<void>): Promise<void> {
+  const before = await settled();
+  await act();
+  expect(await snapshot()).toBe(before);
+}
+
+describe('hostile input, case by case', () => {
+  it('a date at the edge of the calendar is a 400, on /slots, /bookings and GET /bookings', async () => {
+    await writesNothing(async () => {
+      const slots = await anonymous('GET', `/slots?eventTypeId=${ids.eventType}&start=9999-12-30&end=9999-12-31`);
+      expect(slots.status).toBe(400);
+      expect(paths(slots)).toEqual(['query.start', 'query.end']);
+      expect((await anonymous('GET', `/slots?eventTypeId=${ids.eventType}&start=0001-01-01&end=0001-01-02`)).status).toBe(400);
+      const booking = await anonymous('POST', '/bookings', { ...validBody('POST /bookings'), start: '9999-12-31T23:00:00Z' });
+      expect(booking.status).toBe(400);
+      expect(paths(booking)).toEqual(['start']);
+      expect(problemOf(booking).errors![0]!.message).toMatch(/2000 and 2100/);
+      expect(paths(await json('GET', '/bookings?from=9999-12-31T00:00:00Z'))).toEqual(['query.from']);
+      expect(paths(await json('POST', `/bookings/${ids.booking}/reschedule`, { start: '9999-12-31T23:00:00Z' }))).toEqual(['start']);
+    });
+  });
+
+  it('a 9 MB attendee email or name is a 400 naming the field, and writes nothing', async () => {
+    await writesNothing(async () => {
+      const body = validBody('POST /bookings') as { attendee: Record<string, string> };
+      const email = await anonymous('POST', '/bookings', { ...body, attendee: { ...body.attendee, email: `${'a'.repeat(9_000_000)}@example.com` } });
+      expect(email.status).toBe(400);
+      expect(paths(email)).toContain('attendee.email');
+      const name = await anonymous('POST', '/bookings', { ...body, attendee: { ...body.attendee, name: 'n'.repeat(9_000_000) } });
+      expect(paths(name)).toEqual(['attendee.name']);
+      const local = await anonymous('POST', '/bookings', { ...body, attendee: { ...body.attendee, email: `${'a'.repeat(65)}@example.com` } });
+      expect(paths(local)).toEqual(['attendee.email']);
+    });
+  });
+
+  it('a body past API Gateway\'s 10 MB is refused by the gateway (413) and the server carries on', async () => {
+    const answer = await send({ method: 'POST', path: '/bookings', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(10 * 1024 * 1024 + 1, 0x20) });
+    expect(answer.status).toBe(413);
+    expect((await anonymous('GET', '/health')).status).toBe(200);
+  });
+
+  it('an id that cannot exist (too long, a key separator, unicode, malformed escapes) is a 404 before any lookup', async () => {
+    for (const bad of ['x'.repeat(3000), 'BOOKING%23x', '%E0%A4%A', '%C3%A9t%C3%A9', '__proto__', 'a%2Fb']) {
+      for (const [method, path] of [['GET', `/bookings/${bad}`], ['GET', `/event-types/${bad}`], ['PATCH', `/schedules/${bad}`], ['DELETE', `/organizations/${ids.organization}/members/${bad}`]] as const) {
+        const answer = await json(method, path, method === 'GET' ? undefined : {});
+        expect(answer.status, `${method} ${path.slice(0, 80)}`).toBe(404);
+        expect(problemOf(answer).type).toBe('/problems/not-found');
+      }
+    }
+  });
+
+  it('oversized or malformed headers are a 400 naming the header, before anything is written', async () => {
+    await writesNothing(async () => {
+      const booking = validBody('POST /bookings');
+      expect(paths(await anonymous('POST', '/bookings', booking, { 'x-correlation-id': 'c'.repeat(5000) }))).toEqual(['headers.x-correlation-id']);
+      expect(paths(await anonymous('POST', '/bookings', booking, { 'x-correlation-id': 'has "quotes"' }))).toEqual(['headers.x-correlation-id']);
+      expect(paths(await anonymous('GET', `/bookings/${ids.booking}`, undefined, { 'x-booking-token': 't'.repeat(5000) }))).toEqual(['headers.x-booking-token']);
+      expect(paths(await anonymous('POST', '/bookings', booking, { 'idempotency-key': 'k'.repeat(300) }))).toEqual(['headers.idempotency-key']);
+    });
+  });
+
+  it('headers past what HTTP servers take are refused (431) and the server carries on', async () => {
+    const answer = await send({ method: 'GET', path: '/health', headers: { 'x-big': 'b'.repeat(20_000) } }).catch((error: Error) => ({ status: 0, error }));
+    expect([0, 431]).toContain(answer.status);
+    expect((await anonymous('GET', '/health')).status).toBe(200);
+  });
+
+  it('a token whose subject is not an id\'s shape is a 401', async () => {
+    const odd = await stack.issuer.sign('x'.repeat(300));
+    const answer = await send({ method: 'GET', path: '/bookings', headers: { authorization: `Bearer ${odd}` } });
+    expect(answer.status).toBe(401);
+    expect(problemOf(answer).type).toBe('/problems/unauthorized');
+  });
+
+  it('an unknown field in a PATCH (or any command) body is a 400 naming it', async () => {
+    await writesNothing(async () => {
+      expect(paths(await json('PATCH', `/event-types/${ids.eventType}`, { titel: 'typo' }))).toEqual(['titel']);
+      expect(paths(await json('PATCH', `/schedules/${ids.schedule}`, { nmae: 'typo', timeZone: 'UTC' }))).toEqual(['nmae']);
+      expect(paths(await json('PATCH', '/users/me', { changes: { name: 'Fuzz', colour: 'blue' } }))).toEqual(['changes.colour']);
+      expect(paths(await anonymous('POST', '/bookings', { ...validBody('POST /bookings'), price: 0 }))).toEqual(['price']);
+    });
+  });
+
+  it('a time zone is stored and echoed in its canonical spelling, wherever one is accepted', async () => {
+    // Its own organizer: the fuzz may have deleted the fuzz organizer's profile.
+    const zoner = { authorization: `Bearer ${await stack.issuer.sign('zoner')}` };
+    const me = await anonymous('POST', '/users/me', { name: 'Zoe', email: 'zoe@example.com', timeZone: 'europe/berlin' }, zoner);
+    expect(me.status, me.text).toBe(201);
+    expect(JSON.parse(me.text).timeZone).toBe('Europe/Berlin');
+    const schedule = await anonymous('POST', '/schedules', { ...validBody('POST /schedules'), timeZone: 'EUROPE/BERLIN' }, zoner);
+    expect(JSON.parse(schedule.text).timeZone).toBe('Europe/Berlin');
+    const changed = await anonymous('PATCH', `/schedules/${JSON.parse(schedule.text).id}`, { timeZone: 'america/los_angeles' }, zoner);
+    expect(JSON.parse(changed.text).timeZone).toBe('America/Los_Angeles');
+    const slots = await anonymous('GET', `/slots?eventTypeId=${ids.eventType}&start=2030-01-07&end=2030-01-08&timeZone=america/new_york`);
+    expect(JSON.parse(slots.text).timeZone).toBe('America/New_York');
+    const body = validBody('POST /bookings') as { attendee: Record<string, string> };
+    const booking = await anonymous('POST', '/bookings', { ...body, attendee: { ...body.attendee, timeZone: 'asia/tokyo' } });
+    expect(booking.status, booking.text).toBe(202);
+    expect(JSON.parse(booking.text).attendee.timeZone).toBe('Asia/Tokyo');
+    expect(paths(await anonymous('PATCH', '/users/me', { changes: { timeZone: '+01:00' } }, zoner))).toEqual(['changes.timeZone']);
+    await settled();
+  });
+});
+
+describe('GET /bookings pages with sealed cursors', () => {
+  let lister: string;
+  let stranger: string;
+  const listed = async (query: string, as = lister) => {
+    const answer = await send({ method: 'GET', path: `/bookings?${query}`, headers: { authorization: `Bearer ${as}` } });
+    return { status: answer.status, answer, body: JSON.parse(answer.text) as { bookings: Array<{ id: string; start: string }>; nextCursor?: string } };
+  };
+
+  beforeAll(async () => {
+    lister = await stack.issuer.sign('lister');
+    stranger = await stack.issuer.sign('stranger');
+    const eventType = await send({ method: 'POST', path: '/event-types', headers: { 'content-type': 'application/json', authorization: `Bearer ${lister}` }, body: Buffer.from(JSON.stringify({ title: 'Listed', slug: 'listed', lengthMinutes: 30 })) });
+    const { id } = JSON.parse(eventType.text);
+    for (const n of [1, 2, 3]) {
+      const booking = await anonymous('POST', '/bookings', { eventTypeId: id, start: futureSlot(n).toISOString(), attendee: { name: 'L', email: 'l@example.com', timeZone: 'UTC' } });
+      expect(booking.status, booking.text).toBe(202);
+    }
+    await settled();
+  });
+
+  it('the last page has no nextCursor, whether or not it is full', async () => {
+    const all = await listed('limit=3');
+    expect(all.body.bookings).toHaveLength(3);
+    expect(all.body.nextCursor).toBeUndefined();
+    const first = await listed('limit=2');
+    expect(first.body.bookings).toHaveLength(2);
+    const second = await listed(`limit=2&cursor=${first.body.nextCursor}`);
+    expect(second.body.bookings).toHaveLength(1);
+    expect(second.body.nextCursor).toBeUndefined();
+    expect([...first.body.bookings, ...second.body.bookings].map((b) => b.id)).toEqual(all.body.bookings.map((b) => b.id));
+  });
+
+  it('takes a plain date for from: that day\'s start in UTC, or in timeZone', async () => {
+    const second = futureSlot(2).toISOString().slice(0, 10);
+    const fromDate = await listed(`from=${second}`);
+    expect(fromDate.status).toBe(200);
+    expect(fromDate.body.bookings.map((b) => b.start)).toEqual([futureSlot(2).toISOString(), futureSlot(3).toISOString()]);
+    // Midnight in Auckland is late morning of the day before in UTC.
+    const aucklandMidnight = DateTime.fromISO(second, { zone: 'Pacific/Auckland' }).toMillis();
+    const zoned = await listed(`from=${second}&timeZone=pacific/auckland`);
+    expect(zoned.body.bookings.map((b) => b.start)).toEqual([1, 2, 3].map((n) => futureSlot(n)).filter((start) => start.getTime() >= aucklandMidnight).map((start) => start.toISOString()));
+  });
+
+  it('a cursor forged, altered, replayed by another user or with another query is a 400 query.cursor', async () => {
+    const { nextCursor } = (await listed('limit=1')).body;
+    expect(nextCursor).toEqual(expect.any(String));
+    const forged = Buffer.from(JSON.stringify({ pk: 'BOOKING#x', sk: 'VIEWER#lister', ownerKey: 'VIEWER#lister', ownerSort: '2030' })).toString('base64url');
+    const flipped = `${nextCursor!.slice(0, 20)}${nextCursor![20] === 'A' ? 'B' : 'A'}${nextCursor!.slice(21)}`;
+    await writesNothing(async () => {
+      for (const [query, as] of [
+        [`limit=1&cursor=${forged}`, lister],
+        [`limit=1&cursor=${flipped}`, lister],
+        [`limit=1&cursor=${nextCursor}`, stranger],
+        [`limit=1&status=confirmed&cursor=${nextCursor}`, lister],
+        [`limit=1&from=2030-01-01&cursor=${nextCursor}`, lister],
+        [`limit=1&cursor=${'A'.repeat(2000)}`, lister],
+        ['limit=1&cursor=%00', lister],
+      ] as const) {
+        const { status, answer } = await listed(query, as);
+        expect(status, query.slice(0, 80)).toBe(400);
+        expect(paths(answer)).toEqual(['query.cursor']);
+      }
+    });
+    expect((await listed(`limit=1&cursor=${nextCursor}`)).status).toBe(200);
   });
 });
