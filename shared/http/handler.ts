@@ -44,10 +44,17 @@ function problemResponse(problem: HttpProblem, instance: string): HttpResult {
   return { statusCode: problem.status, headers: { 'content-type': 'application/problem+json', ...problem.headers }, body: JSON.stringify(body) };
 }
 
+/**
+ * The longest path a route takes: ours are a few ids long. A longer one (slashes repeated thousands of times
+ * still match a route) names nothing, and would overflow the keys that embed the path (Idempotency-Key scopes).
+ */
+const MAX_PATH_LENGTH = 512;
+
 /** A thin HTTP Lambda: the function returns a result or throws; every error leaves as problem+json. */
 export function httpHandler(fn: (event: HttpEvent) => Promise<HttpResult>) {
   return middy<HttpEvent, HttpResult>().handler(async (event) => {
     try {
+      if (event.rawPath.length > MAX_PATH_LENGTH) throw problems.notFound('this path');
       return await fn(event);
     } catch (error) {
       return problemResponse(problemOf(error), event.rawPath);

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { localAwsConfig } from '../../infra/local/dynamodb-local.ts';
-import { futureSlot, startTestStack, type TestStack } from '../support/local-stack.ts';
+import { connect, futureSlot, startTestStack, type TestStack } from '../support/local-stack.ts';
 
 let stack: TestStack;
 let token: string;
@@ -205,6 +205,8 @@ type Case = {
   body: { kind: 'none' } | { kind: 'intact' } | { kind: 'mutated'; mutation: Mutation } | { kind: 'json'; value: unknown } | { kind: 'raw'; text: string; contentType: string };
   auth: { kind: 'organizer' } | { kind: 'none' } | { kind: 'garbage'; value: string };
   headers: Array<[string, string]>;
+  /** Slashes repeated before or after the path still select the route. */
+  slashes?: { where: 'before' | 'after'; count: number };
 };
 
 function caseFor(route: string): fc.Arbitrary<Case> {
@@ -237,6 +239,7 @@ function caseFor(route: string): fc.Arbitrary<Case> {
       { weight: 3, arbitrary: headerValue.map((value): Case['auth'] => ({ kind: 'garbage', value: Math.random() < 0.5 ? `Bearer ${value}` : value })) },
     ),
     headers: fc.array(fc.tuple(fc.constantFrom('idempotency-key', 'x-booking-token', 'x-correlation-id', 'content-type', 'x-extra'), headerValue), { maxLength: 3 }),
+    slashes: fc.option(fc.record({ where: fc.constantFrom<'before' | 'after'>('before', 'after'), count: fc.constantFrom(1, 2, 600, 3000) }), { nil: undefined, freq: 8 }),
   });
 }
 
@@ -257,6 +260,7 @@ function build(route: string, input: Case): Sent {
     const value = parameter.valid ? validParameter(route, name) : parameter.encode ? escape(parameter.value, /./gsu) : escape(parameter.value, /[^\x21-\x7e]|[?#]/gu);
     path = path.replace(new RegExp(`\\{${name}\\+?\\}`), value || 'x');
   }
+  if (input.slashes) path = input.slashes.where === 'before' ? `${'/'.repeat(input.slashes.count)}${path}` : `${path}${'/'.repeat(input.slashes.count)}`;
   const query = new URLSearchParams(input.query.useValid ? validQuery(route) : {});
   for (const [key, value] of input.query.mutations) query.set(key, value);
   const search = [query.toString(), input.query.raw].filter(Boolean).join('&');
@@ -438,6 +442,14 @@ describe('hostile input, case by case', () => {
     }
   });
 
+  it('a path padded with thousands of slashes, which still selects its route, is a 404 and writes nothing', async () => {
+    await writesNothing(async () => {
+      const answer = await json('POST', `/organizations${'/'.repeat(3000)}`, { name: 'Padded' }, { 'idempotency-key': randomUUID() });
+      expect(answer.status).toBe(404);
+      expect(problemOf(answer).type).toBe('/problems/not-found');
+    });
+  });
+
   it('oversized or malformed headers are a 400 naming the header, before anything is written', async () => {
     await writesNothing(async () => {
       const booking = validBody('POST /bookings');
@@ -452,6 +464,10 @@ describe('hostile input, case by case', () => {
     const answer = await send({ method: 'GET', path: '/health', headers: { 'x-big': 'b'.repeat(20_000) } }).catch((error: Error) => ({ status: 0, error }));
     expect([0, 431]).toContain(answer.status);
     expect((await anonymous('GET', '/health')).status).toBe(200);
+  });
+
+  it('a WebSocket asking for a booking id that cannot exist is refused as unauthorized, not failed', async () => {
+    await expect(connect(`${stack.wsUrl}/?booking=${'x'.repeat(3000)}&bookingToken=whatever`)).rejects.toThrow(/401/);
   });
 
   it('a token whose subject is not an id\'s shape is a 401', async () => {
