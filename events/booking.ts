@@ -6,8 +6,9 @@ export { isValidTimeZone } from './primitives.ts';
 const isoInstant = instant;
 
 /**
- * A booking claims the time of at most this many hosts: each host's claim and view is a write in the booking's
- * one transaction, which DynamoDB caps at 100.
+ * A ceiling on the hosts whose time one booking claims. The booking's one transaction (at most 100 actions)
+ * writes each host's claim cells, busy interval and view, so in practice fewer fit: a team that large needs a
+ * rule of its own before it can book collectively.
  */
 export const MAX_HOSTS = 50;
 /** Text we compose (a failure's cause, a round-robin explanation) is cut to this before it goes into an event. */
