@@ -10,7 +10,7 @@ const scheduleFields = {
   name: shortText(100),
   timeZone,
   weekly: z.array(z.object({ day: z.enum(weekdays), start: clock, end: clock }).refine((r) => r.end > r.start, { message: 'end must be after start', path: ['end'] })).max(50),
-  // At most 200 override days of 4 ranges each keeps a schedule's events and view near 30 KB.
+  // At most 200 override days of 4 ranges each keeps a schedule's events under 45 KB (see the catalog test).
   overrides: z.array(z.object({ date, ranges: z.array(timeRangeSchema).max(4) })).max(200),
   outOfOffice: z.array(z.object({ start: date, end: date }).refine((r) => r.end >= r.start, { message: 'end must not be before start', path: ['end'] })).max(100),
 };
