@@ -1,61 +1,61 @@
 import { z } from 'zod';
+import { boundedList, clip, email, externalId, id, instant, longText, money, personName, reasonText, shortText, timeZone } from './primitives.ts';
 
-const isoInstant = z.iso.datetime({ offset: true });
-const timeZone = z.string().min(1).refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin');
+export { isValidTimeZone } from './primitives.ts';
 
-const knownZones = new Set<string>();
+const isoInstant = instant;
 
-export function isValidTimeZone(zone: string): boolean {
-  if (knownZones.has(zone)) return true;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-  } catch {
-    return false;
-  }
-  knownZones.add(zone);
-  return true;
-}
+/**
+ * A ceiling on the hosts whose time one booking claims. The booking's one transaction (at most 100 actions)
+ * writes each host's claim cells, busy interval and view, so in practice fewer fit: a team that large needs a
+ * rule of its own before it can book collectively.
+ */
+export const MAX_HOSTS = 50;
+/** Text we compose (a failure's cause, a round-robin explanation) is cut to this before it goes into an event. */
+export const MAX_EXPLANATION = 2000;
+export const explanation = (text: string) => clip(text, MAX_EXPLANATION);
 
 export const attendeeSchema = z.object({
-  name: z.string().trim().min(1).max(200),
-  email: z.email(),
+  name: personName,
+  email,
   timeZone,
 });
 export type Attendee = z.infer<typeof attendeeSchema>;
 
 export const actorSchema = z.enum(['attendee', 'organizer', 'system']);
-export const priceSchema = z.object({ amount: z.number().int().positive(), currency: z.string().length(3) });
+export const priceSchema = z.object({ amount: money, currency: z.string().length(3) });
+const buffer = z.number().int().min(0).max(240);
 
 export const bookingRequested = z.object({
-  eventTypeId: z.string(),
-  organizerId: z.string(),
+  eventTypeId: id,
+  organizerId: id,
   /** The hosts whose time the booking claims: the owner, every collective host, or the round-robin pick. */
-  hostIds: z.array(z.string()).min(1),
-  title: z.string(),
+  hostIds: boundedList(id, MAX_HOSTS).min(1),
+  title: shortText(500),
   start: isoInstant,
   end: isoInstant,
-  bufferBeforeMinutes: z.number().int().min(0),
-  bufferAfterMinutes: z.number().int().min(0),
+  bufferBeforeMinutes: buffer,
+  bufferAfterMinutes: buffer,
   attendee: attendeeSchema,
   requiresConfirmation: z.boolean(),
   price: priceSchema.optional(),
   /** Why the round-robin assignment picked this host; absent for other scheduling types. */
-  assignment: z.object({ strategy: z.string(), reason: z.string() }).optional(),
+  assignment: z.object({ strategy: shortText(50), reason: z.string().max(MAX_EXPLANATION) }).optional(),
 });
 export const bookingCreated = z.object({
-  eventTypeId: z.string(),
-  organizerId: z.string(),
-  hostIds: z.array(z.string()).min(1),
+  eventTypeId: id,
+  organizerId: id,
+  hostIds: boundedList(id, MAX_HOSTS).min(1),
   start: isoInstant,
   end: isoInstant,
   awaiting: z.enum(['confirmation', 'payment', 'nothing']),
 });
 export const bookingConfirmed = z.object({ confirmedBy: actorSchema, start: isoInstant, end: isoInstant });
 export const bookingUpdated = z.object({
-  changes: z.object({ title: z.string().optional(), notes: z.string().optional(), location: z.string().optional() }),
+  changes: z.object({ title: shortText(500).optional(), notes: longText.optional(), location: z.string().max(1000).optional() }),
 });
-export const bookingCancelled = z.object({ reason: z.string().optional(), cancelledBy: actorSchema });
-export const bookingRejected = z.object({ reason: z.string().optional() });
+export const bookingCancelled = z.object({ reason: reasonText.optional(), cancelledBy: actorSchema });
+export const bookingRejected = z.object({ reason: reasonText.optional() });
 export const bookingRescheduled = z.object({
   previousStart: isoInstant,
   previousEnd: isoInstant,
@@ -63,20 +63,20 @@ export const bookingRescheduled = z.object({
   end: isoInstant,
   rescheduledBy: actorSchema,
 });
-export const bookingCreationFailed = z.object({ reason: z.string(), step: z.string() });
+export const bookingCreationFailed = z.object({ reason: z.string().max(MAX_EXPLANATION), step: z.string().max(100) });
 export const bookingCompleted = z.object({ completedAt: isoInstant });
 
 export const paymentInitiated = z.object({
-  paymentId: z.string(),
+  paymentId: externalId,
   provider: z.literal('stripe'),
-  amount: z.number().int().positive(),
+  amount: money,
   currency: z.string().length(3),
 });
-export const paymentCompleted = z.object({ paymentId: z.string(), amount: z.number().int().positive(), currency: z.string().length(3) });
-export const paymentFailed = z.object({ paymentId: z.string(), reason: z.string() });
+export const paymentCompleted = z.object({ paymentId: externalId, amount: money, currency: z.string().length(3) });
+export const paymentFailed = z.object({ paymentId: externalId, reason: z.string().max(MAX_EXPLANATION) });
 export const paymentRefunded = z.object({
-  paymentId: z.string(),
-  amount: z.number().int().positive(),
+  paymentId: externalId,
+  amount: money,
   currency: z.string().length(3),
-  reason: z.string().optional(),
+  reason: reasonText.optional(),
 });

@@ -1,23 +1,25 @@
 import { z } from 'zod';
+import { id, instant, token } from './primitives.ts';
 
 /**
  * The envelope every domain event travels in, as the seed defines it. Timestamps are ISO 8601 strings because
  * the envelope crosses JSON boundaries (DynamoDB, EventBridge, WebSocket) where a Date would not survive.
  */
 export const eventMetadataSchema = z.object({
-  userId: z.string().optional(),
-  organizationId: z.string().optional(),
-  timestamp: z.iso.datetime({ offset: true }),
-  correlationId: z.string().optional(),
-  causationId: z.string().optional(),
+  userId: id.optional(),
+  organizationId: id.optional(),
+  timestamp: instant,
+  // A caller's X-Correlation-Id travels here, so it is bounded like any other input.
+  correlationId: token(128).optional(),
+  causationId: id.optional(),
 });
 export type EventMetadata = z.infer<typeof eventMetadataSchema>;
 
 export const envelopeSchema = z.object({
-  id: z.string().min(1),
-  type: z.string().min(1),
-  aggregateId: z.string().min(1),
-  aggregateType: z.string().min(1),
+  id,
+  type: z.string().min(1).max(100),
+  aggregateId: id,
+  aggregateType: z.string().min(1).max(50),
   version: z.number().int().positive(),
   payload: z.unknown(),
   metadata: eventMetadataSchema,

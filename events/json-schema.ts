@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { eventCatalog, eventTypeNames } from './catalog.ts';
-import { eventMetadataSchema } from './envelope.ts';
+import { envelopeSchema, eventMetadataSchema } from './envelope.ts';
 
 /** File name to file text of the JSON Schema of every event type: the envelope with that type's payload. */
 export function jsonSchemaFiles(): Record<string, string> {
@@ -8,9 +8,9 @@ export function jsonSchemaFiles(): Record<string, string> {
   for (const type of eventTypeNames) {
     const entry = eventCatalog[type];
     const schema = z.object({
-      id: z.string(),
+      id: envelopeSchema.shape.id,
       type: z.literal(type),
-      aggregateId: z.string(),
+      aggregateId: envelopeSchema.shape.aggregateId,
       aggregateType: z.literal(entry.aggregateType),
       version: z.number().int().positive(),
       payload: entry.payload,

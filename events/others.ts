@@ -1,27 +1,26 @@
 import { z } from 'zod';
-import { isValidTimeZone } from './booking.ts';
+import { boundedList, email, externalId, id, personName, reasonText, timeZone } from './primitives.ts';
 
-const timeZone = z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin');
 const provider = z.enum(['google', 'microsoft', 'caldav']);
 
 export const userCreated = z.object({
-  name: z.string().min(1),
-  email: z.email(),
+  name: personName,
+  email,
   timeZone,
-  organizationId: z.string().optional(),
+  organizationId: id.optional(),
 });
 export const userUpdated = z.object({
-  changes: z.object({ name: z.string().min(1).optional(), email: z.email().optional(), timeZone: timeZone.optional() }),
+  changes: z.object({ name: personName.optional(), email: email.optional(), timeZone: timeZone.optional() }),
 });
-export const userDeleted = z.object({ reason: z.string().optional() });
+export const userDeleted = z.object({ reason: reasonText.optional() });
 
-export const calendarConnected = z.object({ userId: z.string(), provider, accountEmail: z.email(), calendarIds: z.array(z.string()) });
-export const calendarDisconnected = z.object({ userId: z.string(), provider });
+export const calendarConnected = z.object({ userId: id, provider, accountEmail: email, calendarIds: boundedList(externalId, 20) });
+export const calendarDisconnected = z.object({ userId: id, provider });
 export const calendarEventCreated = z.object({
-  bookingId: z.string(),
-  userId: z.string(),
+  bookingId: id,
+  userId: id,
   provider,
-  calendarId: z.string(),
-  externalEventId: z.string(),
+  calendarId: externalId,
+  externalEventId: externalId,
 });
 export const calendarEventUpdated = calendarEventCreated.extend({ change: z.enum(['moved', 'cancelled', 'details']) });

@@ -1,40 +1,39 @@
 import { z } from 'zod';
-import { isValidTimeZone } from './booking.ts';
+import { boundedList, date, id, longText, money, shortText, timeZone } from './primitives.ts';
 
-const timeZone = z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin');
-const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be HH:MM (00:00 to 24:00)');
-const date = z.iso.date({ message: 'must be a date YYYY-MM-DD' });
+const clock = z.string().max(5).regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be HH:MM (00:00 to 24:00)');
 export const timeRangeSchema = z.object({ start: clock, end: clock }).refine((r) => r.end > r.start, { message: 'end must be after start', path: ['end'] });
 
 export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
 const scheduleFields = {
-  name: z.string().trim().min(1).max(100),
+  name: shortText(100),
   timeZone,
-  weekly: z.array(z.object({ day: z.enum(weekdays), start: clock, end: clock }).refine((r) => r.end > r.start, { message: 'end must be after start', path: ['end'] })).max(100),
-  overrides: z.array(z.object({ date, ranges: z.array(timeRangeSchema).max(20) })).max(366),
+  weekly: z.array(z.object({ day: z.enum(weekdays), start: clock, end: clock }).refine((r) => r.end > r.start, { message: 'end must be after start', path: ['end'] })).max(50),
+  // At most 200 override days of 4 ranges each keeps a schedule's events under 45 KB (see the catalog test).
+  overrides: z.array(z.object({ date, ranges: z.array(timeRangeSchema).max(4) })).max(200),
   outOfOffice: z.array(z.object({ start: date, end: date }).refine((r) => r.end >= r.start, { message: 'end must not be before start', path: ['end'] })).max(100),
 };
 
 /** Weekly hours in a time zone, with date overrides (an empty list of ranges is a day off) and out-of-office. */
 export const scheduleDefinition = z.object({ ...scheduleFields, overrides: scheduleFields.overrides.default([]), outOfOffice: scheduleFields.outOfOffice.default([]) });
 
-export const scheduleCreated = scheduleDefinition.extend({ ownerId: z.string(), isDefault: z.boolean() });
+export const scheduleCreated = scheduleDefinition.extend({ ownerId: id, isDefault: z.boolean() });
 // Updates name only what changes: no defaults here, or a partial update would reset the fields it leaves out.
 // `isDefault` makes the schedule its owner's default (true) or leaves its owner with none (false).
 export const scheduleUpdated = z.object({ changes: z.object({ ...scheduleFields, isDefault: z.boolean() }).partial() });
 
-export const organizationCreated = z.object({ name: z.string(), createdBy: z.string() });
-export const organizationMemberAdded = z.object({ userId: z.string(), role: z.enum(['admin', 'member']) });
-export const organizationMemberRemoved = z.object({ userId: z.string() });
+export const organizationCreated = z.object({ name: shortText(200), createdBy: id });
+export const organizationMemberAdded = z.object({ userId: id, role: z.enum(['admin', 'member']) });
+export const organizationMemberRemoved = z.object({ userId: id });
 // Membership needs the member's consent: an admin invites, and only the invitee's accept adds them.
-export const organizationMemberInvited = z.object({ userId: z.string(), role: z.enum(['admin', 'member']) });
-export const organizationInvitationDeclined = z.object({ userId: z.string() });
-export const organizationInvitationRevoked = z.object({ userId: z.string() });
+export const organizationMemberInvited = z.object({ userId: id, role: z.enum(['admin', 'member']) });
+export const organizationInvitationDeclined = z.object({ userId: id });
+export const organizationInvitationRevoked = z.object({ userId: id });
 
-export const teamCreated = z.object({ organizationId: z.string(), name: z.string(), memberIds: z.array(z.string()) });
-export const teamMemberAdded = z.object({ userId: z.string() });
-export const teamMemberRemoved = z.object({ userId: z.string() });
+export const teamCreated = z.object({ organizationId: id, name: shortText(200), memberIds: boundedList(id, 100) });
+export const teamMemberAdded = z.object({ userId: id });
+export const teamMemberRemoved = z.object({ userId: id });
 
 export const bookingWindowSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('rolling'), days: z.number().int().min(1).max(3650) }),
@@ -42,9 +41,9 @@ export const bookingWindowSchema = z.discriminatedUnion('type', [
 ]);
 
 const eventTypeFields = {
-  title: z.string().trim().min(1).max(200),
-  slug: z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be lower-case words joined by hyphens'),
-  description: z.string().max(5000).optional(),
+  title: shortText(200),
+  slug: z.string().max(100).regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be lower-case words joined by hyphens'),
+  description: longText.optional(),
   lengthMinutes: z.number().int().min(5).max(720),
   slotIntervalMinutes: z.number().int().min(5).max(720).optional(),
   minimumNoticeMinutes: z.number().int().min(0).max(525_600),
@@ -52,10 +51,10 @@ const eventTypeFields = {
   bufferAfterMinutes: z.number().int().min(0).max(240),
   bookingWindow: bookingWindowSchema.optional(),
   requiresConfirmation: z.boolean(),
-  price: z.object({ amount: z.number().int().positive(), currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR') }).optional(),
+  price: z.object({ amount: money, currency: z.string().max(3).regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR') }).optional(),
   active: z.boolean(),
-  scheduleId: z.string().optional(),
-  teamId: z.string().optional(),
+  scheduleId: id.optional(),
+  teamId: id.optional(),
   schedulingType: z.enum(['collective', 'round_robin']).optional(),
 };
 
@@ -68,6 +67,6 @@ export const eventTypeSettings = z.object({
   requiresConfirmation: eventTypeFields.requiresConfirmation.default(false),
   active: eventTypeFields.active.default(true),
 });
-export const eventTypeCreated = eventTypeSettings.extend({ ownerId: z.string() });
+export const eventTypeCreated = eventTypeSettings.extend({ ownerId: id });
 // Updates carry only the changed fields: no defaults, or they would reset what the update leaves out.
 export const eventTypeUpdated = z.object({ changes: z.object(eventTypeFields).partial() });

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { reasonText } from '../../events/primitives.ts';
 import { bookingCommandRoute } from '../../shared/booking/booking-route.ts';
 import { parseJsonBody } from '../../shared/http/handler.ts';
 
-const body = z.object({ reason: z.string().trim().max(1000).optional() });
+const body = z.strictObject({ reason: reasonText.optional() });
 
 /**
  * The organizer (or a host) or the attendee lets a booking go, whatever it still waits for: its workflow, a

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { attendeeSchema } from '../../events/booking.ts';
+import { attendeeSchema, explanation } from '../../events/booking.ts';
+import { id, instant } from '../../events/primitives.ts';
 import { newManageToken } from '../../shared/booking/access.ts';
 import { executeBookingCommand, SlotTakenError, type BookingTables } from '../../shared/booking/booking-commands.ts';
 import type { BookingRequest } from '../../shared/booking/decider.ts';
@@ -14,9 +15,8 @@ import { notFound, ruleViolated } from '../../shared/domain/decider.ts';
 import { countAssignment, explainAssignment, rankHosts, readLoads } from '../../shared/scheduling/round-robin.ts';
 import { offeredHostsAt } from '../../shared/scheduling/slots.ts';
 
-const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2030-01-07T09:00:00Z' });
-const body = z.object({
-  eventTypeId: z.string().min(1),
+const body = z.strictObject({
+  eventTypeId: id,
   start: instant,
   end: instant.optional(),
   attendee: attendeeSchema,
@@ -68,7 +68,7 @@ async function book(event: HttpEvent, tables: BookingTables, request: Idempotent
       attendee: input.attendee,
       requiresConfirmation: eventType.requiresConfirmation,
       price: eventType.price,
-      assignment: roundRobin ? { strategy: 'round_robin', reason: explainAssignment(candidate, rankHosts(freeHosts, loads)) } : undefined,
+      assignment: roundRobin ? { strategy: 'round_robin', reason: explanation(explainAssignment(candidate, rankHosts(freeHosts, loads))) } : undefined,
     };
     let response = json(202, {});
     try {

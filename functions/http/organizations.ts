@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { boundedList, id as anId, shortText } from '../../events/primitives.ts';
 import { organizer, type Identity } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { httpHandler, json, parseJsonBody, pathParameter, type HttpEvent } from '../../shared/http/handler.ts';
@@ -22,8 +23,8 @@ import { readOrganization, readTeam } from '../../shared/scheduling/directory.ts
 import type { TransactionItem } from '../../shared/eventstore/event-store.ts';
 
 const tables = () => bookingTables();
-const name = z.string().trim().min(1).max(200);
-const userId = z.string().min(1).max(200);
+const name = shortText(200);
+const userId = anId;
 const role = z.enum(['admin', 'member']);
 
 type Authorize = (state: OrganizationState) => void;
@@ -163,7 +164,7 @@ function outsidersOf(organization: OrganizationState, userIds: string[], path: s
 export const createTeam = httpHandler(async (event) => {
   const me = organizer(event);
   const organizationId = pathParameter(event, 'id');
-  const body = parseJsonBody(event, z.strictObject({ name, memberIds: z.array(userId).max(90).default([]) }));
+  const body = parseJsonBody(event, z.strictObject({ name, memberIds: boundedList(userId, 90).default([]) }));
   const organization = (await readOrganization(tables(), organizationId)) ?? { status: 'none' as const };
   adminOf(me)(organization);
   outsidersOf(organization, body.memberIds, 'memberIds');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { instant } from '../../events/primitives.ts';
 import { bookingCommandRoute } from '../../shared/booking/booking-route.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { readEventType } from '../../shared/event-types/event-types.ts';
@@ -7,7 +8,7 @@ import { problems } from '../../shared/http/problems.ts';
 import { offeredHostsAt } from '../../shared/scheduling/slots.ts';
 
 const MINUTE = 60_000;
-const body = z.object({ start: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset' }) });
+const body = z.strictObject({ start: instant });
 
 /**
  * The new time keeps the booking's length and hosts, and must be one the event type offers them, counting

@@ -11,7 +11,9 @@ import { problems } from '../../shared/http/problems.ts';
 import { clearDefaultSchedule, keys, listOwned, pointDefaultSchedule, readDefaultScheduleId, readSchedule, type Active } from '../../shared/scheduling/directory.ts';
 import { scheduleDecider, type ScheduleState } from '../../shared/scheduling/schedules.ts';
 
-const body = scheduleDefinition.extend({ isDefault: z.boolean().optional() });
+// Strict: an unknown field (a typo) is a 400 naming it rather than silently ignored.
+const body = z.strictObject({ ...scheduleDefinition.shape, isDefault: z.boolean().optional() });
+const changesBody = z.strictObject(scheduleUpdated.shape.changes.shape);
 
 /** The stored view, with `isDefault` as the owner's default pointer says (the one truth about it). */
 const withDefault = (schedule: Active<ScheduleState>, defaultId: string | undefined) => ({ ...schedule, isDefault: schedule.id === defaultId });
@@ -61,7 +63,7 @@ export const list = httpHandler(async (event) => {
 export const update = httpHandler(async (event) => {
   const me = organizer(event);
   const id = pathParameter(event, 'id');
-  const asked = parseJsonBody(event, scheduleUpdated.shape.changes);
+  const asked = parseJsonBody(event, changesBody);
   const tables = bookingTables();
   const defaultId = await readDefaultScheduleId(tables, me.userId);
   // Making the default the default, or switching off what is not on, changes nothing.

@@ -1,4 +1,6 @@
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { explanation } from '../../events/booking.ts';
+import { clip } from '../../events/primitives.ts';
 import { fold } from '../../shared/domain/decider.ts';
 import { executeBookingCommand } from '../../shared/booking/booking-commands.ts';
 import { bookingDecider, waitingFor, type Booking, type BookingEvent } from '../../shared/booking/decider.ts';
@@ -94,5 +96,6 @@ function explain(error: WorkflowInput['error']): { step: string; reason: string 
     // A Cause that is not Lambda's JSON error document is already the message.
   }
   const match = /^(\w+): (.*)$/s.exec(message);
-  return match ? { step: match[1]!, reason: match[2]! } : { step: 'Workflow', reason: message };
+  // A Cause can be a whole stack trace; the event carries a bounded explanation of it.
+  return match ? { step: clip(match[1]!, 100), reason: explanation(match[2]!) } : { step: 'Workflow', reason: explanation(message) };
 }

@@ -1,5 +1,6 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { isId } from '../../events/primitives.ts';
 import { verifyToken } from '../../shared/auth/identity.ts';
 import { dynamo, requiredEnv } from '../../shared/aws/clients.ts';
 import { attendeeListener, holdsManageToken } from '../../shared/booking/access.ts';
@@ -25,7 +26,8 @@ export async function handler(event: ConnectEvent): Promise<{ statusCode: number
       return { statusCode: 401, body: 'the token is not valid' };
     }
   } else if (query.booking && query.bookingToken) {
-    const stored = await readBooking(bookingTables(), query.booking);
+    // An id that cannot exist is not looked up (nor allowed to overflow a DynamoDB key).
+    const stored = isId(query.booking) ? await readBooking(bookingTables(), query.booking) : undefined;
     if (!stored || !holdsManageToken(stored, query.bookingToken)) return { statusCode: 401, body: 'the booking token is not valid' };
     userId = attendeeListener(query.booking);
   } else {

@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { isId } from '../../events/primitives.ts';
 import { requiredEnv } from '../aws/clients.ts';
 import { problems } from '../http/problems.ts';
 import { header, type HttpEvent } from '../http/handler.ts';
@@ -10,6 +11,8 @@ let keySet: ReturnType<typeof createRemoteJWKSet> | undefined;
 function identityOf(claims: JWTPayload | Record<string, unknown>): Identity {
   const userId = typeof claims.sub === 'string' ? claims.sub : undefined;
   if (!userId) throw problems.unauthorized('the token names no subject');
+  // The subject becomes keys and event metadata: one that is not an id's shape is refused here, at the door.
+  if (!isId(userId)) throw problems.unauthorized('the token\'s subject is not a usable user id');
   const organizationId = typeof claims.org === 'string' ? claims.org : undefined;
   return { userId, organizationId };
 }

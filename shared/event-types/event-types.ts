@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Event, EventMetadata } from '../../events/envelope.ts';
 import type { PayloadOf } from '../../events/catalog.ts';
 import { eventTypeSettings, eventTypeUpdated } from '../../events/scheduling.ts';
@@ -9,8 +9,9 @@ import type { TransactionItem } from '../eventstore/event-store.ts';
 import { readOrganization, readSchedule, readTeam, readUser } from '../scheduling/directory.ts';
 import { GetCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
-export const createEventTypeBody = eventTypeSettings;
-export const updateEventTypeBody = eventTypeUpdated.shape.changes;
+// Strict: a field we do not know (a typo, a field of another version) is a 400 naming it, not silently dropped.
+export const createEventTypeBody = z.strictObject(eventTypeSettings.shape);
+export const updateEventTypeBody = z.strictObject(eventTypeUpdated.shape.changes.shape);
 export type EventTypeSettings = z.infer<typeof eventTypeSettings>;
 export type EventTypeView = EventTypeSettings & { id: string; ownerId: string; createdAt: string; updatedAt?: string };
 

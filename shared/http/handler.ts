@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import { z } from 'zod';
+import { isId, token } from '../../events/primitives.ts';
 import { DomainError } from '../domain/decider.ts';
 import { ConcurrencyError } from '../eventstore/event-store.ts';
 import { logger } from '../observability/logger.ts';
@@ -43,10 +44,17 @@ function problemResponse(problem: HttpProblem, instance: string): HttpResult {
   return { statusCode: problem.status, headers: { 'content-type': 'application/problem+json', ...problem.headers }, body: JSON.stringify(body) };
 }
 
+/**
+ * The longest path a route takes: ours are a few ids long. A longer one (slashes repeated thousands of times
+ * still match a route) names nothing, and would overflow the keys that embed the path (Idempotency-Key scopes).
+ */
+const MAX_PATH_LENGTH = 512;
+
 /** A thin HTTP Lambda: the function returns a result or throws; every error leaves as problem+json. */
 export function httpHandler(fn: (event: HttpEvent) => Promise<HttpResult>) {
   return middy<HttpEvent, HttpResult>().handler(async (event) => {
     try {
+      if (event.rawPath.length > MAX_PATH_LENGTH) throw problems.notFound('this path');
       return await fn(event);
     } catch (error) {
       return problemResponse(problemOf(error), event.rawPath);
@@ -67,12 +75,32 @@ export function parseJsonBody<S extends z.ZodType>(event: HttpEvent, schema: S):
   return parsed.data;
 }
 
+/**
+ * Every path parameter is an id. One that is not an id's shape (too long, a `#`, unicode) cannot name anything,
+ * so it is a 404 like any id that names nothing, and it never reaches a DynamoDB key.
+ */
 export function pathParameter(event: HttpEvent, name: string): string {
   const value = event.pathParameters?.[name];
-  if (!value) throw problems.notFound(name);
+  if (!value || !isId(value)) throw problems.notFound(name);
   return value;
 }
 
+/**
+ * The shape of each header a handler reads: a value outside it is a 400 before it is hashed, compared or
+ * copied into an event's metadata. (Idempotency-Key has its own rule in idempotency.ts.)
+ */
+const headerShapes: Record<string, z.ZodType<string>> = {
+  authorization: z.string().regex(/^[\x20-\x7e]{1,8192}$/, 'must be at most 8192 printable ASCII characters'),
+  'x-booking-token': z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be the booking token you were given'),
+  // It becomes the metadata.correlationId of the events the request records.
+  'x-correlation-id': token(128),
+};
+
 export function header(event: HttpEvent, name: string): string | undefined {
-  return event.headers?.[name.toLowerCase()];
+  const key = name.toLowerCase();
+  const value = event.headers?.[key];
+  const shape = headerShapes[key];
+  const checked = value !== undefined && shape?.safeParse(value);
+  if (checked && !checked.success) throw problems.invalidBody(fieldErrors(checked.error.issues, ['headers', key]));
+  return value;
 }

@@ -36,5 +36,11 @@ export const problems = {
 };
 
 export function fieldErrors(issues: readonly z.core.$ZodIssue[], prefix: string[] = []): FieldError[] {
-  return issues.map((issue) => ({ path: [...prefix, ...issue.path.map(String)].join('.') || '(body)', message: issue.message }));
+  const pathOf = (path: PropertyKey[]) => [...prefix, ...path.map(String)].join('.') || '(body)';
+  // A strict body names each field it does not know at that field's own path.
+  return issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: pathOf([...issue.path, key]), message: 'is not a field of this request' }))
+      : [{ path: pathOf(issue.path), message: issue.message }],
+  );
 }

@@ -1,8 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { eventCatalog, eventTypeNames, InvalidEventError, parseDomainEvent, type EventTypeName } from '../../events/catalog.ts';
 import { jsonSchemaFiles } from '../../events/json-schema.ts';
+import { MAX_EXPLANATION, MAX_HOSTS } from '../../events/booking.ts';
+import { envelopeSchema, EVENT_SOURCE } from '../../events/envelope.ts';
+import { MAX_ID_LENGTH } from '../../events/primitives.ts';
 
 const samplesDir = fileURLToPath(new URL('../../events/samples/', import.meta.url));
 const schemaDir = fileURLToPath(new URL('../../events/schema/', import.meta.url));
@@ -165,5 +169,125 @@ describe('the seed names its events; the catalog has them all', () => {
   ];
   it.each(seed)('%s is in the catalog', (type) => {
     expect(eventTypeNames).toContain(type as EventTypeName);
+  });
+});
+
+/**
+ * An upper bound on the UTF-8 size of any JSON value a zod schema accepts, by structure: every string at its
+ * maximum length, every list at its maximum count, every optional field present. Free text counts 6 bytes a
+ * character (a control character escapes to \u0000; no UTF-16 unit takes more in UTF-8); strings held to a
+ * format or pattern (ids, emails, dates, zones, clocks) count 1, as all of ours admit only ASCII that JSON
+ * does not escape. A string or list without a maximum has no bound: Infinity, and the path says where.
+ */
+function jsonSizeBound(schema: z.ZodType, path = '(payload)'): number {
+  const def = (schema as any)._zod.def;
+  const checks: any[] = (def.checks ?? []).map((check: any) => check._zod.def);
+  const maximum = () => {
+    const limits = checks.flatMap((check) => (check.check === 'max_length' ? [check.maximum] : check.check === 'length_equals' ? [check.length] : []));
+    return limits.length ? Math.min(...limits) : Infinity;
+  };
+  switch (def.type) {
+    case 'string': {
+      const formatted = def.format !== undefined || checks.some((check) => check.check === 'string_format');
+      const max = maximum();
+      if (max === Infinity) throw new RangeError(`${path} is a string without a maximum length`);
+      return 2 + max * (formatted ? 1 : 6);
+    }
+    case 'number':
+      return 24;
+    case 'boolean':
+      return 5;
+    case 'literal':
+      return Math.max(...def.values.map((value: unknown) => JSON.stringify(value).length));
+    case 'enum':
+      return Math.max(...Object.values(def.entries).map((value) => JSON.stringify(value).length));
+    case 'object':
+      return 2 + Object.entries(def.shape as Record<string, z.ZodType>).reduce((sum, [key, value]) => sum + key.length + 4 + jsonSizeBound(value, `${path}.${key}`), 0);
+    case 'array': {
+      const max = maximum();
+      if (max === Infinity) throw new RangeError(`${path} is a list without a maximum length`);
+      return 2 + max * (jsonSizeBound(def.element, `${path}[]`) + 1);
+    }
+    case 'optional':
+    case 'default':
+    case 'nullable':
+    case 'readonly':
+    case 'prefault':
+      return jsonSizeBound(def.innerType, path);
+    case 'pipe':
+      return Math.max(jsonSizeBound(def.in, path), jsonSizeBound(def.out, path));
+    case 'union':
+      return Math.max(...def.options.map((option: z.ZodType) => jsonSizeBound(option, path)));
+    default:
+      throw new RangeError(`${path}: no size bound for a ${def.type}`);
+  }
+}
+
+const envelopeOf = (type: EventTypeName) => envelopeSchema.extend({ type: z.literal(type), payload: eventCatalog[type].payload });
+/** What PutEvents counts for an entry: Source, DetailType and Detail (the envelope), in UTF-8. */
+const entryBound = (type: EventTypeName) => EVENT_SOURCE.length + type.length + jsonSizeBound(envelopeOf(type), type);
+
+describe('every event fits EventBridge (256 KB) and a DynamoDB item (400 KB) with a wide margin', () => {
+  const LIMIT = 64 * 1024;
+
+  it.each(eventTypeNames)('%s: the largest event its schema admits is under 64 KB', (type) => {
+    expect(entryBound(type)).toBeLessThan(LIMIT);
+  });
+
+  it.each(eventTypeNames)('%s: the bound really bounds: the sample is within it', (type) => {
+    expect(Buffer.byteLength(JSON.stringify(sample(type)))).toBeLessThanOrEqual(jsonSizeBound(envelopeOf(type)));
+  });
+
+  it('a booking.requested filled to every maximum, control characters and all, parses and is within its bound', () => {
+    const nasty = (length: number) => '\u0001'.repeat(length);
+    const ident = (n: number) => `${'h'.repeat(MAX_ID_LENGTH - 4)}${String(n).padStart(4, '0')}`;
+    const raw = sample('booking.requested');
+    const largest = {
+      ...raw,
+      id: ident(0),
+      aggregateId: ident(1),
+      metadata: { userId: ident(2), organizationId: ident(3), timestamp: '2099-12-31T23:59:59.123456789+14:00', correlationId: '!'.repeat(128), causationId: ident(4) },
+      payload: {
+        ...raw.payload,
+        eventTypeId: ident(5),
+        organizerId: ident(6),
+        hostIds: Array.from({ length: MAX_HOSTS }, (_, n) => ident(100 + n)),
+        title: `x${nasty(498)}x`,
+        attendee: { name: `x${nasty(198)}x`, email: `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}.com`, timeZone: 'America/Argentina/ComodRivadavia' },
+        price: { amount: 1_000_000_000, currency: 'EUR' },
+        assignment: { strategy: 'x'.repeat(50), reason: nasty(MAX_EXPLANATION) },
+      },
+    };
+    expect(largest.payload.attendee.email).toHaveLength(254);
+    const parsed = parseDomainEvent(largest);
+    const size = Buffer.byteLength(JSON.stringify(parsed));
+    expect(size).toBeLessThanOrEqual(jsonSizeBound(envelopeOf('booking.requested')));
+    expect(size).toBeLessThan(LIMIT);
+  });
+
+  it('what is not bounded is refused: one character over a maximum fails parsing', () => {
+    const raw = sample('booking.requested');
+    invalid({ ...raw, payload: { ...raw.payload, attendee: { ...raw.payload.attendee, name: 'x'.repeat(201) } } });
+    invalid({ ...raw, payload: { ...raw.payload, attendee: { ...raw.payload.attendee, email: `${'a'.repeat(65)}@example.com` } } });
+    invalid({ ...raw, payload: { ...raw.payload, attendee: { ...raw.payload.attendee, email: `a@${'b'.repeat(250)}.com` } } });
+    invalid({ ...raw, payload: { ...raw.payload, hostIds: Array.from({ length: MAX_HOSTS + 1 }, (_, n) => `host-${n}`) } });
+    invalid({ ...raw, payload: { ...raw.payload, start: '9999-12-31T23:59:59Z' } });
+    invalid({ ...raw, payload: { ...raw.payload, start: `2030-01-01T00:00:00.${'1'.repeat(100)}Z` } });
+    invalid({ ...raw, metadata: { ...raw.metadata, correlationId: 'x'.repeat(129) } });
+    invalid({ ...raw, aggregateId: 'x'.repeat(MAX_ID_LENGTH + 1) });
+    invalid({ ...raw, aggregateId: 'BOOKING#1' });
+  });
+
+  it('time zones are stored in their canonical spelling', () => {
+    const raw = sample('booking.requested');
+    const parsed = parseDomainEvent({ ...raw, payload: { ...raw.payload, attendee: { ...raw.payload.attendee, timeZone: 'europe/berlin' } } });
+    expect((parsed.payload as any).attendee.timeZone).toBe('Europe/Berlin');
+    invalid({ ...raw, payload: { ...raw.payload, attendee: { ...raw.payload.attendee, timeZone: '+01:00' } } });
+  });
+
+  // The read models hold what their aggregate's events say, one value per field (updates replace, they do not
+  // append), plus bookkeeping: their size follows from the events'. The booking's view is the widest one.
+  it.each(['booking.requested', 'event-type.created', 'schedule.created', 'user.created'] as const)('%s: the view it founds fits a DynamoDB item many times over', (type) => {
+    expect(4 * jsonSizeBound(eventCatalog[type].payload) + 8 * 1024).toBeLessThan(400 * 1024);
   });
 });
