@@ -55,6 +55,9 @@ export function httpHandler(fn: (event: HttpEvent) => Promise<HttpResult>) {
   return middy<HttpEvent, HttpResult>().handler(async (event) => {
     try {
       if (event.rawPath.length > MAX_PATH_LENGTH) throw problems.notFound('this path');
+      // Every header of a known shape is checked before anything else, so a bad one is the same 400 whatever
+      // the request would have run into first (and before anything is read or written).
+      for (const name of Object.keys(headerShapes)) header(event, name);
       return await fn(event);
     } catch (error) {
       return problemResponse(problemOf(error), event.rawPath);
