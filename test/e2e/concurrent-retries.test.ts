@@ -1,6 +1,10 @@
 // Retries of one command with one Idempotency-Key, sent at the same moment, as a flaky network or an eager
 // client does: every one of them gets the first answer (status and body), and exactly one write happens.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { localAwsConfig } from '../../infra/local/dynamodb-local.ts';
+import { EventStore } from '../../shared/eventstore/event-store.ts';
 import { futureSlot, startTestStack, type TestStack } from '../support/local-stack.ts';
 
 let stack: TestStack;
@@ -118,6 +122,23 @@ describe('concurrent retries with one Idempotency-Key', () => {
     expect((await twins('POST', `/bookings/${toReject.id}/reject`, { token, key: 'reject-once', body: { reason: 'no' } })).body.status).toBe('cancelled');
     expect((await historyOf(toConfirm.id)).filter((type: string) => type === 'booking.confirmed')).toHaveLength(1);
     expect((await historyOf(toReject.id)).filter((type: string) => type === 'booking.rejected')).toHaveLength(1);
+  });
+
+  it('membership: one invitation, one acceptance, one team, one removal', async () => {
+    const admin = await stack.issuer.sign('retry-admin');
+    const invitee = await stack.issuer.sign('retry-invitee');
+    const org = (await call('POST', '/organizations', { token: admin, body: { name: 'Twins Inc' } })).body;
+    const store = new EventStore(DynamoDBDocumentClient.from(new DynamoDBClient({ ...localAwsConfig, endpoint: inject('dynamoEndpoint') })), process.env.EVENTS_TABLE!);
+    const eventsOf = async (id: string) => (await store.load(id)).map((e) => e.type);
+    await twins('POST', `/organizations/${org.id}/invitations`, { token: admin, key: 'invite-once', body: { userId: 'retry-invitee' } });
+    expect((await twins('POST', `/organizations/${org.id}/invitations/accept`, { token: invitee, key: 'accept-once' })).body.members).toMatchObject({ 'retry-invitee': 'member' });
+    const team = await twins('POST', `/organizations/${org.id}/teams`, { token: admin, key: 'team-once', body: { name: 'Pair', memberIds: ['retry-invitee'] } });
+    await twins('DELETE', `/teams/${team.body.id}/members/retry-invitee`, { token: admin, key: 'remove-once' });
+    const history = await eventsOf(org.id);
+    expect(history.filter((type: string) => type === 'organization.member.invited')).toHaveLength(1);
+    expect(history.filter((type: string) => type === 'organization.member.added')).toHaveLength(2); // the creator, then the invitee
+    expect((await eventsOf(team.body.id)).filter((type: string) => type === 'team.created')).toHaveLength(1);
+    expect((await eventsOf(team.body.id)).filter((type: string) => type === 'team.member.removed')).toHaveLength(1);
   });
 
   it('the same key with another body is refused, even while the first is being answered', async () => {
