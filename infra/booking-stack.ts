@@ -232,12 +232,13 @@ export class BookingStack extends Stack {
     });
     this.alarms.httpApi(api);
     const authorizer = new HttpJwtAuthorizer('OrganizerJwt', jwtIssuer, { jwtAudience: [jwtAudience] });
+    const apiFunctions: Array<{ name: string; fn: ServiceFunction }> = [];
     for (const route of routes) {
       const name = route.handler ? `${route.entry.split('/').at(-1)}-${route.handler}` : route.entry.split('/').at(-1)!;
       const id = name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());
       const fn = new ServiceFunction(this, `${id}Function`, { entry: route.entry, handler: route.handler, environment });
       route.grant(fn, tables);
-      this.alarms.apiFunction(id, fn);
+      apiFunctions.push({ name: id, fn });
       api.addRoutes({
         path: route.path,
         methods: [route.method],
@@ -245,6 +246,7 @@ export class BookingStack extends Stack {
         authorizer: route.access === 'organizer' ? authorizer : undefined,
       });
     }
+    this.alarms.apiFunctions(apiFunctions);
     new CfnOutput(this, 'HttpApiUrl', { value: api.apiEndpoint });
   }
 

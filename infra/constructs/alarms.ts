@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, MathExpression, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -53,9 +53,24 @@ export class OperatorAlarms extends Construct {
       `${name} is more than a minute behind the events table's stream`, 60_000, 5);
   }
 
-  apiFunction(name: string, fn: IFunction) {
-    this.alarm(`${name}Errors`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), `${name} threw (each is a 500)`);
-    this.alarm(`${name}Throttles`, fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), `${name} was throttled`);
+  /**
+   * Errors and throttles of the HTTP API's functions, ten functions to an alarm (the most one alarm's metric
+   * math may read): one alarm per function would be 60-odd resources of CloudFormation's 500 per stack. The
+   * alarm's description names its functions; the Lambda console shows which one it was.
+   */
+  apiFunctions(functions: Array<{ name: string; fn: IFunction }>) {
+    for (let group = 0; group * 10 < functions.length; group++) {
+      const members = functions.slice(group * 10, group * 10 + 10);
+      const names = members.map((member) => member.name).join(', ');
+      for (const [what, metricOf] of [
+        ['Errors', (fn: IFunction) => fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' })],
+        ['Throttles', (fn: IFunction) => fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' })],
+      ] as const) {
+        const usingMetrics = Object.fromEntries(members.map((member, index) => [`f${index}`, metricOf(member.fn)]));
+        const expression = new MathExpression({ expression: Object.keys(usingMetrics).join(' + '), usingMetrics, period: Duration.minutes(5), label: `HTTP API functions ${what.toLowerCase()}` });
+        this.alarm(`HttpFunctions${what}${group + 1}`, expression, `${what.toLowerCase()} in one of: ${names}`);
+      }
+    }
   }
 
   httpApi(api: HttpApi) {

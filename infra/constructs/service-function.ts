@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Architecture, Runtime, Tracing, LoggingFormat, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -28,6 +28,18 @@ export const LOCAL_ENTRY_METADATA = 'BookingEngine:Entry';
 export const LOCAL_HANDLER_METADATA = 'BookingEngine:Handler';
 
 /**
+ * One log group for every function of the stack: Lambda names each log stream after its function, JSON lines
+ * carry the function name, and CloudWatch Logs Insights filters by either. A group per function would cost 40-odd
+ * of CloudFormation's 500 resources per stack, for nothing a query cannot do.
+ */
+function functionLogs(scope: Construct): LogGroup {
+  const stack = Stack.of(scope);
+  const existing = stack.node.tryFindChild('FunctionLogs');
+  if (existing) return existing as LogGroup;
+  return new LogGroup(stack, 'FunctionLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+}
+
+/**
  * Every Lambda of the service, with the defaults set once: Node 24 on arm64, ESM bundle with source maps,
  * JSON logs kept a month, X-Ray tracing. The source module is recorded in the template so that the local
  * runtime runs the very handler the cloud runs.
@@ -48,7 +60,7 @@ export class ServiceFunction extends NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: Tracing.ACTIVE,
       loggingFormat: LoggingFormat.JSON,
-      logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      logGroup: functionLogs(scope),
       environment: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'booking-engine', ...props.environment },
       projectRoot,
       depsLockFilePath: `${projectRoot}package-lock.json`,
