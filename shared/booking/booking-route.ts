@@ -38,7 +38,10 @@ export function bookingCommandRoute(options: { allow: Array<BookingCaller['actor
           return request.remember(response);
         },
       });
-      if (result.events.length === 0) response = json(200, presentBooking(result.booking));
+      if (result.events.length === 0) {
+        // Nothing to record, perhaps because a twin of this request (same key) recorded it a moment ago.
+        response = (await request.replay()) ?? json(200, presentBooking(result.booking));
+      }
       return response;
     });
   });

@@ -32,6 +32,10 @@ export async function respondToCommand<C, S, E extends Event>(event: HttpEvent, 
       },
     });
     if (events.length > 0 && response) return response;
+    // Nothing to record, perhaps because a twin of this request (same key) recorded it a moment ago: its
+    // answer is the one to give.
+    const first = await request.replay();
+    if (first) return first;
     return json(spec.status, spec.unchanged ? await spec.unchanged(state) : spec.present(state));
   });
 }

@@ -89,6 +89,17 @@ describe('concurrent retries with one Idempotency-Key', () => {
     expect((await call('GET', '/schedules', { token: owner })).body.schedules.length).toBe(before + 1);
   });
 
+  it('PATCH /event-types/{id} and PATCH /schedules/{id}: one update event each', async () => {
+    const owner = await stack.issuer.sign('retry-patcher');
+    const eventType = (await call('POST', '/event-types', { token: owner, body: { title: 'Patched', slug: 'patched', lengthMinutes: 30 } })).body;
+    const schedule = (await call('POST', '/schedules', { token: owner, body: { name: 'Hours', timeZone: 'Europe/Berlin', weekly: [{ day: 'mon', start: '09:00', end: '17:00' }] } })).body;
+    expect((await twins('PATCH', `/event-types/${eventType.id}`, { token: owner, key: 'patch-et', body: { slug: 'patched-again', bufferAfterMinutes: 10 } })).body.slug).toBe('patched-again');
+    expect((await twins('PATCH', `/schedules/${schedule.id}`, { token: owner, key: 'patch-schedule', body: { name: 'New hours' } })).body.name).toBe('New hours');
+    const store = new EventStore(DynamoDBDocumentClient.from(new DynamoDBClient({ ...localAwsConfig, endpoint: inject('dynamoEndpoint') })), process.env.EVENTS_TABLE!);
+    expect((await store.load(eventType.id)).map((e) => e.type)).toEqual(['event-type.created', 'event-type.updated']);
+    expect((await store.load(schedule.id)).map((e) => e.type)).toEqual(['schedule.created', 'schedule.updated']);
+  });
+
   it('cancel, by organizer and by attendee: one booking.cancelled', async () => {
     for (const [n, by] of [[2, 'organizer'], [3, 'attendee']] as const) {
       const created = await call("POST", "/bookings", { body: { eventTypeId, start: futureSlot(n).toISOString(), attendee } });
