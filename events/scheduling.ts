@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isValidTimeZone } from './booking.ts';
+import { isValidTimeZone, refundPolicySchema } from './booking.ts';
 
 const timeZone = z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin');
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be HH:MM (00:00 to 24:00)');
@@ -48,7 +48,11 @@ const eventTypeFields = {
   bufferAfterMinutes: z.number().int().min(0).max(240),
   bookingWindow: bookingWindowSchema.optional(),
   requiresConfirmation: z.boolean(),
-  price: z.object({ amount: z.number().int().positive(), currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR') }).optional(),
+  // Either case: Stripe writes `eur`, ISO 4217 `EUR`; payments send it to Stripe in lower case.
+  price: z.object({ amount: z.number().int().positive(), currency: z.string().regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 code such as EUR') }).optional(),
+  /** How long an attendee has to pay, from the start of each payment attempt (30 minutes unless set). */
+  paymentWindowMinutes: z.number().int().min(1).max(1440).optional(),
+  refundPolicy: refundPolicySchema.optional(),
   active: z.boolean(),
   scheduleId: z.string().optional(),
   teamId: z.string().optional(),

@@ -26,7 +26,8 @@ const created = (awaiting: 'nothing' | 'confirmation' | 'payment'): BookingEvent
   payload: { eventTypeId: 'et-1', organizerId: 'org-1', hostIds: ['org-1'], ...times, awaiting },
 });
 const confirmed = (by: 'system' | 'organizer' = 'system'): BookingEvent => ({ type: 'booking.confirmed', payload: { confirmedBy: by, ...times } });
-const paymentInitiated: BookingEvent = { type: 'payment.initiated', payload: { paymentId: 'pay-1', provider: 'stripe', amount: 5000, currency: 'EUR' } };
+const expiresAt = '2030-01-01T12:30:00.000Z';
+const paymentInitiated: BookingEvent = { type: 'payment.initiated', payload: { paymentId: 'pay-1', provider: 'stripe', amount: 5000, currency: 'EUR', attempt: 1, expiresAt } };
 const paymentFailed: BookingEvent = { type: 'payment.failed', payload: { paymentId: 'pay-1', reason: 'card_declined' } };
 const later = { start: '2030-01-08T10:00:00.000Z', end: '2030-01-08T10:30:00.000Z' };
 const rescheduled: BookingEvent = {
@@ -63,7 +64,7 @@ describe('booking decider: the transitions of the seed diagram', () => {
 
   it('Draft -> PendingPayment (submit with payment)', () => {
     spec.given([{ type: 'booking.requested', payload: paid }, created('payment')])
-      .when({ type: 'InitiatePayment', paymentId: 'pay-1', amount: 5000, currency: 'EUR' })
+      .when({ type: 'InitiatePayment', paymentId: 'pay-1', amount: 5000, currency: 'EUR', attempt: 1, expiresAt })
       .then([paymentInitiated]);
   });
 
@@ -79,8 +80,8 @@ describe('booking decider: the transitions of the seed diagram', () => {
   });
 
   it('PaymentFailed -> PendingPayment (retry payment)', () => {
-    const retry = { type: 'payment.initiated' as const, payload: { paymentId: 'pay-2', provider: 'stripe' as const, amount: 5000, currency: 'EUR' } };
-    spec.given(histories.payment_failed).when({ type: 'InitiatePayment', paymentId: 'pay-2', amount: 5000, currency: 'EUR' }).then([retry]);
+    const retry = { type: 'payment.initiated' as const, payload: { paymentId: 'pay-2', provider: 'stripe' as const, amount: 5000, currency: 'EUR', attempt: 2, expiresAt } };
+    spec.given(histories.payment_failed).when({ type: 'InitiatePayment', paymentId: 'pay-2', amount: 5000, currency: 'EUR', attempt: 2, expiresAt }).then([retry]);
   });
 
   it('PaymentFailed -> Cancelled', () => {
@@ -151,11 +152,11 @@ describe('booking decider: the lifecycle around the diagram', () => {
       confirmed(),
       cancelled,
     ];
-    spec.given(paidAndCancelled).when({ type: 'RefundPayment' }).then([
+    spec.given(paidAndCancelled).when({ type: 'RefundPayment', paymentId: 'pay-1', amount: 5000 }).then([
       { type: 'payment.refunded', payload: { paymentId: 'pay-1', amount: 5000, currency: 'EUR', reason: undefined } },
     ]);
     spec.given([...paidAndCancelled, { type: 'payment.refunded', payload: { paymentId: 'pay-1', amount: 5000, currency: 'EUR' } }])
-      .when({ type: 'RefundPayment' })
+      .when({ type: 'RefundPayment', paymentId: 'pay-1', amount: 5000 })
       .thenNothing();
   });
 
@@ -198,9 +199,10 @@ describe('booking decider: every transition outside the diagram is refused', () 
   // For each state, the people-facing commands it accepts; everything else must throw a DomainError.
   const allowed: Record<BookingStatus, Array<BookingCommand['type']>> = {
     draft: ['FailCreation', 'UpdateDetails'],
-    pending_payment: ['CompletePayment', 'FailPayment', 'UpdateDetails'],
+    // FailCreation from the payment states is the workflow's compensation when a step breaks mid-payment.
+    pending_payment: ['CompletePayment', 'FailPayment', 'FailCreation', 'UpdateDetails'],
     confirmed: ['Cancel', 'Reschedule', 'Complete', 'UpdateDetails'],
-    payment_failed: ['InitiatePayment', 'Cancel', 'UpdateDetails'],
+    payment_failed: ['InitiatePayment', 'Cancel', 'FailCreation', 'UpdateDetails'],
     rescheduled: ['Confirm', 'Cancel', 'UpdateDetails'],
     cancelled: [],
     completed: [],
@@ -208,9 +210,9 @@ describe('booking decider: every transition outside the diagram is refused', () 
   const commands: BookingCommand[] = [
     { type: 'Confirm', by: 'organizer' },
     { type: 'Reject', reason: 'no' },
-    { type: 'InitiatePayment', paymentId: 'pay-9', amount: 5000, currency: 'EUR' },
+    { type: 'InitiatePayment', paymentId: 'pay-9', amount: 5000, currency: 'EUR', attempt: 2, expiresAt },
     { type: 'CompletePayment', paymentId: 'pay-1' },
-    { type: 'FailPayment', paymentId: 'pay-9', reason: 'declined' },
+    { type: 'FailPayment', paymentId: 'pay-1', reason: 'declined' },
     { type: 'Cancel', by: 'attendee' },
     { type: 'Reschedule', by: 'attendee', start: '2030-02-01T09:00:00.000Z', end: '2030-02-01T09:30:00.000Z' },
     { type: 'Complete', now: '2031-01-01T00:00:00.000Z' },
@@ -226,6 +228,9 @@ describe('booking decider: every transition outside the diagram is refused', () 
           const events = bookingDecider.decide(command, state);
           expect(events.length).toBeGreaterThan(0);
           expect(bookingDecider.evolve(state, events[0]!).status).not.toBe('none');
+        } else if (status === 'payment_failed' && command.type === 'FailPayment') {
+          // The same failure reported again (Stripe redelivers) is a workflow repeat: nothing new, nothing refused.
+          expect(bookingDecider.decide(command, state)).toEqual([]);
         } else {
           expect(() => bookingDecider.decide(command, state)).toThrow(DomainError);
         }
