@@ -15,6 +15,7 @@ import type { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../events/envelope.ts';
 import { ServiceFunction } from './constructs/service-function.ts';
 import { BookingWorkflow } from './constructs/booking-workflow.ts';
+import { Payments } from './constructs/payments.ts';
 
 /** How a route is reached: by anyone, by a signed-in organizer (checked by API Gateway), or by either an
  * organizer or the attendee's booking token (checked in the handler, since API Gateway cannot express "or"). */
@@ -127,9 +128,11 @@ export class BookingStack extends Stack {
       JWT_AUDIENCE: jwtAudience,
     };
 
-    this.httpApi(tables, environment, jwtIssuer, jwtAudience);
+    const api = this.httpApi(tables, environment, jwtIssuer, jwtAudience);
     this.publisher(tables, bus);
-    const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, environment });
+    const payments = new Payments(this, 'Payments', { tables, environment });
+    const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, environment, payments: payments.workflowPayments });
+    payments.connect({ api, stateMachine: workflow.stateMachine, bus });
     this.startWorkflowOnRequest(bus, workflow);
     this.subscribers(tables, bus, environment);
     this.settleDueBookings(tables, environment);
@@ -190,7 +193,7 @@ export class BookingStack extends Stack {
     return { events, state, connections, audit };
   }
 
-  private httpApi(tables: Tables, environment: Record<string, string>, jwtIssuer: string, jwtAudience: string) {
+  private httpApi(tables: Tables, environment: Record<string, string>, jwtIssuer: string, jwtAudience: string): HttpApi {
     const api = new HttpApi(this, 'HttpApi', {
       description: 'Booking engine HTTP API',
       corsPreflight: { allowOrigins: ['*'], allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-booking-token'], allowMethods: [CorsHttpMethod.ANY] },
@@ -209,6 +212,7 @@ export class BookingStack extends Stack {
       });
     }
     new CfnOutput(this, 'HttpApiUrl', { value: api.apiEndpoint });
+    return api;
   }
 
   private publisher(tables: Tables, bus: EventBus) {
