@@ -119,6 +119,73 @@ describe('paid bookings on the local stack', () => {
     expect(await history(booking.id)).toEqual(['booking.requested', 'booking.created', 'payment.initiated', 'payment.failed', 'booking.cancelled']);
     expect(stack.stripe.intents.get(pending.payment.paymentId)!.status).toBe('canceled');
     expect(JSON.stringify(await offered())).toContain(offeredAt);
+
+    // The attendee's payment beat the cancel at Stripe, and its webhook arrives late: nothing is confirmed, the money goes back.
+    const intent = stack.stripe.intents.get(pending.payment.paymentId)!;
+    Object.assign(intent, { status: 'succeeded', amount_received: intent.amount, latest_charge: 'ch_late' });
+    const late = { id: `evt_late_${booking.id.slice(0, 8)}`, object: 'event', type: 'payment_intent.succeeded', created: Math.floor(Date.now() / 1000), data: { object: { id: intent.id, object: 'payment_intent', status: 'succeeded', amount: intent.amount } } };
+    expect((await stack.stripe.deliver(late)).status).toBe(200);
+    expect((await history(booking.id)).slice(-2)).toEqual(['booking.cancelled', 'payment.refunded']);
+    expect((await body(await api(`/bookings/${booking.id}`, { auth: token }))).status).toBe('cancelled');
+    expect([...stack.stripe.refunds.values()].filter((r) => r.payment_intent === intent.id).map((r) => r.amount)).toEqual([1000]);
+  });
+
+  it('concurrent duplicate webhooks have one effect; a late payment_failed after the success changes nothing', async () => {
+    const id = await eventType({ slug: 'paid-duplicates', price: { amount: 3000, currency: 'eur' } });
+    const booking = await book(id, futureSlot(4));
+    await waitFor(booking, (view) => view.status === 'pending_payment');
+    const { event } = await settle(booking.id, 'succeed');
+    const deliveries = await Promise.all(Array.from({ length: 8 }, () => stack.stripe.deliver(event)));
+    expect(deliveries.map((d) => d.status)).toEqual(Array(8).fill(200));
+    const confirmed = await waitFor(booking, (view) => view.status === 'confirmed');
+    const intent = stack.stripe.intents.get(confirmed.payment.paymentId)!;
+    const lateFailure = {
+      ...event,
+      id: 'evt_late_failure_' + booking.id.slice(0, 8),
+      type: 'payment_intent.payment_failed',
+      data: { object: { ...event.data.object, status: 'requires_payment_method', last_payment_error: { type: 'card_error', code: 'card_declined', decline_code: 'lost_card', message: 'declined' } } },
+    };
+    expect((await stack.stripe.deliver(lateFailure)).status).toBe(200);
+    expect((await stack.stripe.deliver({ ...event, id: 'evt_other_type', type: 'customer.created', data: { object: { id: 'cus_1' } } })).status).toBe(200);
+    await stack.stepFunctions.drained();
+    expect(await history(booking.id)).toEqual(['booking.requested', 'booking.created', 'payment.initiated', 'payment.completed', 'booking.confirmed']);
+    expect(intent.status).toBe('succeeded');
+    expect([...stack.stripe.refunds.values()].filter((r) => r.payment_intent === intent.id)).toEqual([]);
+  });
+
+  it('cancelling a paid booking refunds it once, even when the cancel is retried', async () => {
+    const id = await eventType({ slug: 'paid-refund', price: { amount: 5000, currency: 'eur' }, refundPolicy: { fullRefundUntilHoursBefore: 1, laterRefundPercent: 0 } });
+    const booking = await book(id, futureSlot(5));
+    await waitFor(booking, (view) => view.status === 'pending_payment');
+    await settle(booking.id, 'succeed');
+    const paid = await waitFor(booking, (view) => view.status === 'confirmed');
+    const cancel = (key: string) =>
+      api(`/bookings/${booking.id}/cancel`, { method: 'POST', auth: token, headers: { 'idempotency-key': key }, json: { reason: 'host ill' } });
+    const answers = await Promise.all([cancel('cancel-paid-1'), cancel('cancel-paid-1'), cancel('cancel-paid-1')]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect((await cancel('cancel-paid-2')).status).toBe(409);
+    const refunded = await waitFor(booking, (view) => view.payment?.status === 'refunded');
+    expect(refunded.payment).toMatchObject({ refundedAmount: 5000 });
+    await stack.stepFunctions.drained();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const events = (await body(await api(`/bookings/${booking.id}/events`, { auth: token }))).events;
+    expect(events.filter((e: any) => e.type === 'payment.refunded').map((e: any) => e.payload)).toEqual([
+      { paymentId: paid.payment.paymentId, amount: 5000, currency: 'eur', reason: 'cancelled by the organizer' },
+    ]);
+    expect([...stack.stripe.refunds.values()].filter((r) => r.payment_intent === paid.payment.paymentId).map((r) => r.amount)).toEqual([5000]);
+  });
+
+  it('a paid booking that needs confirmation waits for the organizer; rejecting it refunds in full', async () => {
+    const id = await eventType({ slug: 'paid-confirm', price: { amount: 7000, currency: 'usd' }, requiresConfirmation: true, refundPolicy: { fullRefundUntilHoursBefore: 8760, laterRefundPercent: 0 } });
+    const booking = await book(id, futureSlot(6));
+    await waitFor(booking, (view) => view.status === 'pending_payment');
+    await settle(booking.id, 'succeed');
+    const waiting = await waitFor(booking, (view) => view.status === 'draft' && view.payment?.status === 'completed');
+    expect(waiting.awaiting).toBe('confirmation');
+    expect((await api(`/bookings/${booking.id}/reject`, { method: 'POST', auth: token, json: { reason: 'fully booked' } })).status).toBe(200);
+    const refunded = await waitFor(booking, (view) => view.payment?.status === 'refunded');
+    expect(refunded).toMatchObject({ status: 'cancelled', payment: { refundedAmount: 7000 } });
+    expect((await history(booking.id)).slice(-3)).toEqual(['payment.completed', 'booking.rejected', 'payment.refunded']);
   });
 
   it('refuses a webhook with a bad or stale signature with 400 and changes nothing', async () => {
