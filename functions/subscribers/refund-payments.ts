@@ -9,7 +9,7 @@ import { cancelPaymentIntent } from '../../shared/payments/stripe.ts';
 /**
  * A paid booking that lets its time go (cancelled, rejected, or its creation failed) gets its money back as
  * its refund policy says, once: redeliveries and retried cancels find payment.refunded already recorded. An
- * attempt still open when creation failed is cancelled at Stripe, so nothing is charged later.
+ * unpaid attempt is cancelled at Stripe, so nothing is charged later.
  */
 export async function handler(busEvent: EventBridgeEvent<string, unknown>): Promise<void> {
   const event = parseDomainEvent(busEvent.detail);
@@ -19,7 +19,9 @@ export async function handler(busEvent: EventBridgeEvent<string, unknown>): Prom
   const payment = booking.payment;
   const attempt = await readAttempt(tables, payment.paymentId);
   const metadata = { userId: 'system:payments', correlationId: event.metadata.correlationId, causationId: event.id };
-  if (payment.state === 'initiated') {
+  if (payment.state === 'initiated' || payment.state === 'failed') {
+    // Not paid when the booking let go (creation failed, the window passed, the attendee gave up): the intent is
+    // cancelled so nothing is charged later; one paid in the meantime is refunded.
     if ((await cancelPaymentIntent(payment.paymentId, attempt?.stripeAccount)) !== 'succeeded') return;
     const charge = { bookingId: event.aggregateId, paymentId: payment.paymentId, amount: payment.amount, stripeAccount: attempt?.stripeAccount };
     await refundCharge(tables, { ...charge, reason: 'late payment' }, metadata);

@@ -151,12 +151,16 @@ function listingWrites(tableName: string, view: BookingView): TransactionItem[] 
  * scheduled sweep finds what is due with one query each: a confirmed booking is completed once it ends, and one
  * still waiting for the organizer expires once it starts. Kept in the bookings' own transactions.
  */
-export const dueLists = { completion: 'DUE#COMPLETION', expiry: 'DUE#EXPIRY' } as const;
+export const dueLists = { completion: 'DUE#COMPLETION', expiry: 'DUE#EXPIRY', payment: 'DUE#PAYMENT' } as const;
 
 function dueEntry(state: BookingState, bookingId: string): { pk: string; sk: string } | undefined {
   if (state.status === 'confirmed') return { pk: dueLists.completion, sk: `${state.end}#${bookingId}` };
   const waiting = (state.status === 'draft' && state.awaiting === 'confirmation') || state.status === 'rescheduled';
   if (waiting) return { pk: dueLists.expiry, sk: `${state.start}#${bookingId}` };
+  // A payment's window ends the hold: the workflow's timer releases it, this list is the backstop.
+  if ((state.status === 'pending_payment' || state.status === 'payment_failed') && state.payment) {
+    return { pk: dueLists.payment, sk: `${state.payment.expiresAt}#${bookingId}` };
+  }
   return undefined;
 }
 
