@@ -1,9 +1,9 @@
 import type Stripe from 'stripe';
 import { bookingTables } from '../../shared/config.ts';
 import { header, httpHandler, json, type HttpEvent } from '../../shared/http/handler.ts';
-import { claimWebhookEvent, readAttempt, releaseWebhookEvent, settleAttempt } from '../../shared/payments/attempts.ts';
+import { claimWebhookEvent, markResumed, readAttempt, releaseWebhookEvent, settleAttempt, type PaymentAttempt } from '../../shared/payments/attempts.ts';
 import { refundCharge } from '../../shared/payments/payments.ts';
-import { heartbeat, resumeWithFailure, resumeWithSuccess } from '../../shared/payments/resume.ts';
+import { heartbeat, resumeWithFailure, resumeWithSuccess, type Resumed } from '../../shared/payments/resume.ts';
 import { isSignatureError, verifyWebhook } from '../../shared/payments/stripe.ts';
 
 const metadata = (event: Stripe.Event) => ({ userId: 'system:stripe-webhook', correlationId: event.id });
@@ -35,29 +35,39 @@ export const handler = httpHandler(async (request: HttpEvent) => {
   return json(200, { received: true });
 });
 
+/**
+ * Hands the attempt's outcome to the paused workflow, once: a redelivery after a failed answer tries again, a
+ * duplicate of a delivered one does not. A token that is gone means the window passed as the payment came in;
+ * ExpirePayment then finds the intent paid and refunds it.
+ */
+async function resume(attempt: PaymentAttempt, send: () => Promise<Resumed>): Promise<void> {
+  if (attempt.resumed || !attempt.taskToken) return;
+  if ((await send()) === 'resumed') await markResumed(bookingTables(), attempt.paymentId);
+}
+
 async function handle(event: Stripe.Event): Promise<void> {
   const tables = bookingTables();
   switch (event.type) {
     case 'payment_intent.succeeded': {
       const intent = event.data.object;
-      const { settled, attempt } = await settleAttempt(tables, intent.id, 'succeeded');
+      const { attempt } = await settleAttempt(tables, intent.id, 'succeeded');
       if (!attempt) return; // Not one of ours (another integration on the account).
-      const resumed = settled && attempt.taskToken ? await resumeWithSuccess(attempt.taskToken, { paymentId: intent.id }) : 'gone';
-      // Paid after its attempt closed (the window passed, or it had failed): nothing is confirmed by it, and the
-      // money goes back. A duplicate of an earlier success is not late: it finds the attempt already succeeded.
-      const late = settled ? resumed === 'gone' : attempt.state !== 'succeeded';
-      if (late) {
+      if (attempt.state === 'failed' || attempt.state === 'expired') {
+        // Paid after its attempt closed (it had failed, or the window passed): it confirms nothing, and the money goes back.
         const { bookingId, amount, stripeAccount } = attempt;
         await refundCharge(tables, { bookingId, paymentId: intent.id, amount, stripeAccount, reason: 'late payment' }, metadata(event));
+        return;
       }
+      await resume(attempt, () => resumeWithSuccess(attempt.taskToken!, { paymentId: intent.id }));
       return;
     }
     case 'payment_intent.payment_failed': {
       const intent = event.data.object;
       const error = intent.last_payment_error;
       const failure = { reason: error?.message ?? 'payment failed', code: error?.code, declineCode: error?.decline_code };
-      const { settled, attempt } = await settleAttempt(tables, intent.id, 'failed', JSON.parse(JSON.stringify(failure)));
-      if (settled && attempt?.taskToken) await resumeWithFailure(attempt.taskToken, 'PaymentFailed', { paymentId: intent.id, ...failure });
+      const { attempt } = await settleAttempt(tables, intent.id, 'failed', JSON.parse(JSON.stringify(failure)));
+      // A failure after the success (or after the window) finds the attempt settled otherwise: nothing changes.
+      if (attempt?.state === 'failed') await resume(attempt, () => resumeWithFailure(attempt.taskToken!, 'PaymentFailed', { paymentId: intent.id, ...attempt.failure }));
       return;
     }
     case 'payment_intent.processing':

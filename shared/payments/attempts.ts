@@ -22,6 +22,8 @@ export type PaymentAttempt = {
   /** When the payment window of this attempt ends (not named expiresAt: that is the table's TTL attribute). */
   windowEndsAt: string;
   failure?: { reason: string; code?: string; declineCode?: string };
+  /** Set once the workflow took the outcome, so a redelivered webhook knows not to resume it again. */
+  resumed?: boolean;
 };
 
 /** Storage keys of the payments slice, in one place. */
@@ -95,6 +97,10 @@ export async function settleAttempt(
     if (!isConditionFailure(error)) throw error;
     return { settled: false, attempt: await readAttempt(tables, paymentId) };
   }
+}
+
+export async function markResumed(tables: Tables, paymentId: string): Promise<void> {
+  await tables.client.send(new UpdateCommand({ TableName: tables.stateTable, Key: paymentKeys.attempt(paymentId), UpdateExpression: 'SET resumed = :yes', ExpressionAttributeValues: { ':yes': true } }));
 }
 
 export async function saveRetryToken(tables: Tables, bookingId: string, attempt: number, taskToken: string): Promise<void> {
