@@ -89,9 +89,18 @@ describe('paid bookings on the local stack', () => {
     // The failed intent is cancelled at Stripe, so nobody pays it later; a retry makes a new one.
     await expect.poll(() => stack.stripe.intents.get(first.payment.paymentId)!.status).toBe('canceled');
 
-    const retried = await api(`/bookings/${booking.id}/payment/retry`, { method: 'POST', headers: { 'x-booking-token': booking.manageToken, 'idempotency-key': 'retry-1' } });
-    expect(retried.status).toBe(202);
-    const again = await api(`/bookings/${booking.id}/payment/retry`, { method: 'POST', headers: { 'x-booking-token': booking.manageToken, 'idempotency-key': 'retry-1' } });
+    // Retries at the same moment (different keys, attendee and organizer) start one attempt.
+    const retries: Array<RequestInit & { auth?: string }> = [
+      { method: 'POST', headers: { 'x-booking-token': booking.manageToken, 'idempotency-key': 'retry-1' } },
+      { method: 'POST', headers: { 'x-booking-token': booking.manageToken, 'idempotency-key': 'retry-2' } },
+      { method: 'POST', auth: token, headers: { 'idempotency-key': 'retry-3' } },
+    ];
+    const racing = await Promise.all(retries.map((init) => api(`/bookings/${booking.id}/payment/retry`, init)));
+    expect(racing.map((r) => r.status).sort()).toEqual([202, 409, 409]);
+    const winner = racing.findIndex((r) => r.status === 202);
+    expect((await body(racing[winner]!)).retrying).toEqual({ attempt: 2 });
+    // The winner's retry, repeated with its key, gets its first answer.
+    const again = await api(`/bookings/${booking.id}/payment/retry`, retries[winner]);
     expect(again.status).toBe(202);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     const second = await waitFor(booking, (view) => view.status === 'pending_payment' && view.payment.attempt === 2);
@@ -105,11 +114,15 @@ describe('paid bookings on the local stack', () => {
     expect(notFailed.status).toBe(409);
   });
 
-  it('a window that passes unpaid cancels the payment and the booking, and frees the slot', async () => {
+  it('a window that passes unpaid (or failed and not retried) cancels the payment and the booking, and frees the slot', async () => {
     const id = await eventType({ slug: 'paid-expiring', price: { amount: 1000, currency: 'eur' }, paymentWindowMinutes: 1 });
     const slot = futureSlot(3);
     const booking = await book(id, slot);
+    const declined = await book(id, futureSlot(3, 2));
     const pending = await waitFor(booking, (view) => view.status === 'pending_payment');
+    await waitFor(declined, (view) => view.status === 'pending_payment');
+    await settle(declined.id, 'fail', 'do_not_honor');
+    await waitFor(declined, (view) => view.status === 'payment_failed');
     const from = slot.toISOString().slice(0, 10);
     const offered = async () => (await body(await api(`/slots?eventTypeId=${id}&start=${from}&end=${from}&timeZone=UTC`))).slots ?? [];
     const offeredAt = slot.toISOString().replace('.000Z', '+00:00');
@@ -119,6 +132,10 @@ describe('paid bookings on the local stack', () => {
     expect(await history(booking.id)).toEqual(['booking.requested', 'booking.created', 'payment.initiated', 'payment.failed', 'booking.cancelled']);
     expect(stack.stripe.intents.get(pending.payment.paymentId)!.status).toBe('canceled');
     expect(JSON.stringify(await offered())).toContain(offeredAt);
+    const gaveUp = await waitFor(declined, (view) => view.status === 'cancelled', 30_000);
+    expect(gaveUp.cancellation).toMatchObject({ by: 'system', reason: 'payment window passed' });
+    expect(await history(declined.id)).toEqual(['booking.requested', 'booking.created', 'payment.initiated', 'payment.failed', 'booking.cancelled']);
+    expect((await api(`/bookings/${declined.id}/payment/retry`, { method: 'POST', headers: { 'x-booking-token': declined.manageToken } })).status).toBe(409);
 
     // The attendee's payment beat the cancel at Stripe, and its webhook arrives late: nothing is confirmed, the money goes back.
     const intent = stack.stripe.intents.get(pending.payment.paymentId)!;
