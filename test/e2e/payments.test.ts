@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, futureSlot, startTestStack, type TestStack } from '../support/local-stack.ts';
 import { stripeSignature } from '../../infra/local/stripe.ts';
+import { bookingTables } from '../../shared/config.ts';
+import { saveConnectedAccount } from '../../shared/payments/attempts.ts';
 
 let stack: TestStack;
 let token: string;
@@ -205,6 +207,20 @@ describe('paid bookings on the local stack', () => {
     expect((await history(booking.id)).slice(-3)).toEqual(['payment.completed', 'booking.rejected', 'payment.refunded']);
   });
 
+  it('charges an organizer with a connected Stripe account on that account, and refunds there', async () => {
+    const connected = await stack.issuer.sign('payee-connected');
+    await saveConnectedAccount(bookingTables(), 'payee-connected', 'acct_1Connected');
+    const response = await api('/event-types', { method: 'POST', auth: connected, json: { title: 'Connected', slug: 'connected', lengthMinutes: 30, price: { amount: 2500, currency: 'chf' } } });
+    const booking = await book((await body(response)).id, futureSlot(8));
+    const pending = await waitFor(booking, (view) => view.status === 'pending_payment');
+    expect(stack.stripe.intents.get(pending.payment.paymentId)!.__account).toBe('acct_1Connected');
+    await settle(booking.id, 'succeed');
+    await waitFor(booking, (view) => view.status === 'confirmed');
+    expect((await api(`/bookings/${booking.id}/cancel`, { method: 'POST', auth: connected })).status).toBe(200);
+    await waitFor(booking, (view) => view.payment?.status === 'refunded');
+    expect([...stack.stripe.refunds.values()].filter((r) => r.payment_intent === pending.payment.paymentId).map((r) => [r.amount, r.__account])).toEqual([[2500, 'acct_1Connected']]);
+  });
+
   it('refuses a webhook with a bad or stale signature with 400 and changes nothing', async () => {
     const payload = JSON.stringify({ id: 'evt_forged', object: 'event', type: 'payment_intent.succeeded', data: { object: { id: 'pi_x' } } });
     const forged = await fetch(`${stack.httpUrl}/webhooks/stripe`, { method: 'POST', headers: { 'stripe-signature': stripeSignature(payload, 'whsec_wrong') }, body: payload });
@@ -223,5 +239,28 @@ describe('paid bookings on the local stack', () => {
     expect(tampered.status).toBe(400);
     const good = await fetch(`${stack.httpUrl}/webhooks/stripe`, { method: 'POST', headers: { 'stripe-signature': stripeSignature(payload, stack.stripe.webhookSecret) }, body: payload });
     expect(good.status).toBe(200);
+    // API Gateway hands a body it does not take for text over base64-encoded: the signature is over the bytes.
+    const binary = JSON.stringify({ ...JSON.parse(payload), id: 'evt_binary', note: 'größe' });
+    const encoded = await fetch(`${stack.httpUrl}/webhooks/stripe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'stripe-signature': stripeSignature(binary, stack.stripe.webhookSecret) },
+      body: Buffer.from(binary),
+    });
+    expect(encoded.status).toBe(200);
+    expect(await body(encoded)).toEqual({ received: true });
+
+    // A forged success for a real pending payment changes nothing; the genuine event with that id still counts.
+    const id = await eventType({ slug: 'paid-forged', price: { amount: 1500, currency: 'eur' } });
+    const booking = await book(id, futureSlot(7));
+    const pending = await waitFor(booking, (view) => view.status === 'pending_payment');
+    const intent = stack.stripe.intents.get(pending.payment.paymentId)!;
+    const forgedSuccess = JSON.stringify({ id: 'evt_forged_success', object: 'event', type: 'payment_intent.succeeded', data: { object: { id: intent.id, object: 'payment_intent', status: 'succeeded' } } });
+    const refused = await fetch(`${stack.httpUrl}/webhooks/stripe`, { method: 'POST', headers: { 'stripe-signature': stripeSignature(forgedSuccess, 'whsec_attacker') }, body: forgedSuccess });
+    expect(refused.status).toBe(400);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await waitFor(booking, () => true)).status).toBe('pending_payment');
+    Object.assign(intent, { status: 'succeeded', amount_received: intent.amount });
+    expect((await stack.stripe.deliver(JSON.parse(forgedSuccess))).status).toBe(200);
+    await waitFor(booking, (view) => view.status === 'confirmed');
   });
 });
