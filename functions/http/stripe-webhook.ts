@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import { bookingTables } from '../../shared/config.ts';
 import { header, httpHandler, json, type HttpEvent } from '../../shared/http/handler.ts';
 import { claimWebhookEvent, markResumed, readAttempt, releaseWebhookEvent, settleAttempt, type PaymentAttempt } from '../../shared/payments/attempts.ts';
-import { refundCharge } from '../../shared/payments/payments.ts';
+import { LATE_PAYMENT, refundCharge } from '../../shared/payments/payments.ts';
 import { heartbeat, resumeWithFailure, resumeWithSuccess, type Resumed } from '../../shared/payments/resume.ts';
 import { isSignatureError, verifyWebhook } from '../../shared/payments/stripe.ts';
 
@@ -55,7 +55,7 @@ async function handle(event: Stripe.Event): Promise<void> {
       if (attempt.state === 'failed' || attempt.state === 'expired') {
         // Paid after its attempt closed (it had failed, or the window passed): it confirms nothing, and the money goes back.
         const { bookingId, amount, stripeAccount } = attempt;
-        await refundCharge(tables, { bookingId, paymentId: intent.id, amount, stripeAccount, reason: 'late payment' }, metadata(event));
+        await refundCharge(tables, { bookingId, paymentId: intent.id, amount, stripeAccount, reason: LATE_PAYMENT }, metadata(event));
         return;
       }
       await resume(attempt, () => resumeWithSuccess(attempt.taskToken!, { paymentId: intent.id }));

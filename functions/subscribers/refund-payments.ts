@@ -2,7 +2,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { parseDomainEvent } from '../../events/catalog.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { readAttempt } from '../../shared/payments/attempts.ts';
-import { loadBookingState, refundCharge } from '../../shared/payments/payments.ts';
+import { LATE_PAYMENT, loadBookingState, refundCharge } from '../../shared/payments/payments.ts';
 import { refundAmount } from '../../shared/payments/refund-policy.ts';
 import { cancelPaymentIntent } from '../../shared/payments/stripe.ts';
 
@@ -24,7 +24,7 @@ export async function handler(busEvent: EventBridgeEvent<string, unknown>): Prom
     // cancelled so nothing is charged later; one paid in the meantime is refunded.
     if ((await cancelPaymentIntent(payment.paymentId, attempt?.stripeAccount)) !== 'succeeded') return;
     const charge = { bookingId: event.aggregateId, paymentId: payment.paymentId, amount: payment.amount, stripeAccount: attempt?.stripeAccount };
-    await refundCharge(tables, { ...charge, reason: 'late payment' }, metadata);
+    await refundCharge(tables, { ...charge, reason: LATE_PAYMENT }, metadata);
     return;
   }
   if (payment.state !== 'completed') return;

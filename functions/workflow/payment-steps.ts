@@ -4,7 +4,7 @@
 import { executeBookingCommand } from '../../shared/booking/booking-commands.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { readConnectedAccount, readAttempt, saveAttempt, saveRetryToken, settleAttempt, takeRetryToken } from '../../shared/payments/attempts.ts';
-import { loadBookingState, paymentWindowSeconds, refundCharge } from '../../shared/payments/payments.ts';
+import { LATE_PAYMENT, loadBookingState, paymentWindowSeconds, refundCharge } from '../../shared/payments/payments.ts';
 import { resumeWithFailure, resumeWithSuccess } from '../../shared/payments/resume.ts';
 import { cancelPaymentIntent, createPaymentIntent } from '../../shared/payments/stripe.ts';
 import { BookingRefused, type WorkflowInput } from './booking-steps.ts';
@@ -85,7 +85,7 @@ export async function recordPaymentFailure(input: WorkflowInput): Promise<Workfl
   const attempt = await readAttempt(tables, outcome.paymentId);
   if (attempt && (await cancelPaymentIntent(attempt.paymentId, attempt.stripeAccount)) === 'succeeded') {
     // Paid after all, on a card retried against the same intent before the cancel: money without a booking attempt.
-    await refundCharge(tables, { bookingId: input.bookingId, paymentId: attempt.paymentId, amount: attempt.amount, stripeAccount: attempt.stripeAccount, reason: 'late payment' }, metadataOf(input));
+    await refundCharge(tables, { bookingId: input.bookingId, paymentId: attempt.paymentId, amount: attempt.amount, stripeAccount: attempt.stripeAccount, reason: LATE_PAYMENT }, metadataOf(input));
   }
   const left = attempt ? Math.ceil((Date.parse(attempt.windowEndsAt) - Date.now()) / 1000) : 1;
   const { error: _, ...rest } = input;
@@ -110,14 +110,16 @@ export async function expirePayment(input: WorkflowInput): Promise<WorkflowInput
   const tables = bookingTables();
   await takeRetryToken(tables, input.bookingId);
   const booking = await loadBookingState(tables, input.bookingId);
-  const payment = booking.status === 'none' ? undefined : booking.payment;
+  // Paid at the last moment (the webhook's resume beat the timer) or already released: nothing to expire.
+  const waiting = booking.status === 'pending_payment' || booking.status === 'payment_failed';
+  const payment = waiting ? booking.payment : undefined;
   if (payment) {
     await settleAttempt(tables, payment.paymentId, 'expired');
     const attempt = await readAttempt(tables, payment.paymentId);
     const status = await cancelPaymentIntent(payment.paymentId, attempt?.stripeAccount);
     await executeBookingCommand(tables, { bookingId: input.bookingId, command: { type: 'ExpirePayment', now: new Date().toISOString() }, metadata: metadataOf(input) });
     if (status === 'succeeded' && attempt) {
-      await refundCharge(tables, { bookingId: input.bookingId, paymentId: payment.paymentId, amount: attempt.amount, stripeAccount: attempt.stripeAccount, reason: 'late payment' }, metadataOf(input));
+      await refundCharge(tables, { bookingId: input.bookingId, paymentId: payment.paymentId, amount: attempt.amount, stripeAccount: attempt.stripeAccount, reason: LATE_PAYMENT }, metadataOf(input));
     }
   }
   const { error: _, ...rest } = input;

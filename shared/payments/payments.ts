@@ -8,6 +8,9 @@ import { refundPaymentIntent } from './stripe.ts';
 
 export const DEFAULT_PAYMENT_WINDOW_MINUTES = 30;
 
+/** The refund reason of a charge the booking never took (paid after its attempt closed). */
+export const LATE_PAYMENT = 'late payment';
+
 export async function loadBookingState(tables: BookingTables, bookingId: string): Promise<BookingState> {
   const history = (await new EventStore(tables.client, tables.eventsTable).load(bookingId)) as unknown as BookingEvent[];
   return fold(bookingDecider, history);
@@ -34,7 +37,8 @@ export async function refundCharge(
     paymentIntentId: input.paymentId,
     amount: input.amount,
     stripeAccount: input.stripeAccount,
-    reason: input.reason === 'late payment' ? 'duplicate' : 'requested_by_customer',
+    // Stripe's own reasons: a charge nobody should have made is a duplicate, the rest the customer's wish.
+    reason: input.reason === LATE_PAYMENT ? 'duplicate' : 'requested_by_customer',
   });
   await executeBookingCommand(tables, {
     bookingId: input.bookingId,
