@@ -18,6 +18,7 @@ import { EVENT_SOURCE } from '../events/envelope.ts';
 import { ServiceFunction } from './constructs/service-function.ts';
 import { BookingWorkflow } from './constructs/booking-workflow.ts';
 import { OperatorAlarms } from './constructs/alarms.ts';
+import { Payments } from './constructs/payments.ts';
 
 /** How a route is reached: by anyone, by a signed-in organizer (checked by API Gateway), or by either an
  * organizer or the attendee's booking token (checked in the handler, since API Gateway cannot express "or"). */
@@ -153,9 +154,11 @@ export class BookingStack extends Stack {
       JWT_AUDIENCE: jwtAudience,
     };
 
-    this.httpApi(tables, environment, jwtIssuer, jwtAudience);
+    const api = this.httpApi(tables, environment, jwtIssuer, jwtAudience);
     this.publisher(tables, bus);
-    const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, environment });
+    const payments = new Payments(this, 'Payments', { tables, environment });
+    const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, environment, payments: payments.workflowPayments });
+    payments.connect({ api, stateMachine: workflow.stateMachine, bus });
     this.alarms.workflow('BookingWorkflow', workflow.stateMachine);
     this.startWorkflowOnRequest(bus, workflow);
     this.subscribers(tables, bus, environment);
@@ -217,7 +220,7 @@ export class BookingStack extends Stack {
     return { events, state, connections, audit };
   }
 
-  private httpApi(tables: Tables, environment: Record<string, string>, jwtIssuer: string, jwtAudience: string) {
+  private httpApi(tables: Tables, environment: Record<string, string>, jwtIssuer: string, jwtAudience: string): HttpApi {
     const api = new HttpApi(this, 'HttpApi', {
       description: 'Booking engine HTTP API',
       corsPreflight: { allowOrigins: ['*'], allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-booking-token'], allowMethods: [CorsHttpMethod.ANY] },
@@ -248,6 +251,7 @@ export class BookingStack extends Stack {
     }
     this.alarms.apiFunctions(apiFunctions);
     new CfnOutput(this, 'HttpApiUrl', { value: api.apiEndpoint });
+    return api;
   }
 
   private publisher(tables: Tables, bus: EventBus) {

@@ -14,6 +14,7 @@ import type { FieldError } from '../../shared/http/problems.ts';
 import { notFound, ruleViolated } from '../../shared/domain/decider.ts';
 import { countAssignment, explainAssignment, rankHosts, readLoads } from '../../shared/scheduling/round-robin.ts';
 import { offeredHostsAt } from '../../shared/scheduling/slots.ts';
+import { DEFAULT_PAYMENT_WINDOW_MINUTES } from '../../shared/payments/payments.ts';
 
 const body = z.strictObject({
   eventTypeId: id,
@@ -68,6 +69,8 @@ async function book(event: HttpEvent, tables: BookingTables, request: Idempotent
       attendee: input.attendee,
       requiresConfirmation: eventType.requiresConfirmation,
       price: eventType.price,
+      // The terms are the event type's at the moment of booking; a later edit does not change what was agreed.
+      paymentTerms: eventType.price ? { windowMinutes: eventType.paymentWindowMinutes ?? DEFAULT_PAYMENT_WINDOW_MINUTES, refundPolicy: eventType.refundPolicy } : undefined,
       assignment: roundRobin ? { strategy: 'round_robin', reason: explanation(explainAssignment(candidate, rankHosts(freeHosts, loads))) } : undefined,
     };
     let response = json(202, {});

@@ -2,7 +2,8 @@
 // authorizers, stream mappings, rules and their patterns, targets, retries, dead-letter queues, the state
 // machine) is read from the template; this file only knows how to play each resource type.
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { CfnTemplate } from '../synth.ts';
@@ -19,6 +20,9 @@ import { StreamPoller } from './stream-poller.ts';
 import { ensureTables } from './tables.ts';
 import { logicalIdOfArn, TemplateResolver } from './template-resolver.ts';
 import { startWebSocketApi } from './websocket-api.ts';
+import { startAwsJsonEndpoint } from './aws-json-endpoint.ts';
+import { startLocalStripe, type LocalStripe } from './stripe.ts';
+import { LOCAL_SECRET_METADATA } from '../constructs/payments.ts';
 
 /** How each resource type of the template is honoured here. Anything not listed is reported as not run. */
 export const localSupport: Record<string, string> = {
@@ -29,7 +33,8 @@ export const localSupport: Record<string, string> = {
   'AWS::Events::EventBus': 'local PutEvents endpoint',
   'AWS::Events::Rule': 'local pattern matching and delivery',
   'AWS::SQS::Queue': 'local SQS',
-  'AWS::StepFunctions::StateMachine': 'aws-local-stepfunctions',
+  'AWS::StepFunctions::StateMachine': 'aws-local-stepfunctions, with .waitForTaskToken and a local SendTask* endpoint',
+  'AWS::SecretsManager::Secret': 'GetSecretValue from .local/secrets/<logical id>.json (the Stripe one holds the local Stripe keys)',
   'AWS::ApiGatewayV2::Api': 'local HTTP and WebSocket servers',
   'AWS::ApiGatewayV2::Route': 'local routing',
   'AWS::ApiGatewayV2::Integration': 'local routing',
@@ -57,6 +62,8 @@ export type LocalStackOptions = {
   httpPort?: number;
   wsPort?: number;
   sqsPort?: number;
+  /** The local Stripe's port (STRIPE_PORT for npm start); a free one when absent. */
+  stripePort?: number;
   tablePrefix?: string;
   log?: (message: string) => void;
 };
@@ -71,6 +78,7 @@ export type LocalStack = {
   stepFunctions: LocalStepFunctions;
   lambda: LambdaRuntime;
   scheduler: LocalScheduler;
+  stripe: LocalStripe;
   close(): Promise<void>;
 };
 
@@ -121,6 +129,31 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const lambda = new LambdaRuntime(resolver, log);
     const stepFunctions = new LocalStepFunctions(resolver, (id, event) => lambda.invoke(id, event), log);
 
+    // Secrets come from files under the data directory, never from the template. The Stripe secret is made on
+    // first start with keys of the local Stripe's own, which checks them as Stripe would.
+    const secrets = localSecrets(resolver, join(options.dataDir, 'secrets'));
+    const stripeKeys = JSON.parse(secrets.get(resolver.ofType('AWS::SecretsManager::Secret').find(([, r]) => r.Metadata?.[LOCAL_SECRET_METADATA] === 'stripe')?.[0] ?? '') ?? '{}');
+    const stripe = await startLocalStripe({
+      port: options.stripePort,
+      apiKey: stripeKeys.apiKey ?? 'sk_test_local',
+      webhookSecret: stripeKeys.webhookSecret ?? 'whsec_local',
+      webhookUrl: `${httpUrl}/webhooks/stripe`,
+      log,
+    });
+    closers.push(() => stripe.close());
+    const sfnEndpoint = await startAwsJsonEndpoint({
+      'AWSStepFunctions.SendTaskSuccess': (input) => stepFunctions.sendTaskSuccess(input.taskToken, input.output),
+      'AWSStepFunctions.SendTaskFailure': (input) => stepFunctions.sendTaskFailure(input.taskToken, input.error, input.cause),
+      'AWSStepFunctions.SendTaskHeartbeat': (input) => stepFunctions.sendTaskHeartbeat(input.taskToken),
+      'secretsmanager.GetSecretValue': (input) => {
+        const logicalId = logicalIdOfArn(String(input.SecretId));
+        const value = secrets.get(logicalId);
+        if (value === undefined) throw Object.assign(new Error(`Secrets Manager can't find the specified secret: ${input.SecretId}`), { name: 'ResourceNotFoundException' });
+        return { ARN: resolver.ref(logicalId), Name: logicalId, SecretString: value, VersionId: 'local', VersionStages: ['AWSCURRENT'], CreatedDate: 0 };
+      },
+    });
+    closers.push(() => sfnEndpoint.close());
+
     const rules = rulesOf(resolver);
     const bus = new LocalEventBus(
       rules,
@@ -145,6 +178,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_DYNAMODB: options.dynamoEndpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_ENDPOINT_URL_SFN: sfnEndpoint.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: sfnEndpoint.endpoint,
+      // Only here: the Stripe adapter talks to api.stripe.com unless told otherwise.
+      STRIPE_API_URL: stripe.url,
       ...lambda.sharedEnvironment(),
     });
 
@@ -239,6 +276,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stepFunctions,
       lambda,
       scheduler,
+      stripe,
       close: async () => {
         for (const close of closers) await close();
         sqsClient.destroy();
@@ -249,4 +287,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const close of closers) await close().catch(() => {});
     throw error;
   }
+}
+
+/** Every secret of the template, by logical id, read from `<dir>/<logical id>.json`; the Stripe one is made if missing. */
+function localSecrets(resolver: TemplateResolver, dir: string): Map<string, string> {
+  mkdirSync(dir, { recursive: true });
+  const values = new Map<string, string>();
+  for (const [logicalId, resource] of resolver.ofType('AWS::SecretsManager::Secret')) {
+    const file = join(dir, `${logicalId}.json`);
+    if (!existsSync(file) && resource.Metadata?.[LOCAL_SECRET_METADATA] === 'stripe') {
+      const keys = { apiKey: `sk_test_local_${randomBytes(18).toString('hex')}`, webhookSecret: `whsec_${randomBytes(24).toString('base64url')}` };
+      writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
+    }
+    if (existsSync(file)) values.set(logicalId, readFileSync(file, 'utf8'));
+  }
+  return values;
 }

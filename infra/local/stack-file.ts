@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 export const defaultDataDir = resolve(process.env.DATA_DIR ?? join(fileURLToPath(new URL('../../', import.meta.url)), '.local'));
 
 /** What a running local stack tells the CLIs (token, dlq) about itself. */
-export type StackFile = { httpUrl: string; wsUrl: string; sqsEndpoint: string; issuer: string; pid: number };
+export type StackFile = { httpUrl: string; wsUrl: string; sqsEndpoint: string; stripeUrl?: string; issuer: string; pid: number };
 
 export function writeStackFile(dataDir: string, info: StackFile): void {
   writeFileSync(join(dataDir, 'stack.json'), JSON.stringify(info, null, 2));

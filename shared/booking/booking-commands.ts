@@ -155,7 +155,7 @@ function listingWrites(tableName: string, view: BookingView): TransactionItem[] 
  * released once it is stranded. A booking is on at most one list, and moves between them in its own
  * transactions, so a draft the workflow accepts leaves the stranded list in the very write that accepts it.
  */
-export const dueLists = { completion: 'DUE#COMPLETION', expiry: 'DUE#EXPIRY', stranded: 'DUE#STRANDED' } as const;
+export const dueLists = { completion: 'DUE#COMPLETION', expiry: 'DUE#EXPIRY', stranded: 'DUE#STRANDED', payment: 'DUE#PAYMENT' } as const;
 
 function dueEntry(state: BookingState, bookingId: string): { pk: string; sk: string } | undefined {
   if (state.status === 'none') return undefined;
@@ -164,6 +164,10 @@ function dueEntry(state: BookingState, bookingId: string): { pk: string; sk: str
   if (waiting === 'confirmation') return { pk: dueLists.expiry, sk: `${state.start}#${bookingId}` };
   const stranded = waiting === 'workflow' ? strandedAt(state) : undefined;
   if (stranded) return { pk: dueLists.stranded, sk: `${stranded}#${bookingId}` };
+  // A payment's window ends the hold: the workflow's timer releases it, this list is the backstop.
+  if (waiting === 'payment' && state.status !== 'draft' && state.payment) {
+    return { pk: dueLists.payment, sk: `${state.payment.expiresAt}#${bookingId}` };
+  }
   return undefined;
 }
 

@@ -159,6 +159,49 @@ try {
     figures.push({ section: 'push', name, count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), floor: `POST alone ${percentile(postSorted, 50).toFixed(1)} ms p50` });
   }
 
+  // A paid booking: from the moment Stripe's webhook arrives to the organizer's booking.confirmed push. The
+  // webhook answers once it has verified, deduplicated, settled the attempt and resumed the workflow (its
+  // floor); the workflow then records payment.completed and booking.confirmed, and the push follows.
+  const paidType = await post('/event-types', { title: 'Paid bench', slug: 'paid-bench', lengthMinutes: 30, scheduleId: schedule.id, price: { amount: 4500, currency: 'eur' } });
+  const paidSocket = new WebSocket(`${stack.wsUrl}/?token=${token}`);
+  await new Promise((resolve, reject) => paidSocket.once('open', resolve).once('error', reject));
+  const paidWaiters = new Map<string, { type: string; resolve: () => void }>();
+  paidSocket.on('message', (data) => {
+    const { data: event } = JSON.parse(String(data));
+    const waiter = paidWaiters.get(event?.aggregateId);
+    if (waiter && waiter.type === event.type) waiter.resolve();
+  });
+  const pushOf = (id: string, type: string) => new Promise<void>((resolve) => paidWaiters.set(id, { type, resolve }));
+  const webhookToConfirmed: number[] = [];
+  const webhookAnswered: number[] = [];
+  const postToConfirmed: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t = performance.now();
+    const response = await fetch(`${stack.httpUrl}/bookings`, { method: 'POST', headers, body: JSON.stringify({ eventTypeId: paidType.id, start: nextStart(), attendee }) });
+    const { id } = (await response.json()) as any;
+    await pushOf(id, 'payment.initiated');
+    const confirmed = pushOf(id, 'booking.confirmed');
+    const arrives = performance.now();
+    const { delivery } = await stack.stripe.settle(id, 'succeed');
+    if (delivery.status !== 200) throw new Error(`webhook answered ${delivery.status}`);
+    const answered = performance.now();
+    await confirmed;
+    if (i >= 5) {
+      webhookAnswered.push(answered - arrives);
+      webhookToConfirmed.push(performance.now() - arrives);
+      postToConfirmed.push(performance.now() - t);
+    }
+  }
+  paidSocket.close();
+  const sortedAnswered = [...webhookAnswered].sort((a, b) => a - b);
+  for (const [name, samples] of [
+    ['paid: Stripe webhook arrives -> WebSocket booking.confirmed', webhookToConfirmed],
+    ['paid: POST -> payment -> WebSocket booking.confirmed', postToConfirmed],
+  ] as const) {
+    const sorted = [...samples].sort((a, b) => a - b);
+    figures.push({ section: 'payment', name, count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), floor: `webhook answered ${percentile(sortedAnswered, 50).toFixed(1)} ms p50, ${percentile(sortedAnswered, 99).toFixed(1)} p99` });
+  }
+
   // Availability: the engine alone, then the same 10-host round-robin month through GET /slots, where the
   // busy time is read back from the hosts' claim cells (seeded directly: 300 intervals a host).
   const engine = await benchAvailability();

@@ -48,7 +48,8 @@ describe('the local runtime reads the synthesized template', () => {
     expect(workflowRule.matches(event('booking.requested'))).toBe(true);
     expect(workflowRule.matches(event('booking.cancelled'))).toBe(false);
     expect(workflowRule.targets[0]!.deadLetterQueueArn).toMatch(/StartBookingWorkflowDLQ/);
-    expect(rules.filter((rule) => rule.matches(event('booking.cancelled'))).length).toBe(2);
+    // Audit log, realtime push, and the refund of a paid booking.
+    expect(rules.filter((rule) => rule.matches(event('booking.cancelled'))).length).toBe(3);
   });
 
   it('refuses to run functions that would disagree on an environment variable in one process', () => {

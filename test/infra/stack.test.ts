@@ -223,6 +223,8 @@ describe('HTTP API', () => {
     ['GET /teams/{id}', 'jwt'],
     ['POST /teams/{id}/members', 'jwt'],
     ['DELETE /teams/{id}/members/{userId}', 'jwt'],
+    ['POST /bookings/{id}/payment/retry', 'none'],
+    ['POST /webhooks/stripe', 'none'],
   ];
 
   it('has exactly the documented routes', () => {
@@ -352,9 +354,9 @@ describe('least privilege', () => {
 });
 
 describe('queues', () => {
-  it('the five dead-letter queues exist, encrypted at rest and TLS-only, keeping messages 14 days', () => {
+  it('the six dead-letter queues exist, encrypted at rest and TLS-only, keeping messages 14 days', () => {
     const queues = ofType('AWS::SQS::Queue');
-    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AuditLogDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'StartBookingWorkflowDLQ']);
+    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AuditLogDLQ', 'PaymentsRefundPaymentsDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'StartBookingWorkflowDLQ']);
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, `${id} is encrypted`).toBeTruthy();
       expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
