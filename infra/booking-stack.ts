@@ -158,7 +158,9 @@ export class BookingStack extends Stack {
     this.publisher(tables, bus);
     const payments = new Payments(this, 'Payments', { tables, environment });
     const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, environment, payments: payments.workflowPayments });
-    payments.connect({ api, stateMachine: workflow.stateMachine, bus });
+    const watched = payments.connect({ api, stateMachine: workflow.stateMachine, bus });
+    this.alarms.apiFunctions(watched.apiFunctions, 'Payments');
+    for (const { name, queue } of watched.deadLetterQueues) this.alarms.deadLetters(name, queue);
     this.alarms.workflow('BookingWorkflow', workflow.stateMachine);
     this.startWorkflowOnRequest(bus, workflow);
     this.subscribers(tables, bus, environment);

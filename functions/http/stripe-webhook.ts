@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import { bookingTables } from '../../shared/config.ts';
 import { header, httpHandler, json, type HttpEvent } from '../../shared/http/handler.ts';
+import { HttpProblem } from '../../shared/http/problems.ts';
 import { claimWebhookEvent, markResumed, readAttempt, releaseWebhookEvent, settleAttempt, type PaymentAttempt } from '../../shared/payments/attempts.ts';
 import { LATE_PAYMENT, refundCharge } from '../../shared/payments/payments.ts';
 import { heartbeat, resumeWithFailure, resumeWithSuccess, type Resumed } from '../../shared/payments/resume.ts';
@@ -21,7 +22,7 @@ export const handler = httpHandler(async (request: HttpEvent) => {
     event = await verifyWebhook(raw, header(request, 'stripe-signature') ?? '');
   } catch (error) {
     if (!isSignatureError(error)) throw error;
-    return json(400, { error: 'invalid Stripe-Signature' });
+    throw new HttpProblem(400, '/problems/invalid-signature', 'Invalid Stripe-Signature', 'the Stripe-Signature header does not sign this body with our webhook secret, or is too old');
   }
   const tables = bookingTables();
   if (!(await claimWebhookEvent(tables, event.id, new Date()))) return json(200, { received: true, duplicate: true });

@@ -42,6 +42,7 @@ export class Payments extends Construct {
     return { ...this.props.environment, STRIPE_SECRET_ARN: this.secret.secretArn };
   }
 
+  /** Wires the routes, the callback grants and the refund subscriber; returns what the operator alarms watch. */
   connect(options: { api: HttpApi; stateMachine: StateMachine; bus: IEventBus }) {
     const { tables } = this.props;
     const webhook = new ServiceFunction(this, 'StripeWebhookFunction', {
@@ -83,5 +84,9 @@ export class Payments extends Construct {
       eventPattern: { source: [EVENT_SOURCE], detailType: ['booking.cancelled', 'booking.rejected', 'booking.creation.failed'] },
       targets: [new LambdaFunction(refunds, { retryAttempts: 8, maxEventAge: Duration.hours(24), deadLetterQueue: deadLetters })],
     });
+    return {
+      apiFunctions: [{ name: 'StripeWebhook', fn: webhook }, { name: 'RetryPayment', fn: retry }],
+      deadLetterQueues: [{ name: 'RefundPaymentsDLQ', queue: deadLetters }],
+    };
   }
 }

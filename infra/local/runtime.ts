@@ -211,6 +211,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await poller.stop();
       await bus.drained();
       await stepFunctions.drained();
+      // Executions paused on a payment would hold the shutdown for their whole window: stop them (in the cloud
+      // they would carry on; locally their state is gone with the process, and the settle sweep's payment list
+      // releases their time after a restart).
+      await stepFunctions.stopAll();
     });
 
     const { schedules, notRun: unscheduled } = schedulesOf(resolver);

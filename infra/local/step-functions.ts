@@ -53,6 +53,10 @@ const LOCAL_HEARTBEAT = '__localHeartbeatSeconds';
 export class LocalStepFunctions {
   private readonly machines = new Map<string, Machine>();
   private readonly running = new Set<Promise<unknown>>();
+  /** Aborts each running execution, by execution ARN (to stop the stack without waiting for payments). */
+  private readonly aborts = new Map<string, () => void>();
+  /** Executions paused on a task token: nothing happens to them until someone sends it (or time passes). */
+  private readonly pausedExecutions = new Map<string, number>();
   readonly executions: ExecutionRecord[] = [];
   private readonly log: (message: string) => void;
   private readonly tokens = new Map<string, PausedTask>();
@@ -113,8 +117,10 @@ export class LocalStepFunctions {
       },
     );
     this.running.add(done);
+    this.aborts.set(record.executionArn, () => execution.abort());
     void done.finally(() => {
       this.running.delete(done);
+      this.aborts.delete(record.executionArn);
       for (const [token, paused] of this.tokens) if (paused.executionArn === record.executionArn) this.forget(token);
     });
     return record;
@@ -139,9 +145,17 @@ export class LocalStepFunctions {
     }
     // The library's own timer raises States.Timeout at the deadline; this one only retires the token.
     const retire = paused.deadline ? setTimeout(() => this.forget(token), paused.deadline - Date.now() + 100) : undefined;
+    const arn = paused.executionArn;
     try {
       await invokeLambda(parameters);
-      return await settled;
+      this.pausedExecutions.set(arn, (this.pausedExecutions.get(arn) ?? 0) + 1);
+      try {
+        return await settled;
+      } finally {
+        const left = (this.pausedExecutions.get(arn) ?? 1) - 1;
+        if (left > 0) this.pausedExecutions.set(arn, left);
+        else this.pausedExecutions.delete(arn);
+      }
     } finally {
       clearTimeout(retire);
       this.forget(token);
@@ -198,8 +212,20 @@ export class LocalStepFunctions {
     if (paused.heartbeatSeconds !== undefined) this.beat(token);
   }
 
+  /**
+   * Resolves once every execution has either ended or paused on a task token: what is left then waits for
+   * someone outside (a webhook, a retry) or for its timeout, and would keep a test or a shutdown waiting.
+   */
   async drained(): Promise<void> {
-    while (this.running.size) await Promise.allSettled([...this.running]);
+    while (this.running.size > this.pausedExecutions.size) {
+      await Promise.race([Promise.allSettled([...this.running]), new Promise((resolve) => setTimeout(resolve, 25))]);
+    }
+  }
+
+  /** Stops every execution still running (paused ones included), as StopExecution would, and waits for them. */
+  async stopAll(): Promise<void> {
+    for (const abort of this.aborts.values()) abort();
+    await Promise.allSettled([...this.running]);
   }
 }
 

@@ -164,6 +164,15 @@ const rows: Row[] = [
     },
   },
   {
+    // A booking that is not payment_failed: who may ask is told it cannot be retried (409), anyone else that it
+    // does not exist. The payments tests cover a real retry.
+    route: 'POST /bookings/{id}/payment/retry',
+    expected: byOrganizerOrAttendee({ owner: 409, ...hidden, attendee: 409 }),
+    request: () => ({ params: { id: world.booking.id }, attendeeToken: world.booking.manageToken }),
+  },
+  // Stripe's, not a person's: without Stripe's signature over the body, whoever sends it gets a 400.
+  { route: 'POST /webhooks/stripe', expected: byAnyone(400), request: () => ({ body: { id: 'evt_1', type: 'payment_intent.succeeded' } }) },
+  {
     route: 'POST /bookings/{id}/confirm',
     expected: byOrganizer({ owner: 200, ...hidden }),
     request: async (caller) => ({ params: { id: (caller === 'owner' ? await awaitingConfirmation() : world.booking).id }, body: {} }),

@@ -49,7 +49,7 @@ describe('the settle sweep and payment windows', () => {
     // Within the grace minute the workflow's own timer has the first go.
     const justPassed = await pendingPayment('pay-host-4', new Date(Date.now() - 10_000));
 
-    expect(await handler()).toEqual({ completed: 0, expired: 2, skipped: 0 });
+    expect(await handler()).toEqual({ completed: 0, expired: 2, released: 0, skipped: 0 });
     const types = async (id: string) => (await new EventStore(tables.client, tables.eventsTable).load(id)).map((e) => e.type);
     expect((await readBooking(tables, passed))?.booking).toMatchObject({ status: 'cancelled', cancellation: { by: 'system', reason: 'payment window passed' } });
     expect((await types(passed)).slice(-2)).toEqual(['payment.failed', 'booking.cancelled']);
@@ -59,6 +59,6 @@ describe('the settle sweep and payment windows', () => {
     // Released: the same host and time can be booked again.
     const again = randomUUID();
     await executeBookingCommand(tables, { bookingId: again, command: { type: 'RequestBooking', request: request('pay-host-1') }, metadata: {} });
-    expect(await handler()).toEqual({ completed: 0, expired: 0, skipped: 0 });
+    expect(await handler()).toEqual({ completed: 0, expired: 0, released: 0, skipped: 0 });
   });
 });
