@@ -13,6 +13,8 @@ import { startHttpApi, type HttpRoute } from './http-api.ts';
 import { LambdaRuntime } from './lambda-runtime.ts';
 import { localIssuer, LOCAL_AUDIENCE, type LocalIssuer } from './local-issuer.ts';
 import { startLocalSqs } from './sqs.ts';
+import { startControlServer } from './control.ts';
+import { Redriver } from './redrive.ts';
 import { LocalStepFunctions } from './step-functions.ts';
 import { LocalScheduler, schedulesOf } from './scheduler.ts';
 import { StreamPoller } from './stream-poller.ts';
@@ -57,6 +59,7 @@ export type LocalStackOptions = {
   httpPort?: number;
   wsPort?: number;
   sqsPort?: number;
+  controlPort?: number;
   tablePrefix?: string;
   log?: (message: string) => void;
 };
@@ -65,6 +68,9 @@ export type LocalStack = {
   httpUrl: string;
   wsUrl: string;
   sqsEndpoint: string;
+  /** The operator endpoint (redrive, rebuild) the CLIs call: see control.ts. */
+  controlUrl: string;
+  redriver: Redriver;
   issuer: LocalIssuer;
   notRun: string[];
   queues: Record<string, string>;
@@ -176,6 +182,29 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await stepFunctions.drained();
     });
 
+    const redriver = new Redriver({
+      resolver,
+      sqs: sqsClient,
+      queueUrl: (id) => sqs.queueUrl(id),
+      dynamo,
+      streamsConfig: { ...localAwsConfig, endpoint: options.dynamoEndpoint },
+      invoke: (id, event) => lambda.invoke(id, event),
+      asyncRetries: (id) => lambda.get(id).asyncRetries,
+      startExecution: (id, input) => void stepFunctions.start(id, input),
+      log,
+    });
+    const control = await startControlServer(
+      {
+        'dlq/redrive': async (input, progress) => {
+          const outcomes = await redriver.redrive(String(input.queue));
+          for (const o of outcomes) progress(`${o.delivered ? 'redriven' : 'kept    '} ${o.messageId} -> ${o.target}: ${o.detail}`);
+          return outcomes;
+        },
+      },
+      options.controlPort,
+    );
+    closers.unshift(() => control.close());
+
     const { schedules, notRun: unscheduled } = schedulesOf(resolver);
     notRun.push(...unscheduled);
     const scheduler = new LocalScheduler({ schedules, invoke: (id, input) => lambda.invoke(id, input), deadLetter: sendToQueue, log });
@@ -233,6 +262,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       httpUrl,
       wsUrl,
       sqsEndpoint: sqs.endpoint,
+      controlUrl: control.url,
+      redriver,
       issuer,
       notRun,
       queues,
