@@ -15,6 +15,8 @@ import { localIssuer, LOCAL_AUDIENCE, type LocalIssuer } from './local-issuer.ts
 import { startLocalSqs } from './sqs.ts';
 import { startControlServer } from './control.ts';
 import { Redriver } from './redrive.ts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { rebuildProjections } from '../../shared/projections/rebuild.ts';
 import { LocalStepFunctions } from './step-functions.ts';
 import { LocalScheduler, schedulesOf } from './scheduler.ts';
 import { StreamPoller } from './stream-poller.ts';
@@ -199,6 +201,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           const outcomes = await redriver.redrive(String(input.queue));
           for (const o of outcomes) progress(`${o.delivered ? 'redriven' : 'kept    '} ${o.messageId} -> ${o.target}: ${o.detail}`);
           return outcomes;
+        },
+        'projections/rebuild': async (_input, progress) => {
+          // The tables as the functions know them: the names the stack gives them in their environment.
+          const named = (variable: string) => [...lambda.functions.values()].map((fn) => fn.environment[variable]).find(Boolean);
+          const client = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+          return rebuildProjections({ client, eventsTable: named('EVENTS_TABLE')!, stateTable: named('STATE_TABLE')!, auditTable: named('AUDIT_TABLE') }, progress);
         },
       },
       options.controlPort,

@@ -157,7 +157,7 @@ function listingWrites(tableName: string, view: BookingView): TransactionItem[] 
  */
 export const dueLists = { completion: 'DUE#COMPLETION', expiry: 'DUE#EXPIRY', stranded: 'DUE#STRANDED' } as const;
 
-function dueEntry(state: BookingState, bookingId: string): { pk: string; sk: string } | undefined {
+export function dueEntry(state: BookingState, bookingId: string): { pk: string; sk: string } | undefined {
   if (state.status === 'none') return undefined;
   if (state.status === 'confirmed') return { pk: dueLists.completion, sk: `${state.end}#${bookingId}` };
   const waiting = waitingFor(state);
