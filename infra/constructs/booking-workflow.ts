@@ -5,11 +5,12 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { ServiceFunction } from './service-function.ts';
+import { bindTable } from './bind-table.ts';
 
 /** Error names the step functions throw on purpose; the state machine routes on them. */
 export const workflowErrors = { refused: 'BookingRefused', concurrency: 'ConcurrencyError' } as const;
 
-type Props = { tables: { events: Table; state: Table }; environment: Record<string, string> };
+type Props = { tables: { events: Table; state: Table } };
 
 /**
  * The saga of one requested booking (Standard workflow: exactly-once steps, room for long waits such as a
@@ -26,9 +27,9 @@ export class BookingWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: Props) {
     super(scope, id);
     const step = (name: string, handler: string) => {
-      const fn = new ServiceFunction(this, `${name}Function`, { entry: 'workflow/booking-steps', handler, environment: props.environment });
-      props.tables.events.grantReadWriteData(fn);
-      props.tables.state.grantReadWriteData(fn);
+      const fn = new ServiceFunction(this, `${name}Function`, { entry: 'workflow/booking-steps', handler });
+      bindTable(fn, { table: props.tables.events, variable: 'EVENTS_TABLE', accessMode: 'append' });
+      bindTable(fn, { table: props.tables.state, variable: 'STATE_TABLE', accessMode: 'readWrite' });
       return fn;
     };
     const invoke = (name: string, fn: ServiceFunction) => {
