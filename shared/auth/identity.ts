@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import { requiredEnv } from '../aws/clients.ts';
+import { requiredEnv } from '../aws/env.ts';
 import { problems } from '../http/problems.ts';
 import { header, type HttpEvent } from '../http/handler.ts';
 
