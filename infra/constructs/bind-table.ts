@@ -1,5 +1,6 @@
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Stack } from 'aws-cdk-lib';
+import type { CfnTable, ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 
 /**
@@ -34,6 +35,9 @@ export function bindTable(fn: LambdaFunction, binding: { table: ITable; variable
   const actions = [...accessModes[binding.accessMode]];
   fn.addEnvironment(binding.variable, binding.table.tableName);
   const resources = [binding.table.tableArn];
-  if (actions.includes('dynamodb:Query' as never)) resources.push(`${binding.table.tableArn}/index/*`);
+  // A query may use the table's secondary indexes, where it has any (the event and audit tables have none).
+  const cfn = binding.table.node.defaultChild as CfnTable | undefined;
+  const indexes = cfn ? (Stack.of(binding.table).resolve(cfn.globalSecondaryIndexes) as unknown[] | undefined) : undefined;
+  if (actions.includes('dynamodb:Query' as never) && indexes?.length) resources.push(`${binding.table.tableArn}/index/*`);
   fn.addToRolePolicy(new PolicyStatement({ actions, resources }));
 }
