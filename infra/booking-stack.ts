@@ -66,7 +66,7 @@ const routes: RouteDefinition[] = [
     access: 'organizer-or-attendee',
     grant: (fn, t) => {
       readState(fn, t);
-      bindTable(fn, { table: t.events, variable: 'EVENTS_TABLE', accessMode: 'readStreams' });
+      bindTable(fn, { table: t.events, variable: 'EVENTS_TABLE', accessMode: 'queryOnly' });
     },
   },
   {
@@ -76,7 +76,7 @@ const routes: RouteDefinition[] = [
     access: 'organizer',
     grant: (fn, t) => {
       readState(fn, t);
-      bindTable(fn, { table: t.audit, variable: 'AUDIT_TABLE', accessMode: 'readStreams' });
+      bindTable(fn, { table: t.audit, variable: 'AUDIT_TABLE', accessMode: 'queryOnly' });
     },
   },
   { method: HttpMethod.POST, path: '/bookings/{id}/cancel', entry: 'http/cancel-booking', access: 'organizer-or-attendee', grant: writeBooking },

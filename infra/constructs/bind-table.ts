@@ -11,8 +11,8 @@ import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 export const accessModes = {
   /** The event table as every writer uses it: conditional puts (inside transactions) and queries of a stream. Never update, delete or scan. */
   append: ['dynamodb:Query', 'dynamodb:PutItem'],
-  /** Reading streams of the event table. */
-  readStreams: ['dynamodb:Query'],
+  /** Reading by query only: an aggregate's stream of events, its audit entries. */
+  queryOnly: ['dynamodb:Query'],
   /** Reading read models: by key, in batches, and by query (the table and its indexes). */
   read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
   /** Keeping read models, claims and idempotency records in the commands' transactions. */
