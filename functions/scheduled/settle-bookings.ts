@@ -1,5 +1,5 @@
 import { paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { dueLists, executeBookingCommand } from '../../shared/booking/booking-commands.ts';
+import { dueListKeys, dueLists, executeBookingCommand } from '../../shared/booking/booking-commands.ts';
 import type { BookingCommand } from '../../shared/booking/decider.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { DomainError } from '../../shared/domain/decider.ts';
@@ -39,6 +39,10 @@ export async function settleBookings(at: Date): Promise<Tally> {
 const PAYMENT_GRACE_MS = 60_000;
 
 async function settle(list: string, now: string, command: BookingCommand, done: () => void, skipped: () => void, failures: unknown[]): Promise<void> {
+  for (const key of dueListKeys(list)) await settleShard(key, now, command, done, skipped, failures);
+}
+
+async function settleShard(list: string, now: string, command: BookingCommand, done: () => void, skipped: () => void, failures: unknown[]): Promise<void> {
   const tables = bookingTables();
   const pages = paginateQuery(
     { client: tables.client },

@@ -5,6 +5,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { ServiceFunction } from './service-function.ts';
+import { bindTable } from './bind-table.ts';
 
 /** Error names the step functions throw on purpose; the state machine routes on them. */
 export const workflowErrors = { refused: 'BookingRefused', concurrency: 'ConcurrencyError', paymentFailed: 'PaymentFailed' } as const;
@@ -12,7 +13,7 @@ export const workflowErrors = { refused: 'BookingRefused', concurrency: 'Concurr
 /** What the payment steps need beyond the tables: the Stripe secret's name and the grant to read it. */
 export type WorkflowPayments = { environment: Record<string, string>; grantStripe: (fn: ServiceFunction) => void };
 
-type Props = { tables: { events: Table; state: Table }; environment: Record<string, string>; payments: WorkflowPayments };
+type Props = { tables: { events: Table; state: Table }; payments: WorkflowPayments };
 
 /**
  * The saga of one requested booking (Standard workflow: exactly-once steps, room for long waits such as a
@@ -37,11 +38,10 @@ export class BookingWorkflow extends Construct {
     super(scope, id);
     const step = (name: string, handler: string, entry = 'workflow/booking-steps') => {
       const paying = entry === 'workflow/payment-steps';
-      const environment = paying ? { ...props.environment, ...props.payments.environment } : props.environment;
-      const fn = new ServiceFunction(this, `${name}Function`, { entry, handler, environment, timeout: paying ? Duration.seconds(30) : undefined });
+      const fn = new ServiceFunction(this, `${name}Function`, { entry, handler, environment: paying ? props.payments.environment : undefined, timeout: paying ? Duration.seconds(30) : undefined });
       if (paying) props.payments.grantStripe(fn);
-      props.tables.events.grantReadWriteData(fn);
-      props.tables.state.grantReadWriteData(fn);
+      bindTable(fn, { table: props.tables.events, variable: 'EVENTS_TABLE', accessMode: 'append' });
+      bindTable(fn, { table: props.tables.state, variable: 'STATE_TABLE', accessMode: 'readWrite' });
       return fn;
     };
     const invoke = (name: string, fn: ServiceFunction) => {

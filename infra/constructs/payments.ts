@@ -10,12 +10,17 @@ import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../../events/envelope.ts';
 import { ServiceFunction } from './service-function.ts';
+import { bindTable } from './bind-table.ts';
 import type { WorkflowPayments } from './booking-workflow.ts';
 
 /** Metadata through which the local runtime knows which secret to fill with its local Stripe's keys. */
 export const LOCAL_SECRET_METADATA = 'BookingEngine:LocalSecret';
 
-type Props = { tables: { events: Table; state: Table }; environment: Record<string, string> };
+type Props = {
+  tables: { events: Table; state: Table };
+  /** The token issuer, for the retry route: attendee or organizer, checked in the handler. */
+  tokenEnvironment: Record<string, string>;
+};
 
 /**
  * Payments: the Stripe secret, the webhook and retry routes, the refund subscriber, and their grants. The
@@ -39,7 +44,7 @@ export class Payments extends Construct {
   }
 
   private environment(): Record<string, string> {
-    return { ...this.props.environment, STRIPE_SECRET_ARN: this.secret.secretArn };
+    return { STRIPE_SECRET_ARN: this.secret.secretArn };
   }
 
   /** Wires the routes, the callback grants and the refund subscriber; returns what the operator alarms watch. */
@@ -52,17 +57,17 @@ export class Payments extends Construct {
       timeout: Duration.seconds(20),
     });
     this.secret.grantRead(webhook);
-    tables.state.grantReadWriteData(webhook);
-    tables.events.grantReadWriteData(webhook);
+    bindTable(webhook, { table: tables.state, variable: 'STATE_TABLE', accessMode: 'readWrite' });
+    bindTable(webhook, { table: tables.events, variable: 'EVENTS_TABLE', accessMode: 'append' });
     options.stateMachine.grantTaskResponse(webhook);
     options.api.addRoutes({ path: '/webhooks/stripe', methods: [HttpMethod.POST], integration: new HttpLambdaIntegration('StripeWebhookIntegration', webhook) });
 
     const retry = new ServiceFunction(this, 'RetryPaymentFunction', {
       entry: 'http/retry-payment',
       description: 'Resumes a booking whose payment failed with a new payment attempt',
-      environment: this.props.environment,
+      environment: this.props.tokenEnvironment,
     });
-    tables.state.grantReadWriteData(retry);
+    bindTable(retry, { table: tables.state, variable: 'STATE_TABLE', accessMode: 'readWrite' });
     options.stateMachine.grantTaskResponse(retry);
     options.api.addRoutes({ path: '/bookings/{id}/payment/retry', methods: [HttpMethod.POST], integration: new HttpLambdaIntegration('RetryPaymentIntegration', retry) });
 
@@ -76,8 +81,8 @@ export class Payments extends Construct {
       retryAttempts: 2,
     });
     this.secret.grantRead(refunds);
-    tables.state.grantReadWriteData(refunds);
-    tables.events.grantReadWriteData(refunds);
+    bindTable(refunds, { table: tables.state, variable: 'STATE_TABLE', accessMode: 'readWrite' });
+    bindTable(refunds, { table: tables.events, variable: 'EVENTS_TABLE', accessMode: 'append' });
     new Rule(this, 'RefundPaymentsRule', {
       eventBus: options.bus,
       description: 'A booking that lets its time go may have money to give back',

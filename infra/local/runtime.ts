@@ -14,6 +14,10 @@ import { startHttpApi, type HttpRoute } from './http-api.ts';
 import { LambdaRuntime } from './lambda-runtime.ts';
 import { localIssuer, LOCAL_AUDIENCE, type LocalIssuer } from './local-issuer.ts';
 import { startLocalSqs } from './sqs.ts';
+import { startControlServer } from './control.ts';
+import { Redriver } from './redrive.ts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { rebuildProjections } from '../../shared/projections/rebuild.ts';
 import { LocalStepFunctions } from './step-functions.ts';
 import { LocalScheduler, schedulesOf } from './scheduler.ts';
 import { StreamPoller } from './stream-poller.ts';
@@ -64,6 +68,7 @@ export type LocalStackOptions = {
   sqsPort?: number;
   /** The local Stripe's port (STRIPE_PORT for npm start); a free one when absent. */
   stripePort?: number;
+  controlPort?: number;
   tablePrefix?: string;
   log?: (message: string) => void;
 };
@@ -72,6 +77,9 @@ export type LocalStack = {
   httpUrl: string;
   wsUrl: string;
   sqsEndpoint: string;
+  /** The operator endpoint (redrive, rebuild) the CLIs call: see control.ts. */
+  controlUrl: string;
+  redriver: Redriver;
   issuer: LocalIssuer;
   notRun: string[];
   queues: Record<string, string>;
@@ -217,6 +225,35 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await stepFunctions.stopAll();
     });
 
+    const redriver = new Redriver({
+      resolver,
+      sqs: sqsClient,
+      queueUrl: (id) => sqs.queueUrl(id),
+      dynamo,
+      streamsConfig: { ...localAwsConfig, endpoint: options.dynamoEndpoint },
+      invoke: (id, event) => lambda.invoke(id, event),
+      asyncRetries: (id) => lambda.get(id).asyncRetries,
+      startExecution: (id, input) => void stepFunctions.start(id, input),
+      log,
+    });
+    const control = await startControlServer(
+      {
+        'dlq/redrive': async (input, progress) => {
+          const outcomes = await redriver.redrive(String(input.queue));
+          for (const o of outcomes) progress(`${o.delivered ? 'redriven' : 'kept    '} ${o.messageId} -> ${o.target}: ${o.detail}`);
+          return outcomes;
+        },
+        'projections/rebuild': async (_input, progress) => {
+          // The tables as the functions know them: the names the stack gives them in their environment.
+          const named = (variable: string) => [...lambda.functions.values()].map((fn) => fn.environment[variable]).find(Boolean);
+          const client = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+          return rebuildProjections({ client, eventsTable: named('EVENTS_TABLE')!, stateTable: named('STATE_TABLE')!, auditTable: named('AUDIT_TABLE') }, progress);
+        },
+      },
+      options.controlPort,
+    );
+    closers.unshift(() => control.close());
+
     const { schedules, notRun: unscheduled } = schedulesOf(resolver);
     notRun.push(...unscheduled);
     const scheduler = new LocalScheduler({ schedules, invoke: (id, input) => lambda.invoke(id, input), deadLetter: sendToQueue, log });
@@ -274,6 +311,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       httpUrl,
       wsUrl,
       sqsEndpoint: sqs.endpoint,
+      controlUrl: control.url,
+      redriver,
       issuer,
       notRun,
       queues,

@@ -60,7 +60,7 @@ try {
   process.exit(1);
 }
 
-writeStackFile(defaultDataDir, { httpUrl: stack.httpUrl, wsUrl: stack.wsUrl, sqsEndpoint: stack.sqsEndpoint, stripeUrl: stack.stripe.url, issuer: stack.issuer.issuer, pid: process.pid });
+writeStackFile(defaultDataDir, { httpUrl: stack.httpUrl, wsUrl: stack.wsUrl, sqsEndpoint: stack.sqsEndpoint, controlUrl: stack.controlUrl, dynamoEndpoint: dynamo.endpoint, stripeUrl: stack.stripe.url, issuer: stack.issuer.issuer, pid: process.pid });
 const token = await stack.issuer.sign('dev-organizer');
 if (args.has('--seed')) {
   const response = await fetch(`${stack.httpUrl}/event-types`, {
@@ -76,7 +76,7 @@ Booking engine running locally (ready in ${((Date.now() - started) / 1000).toFix
   HTTP API        ${stack.httpUrl}
   WebSocket API   ${stack.wsUrl}/?token=<token>
   DynamoDB Local  ${dynamo.endpoint}
-  SQS (DLQs)      ${stack.sqsEndpoint}   list them: npm run dlq
+  SQS (DLQs)      ${stack.sqsEndpoint}   list them: npm run dlq; redrive: npm run dlq -- redrive <queue>
   Stripe (local)  ${stack.stripe.url}   pay a booking: npm run --silent stripe -- succeed|fail <bookingId>
   Dev token for "dev-organizer" (12 h; more with: npm run --silent token -- <userId>):
   ${token}

@@ -15,6 +15,7 @@ import { synthesizeTemplate } from '../../infra/synth.ts';
 import { busyDayKey, claimCellKey, claimUpdate, planClaimChanges } from '../../shared/booking/time-claims.ts';
 import { BENCH_DAYS, benchAvailability, benchTeam } from './availability-bench.ts';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { functionEntries, measureColdStarts, printColdStarts } from './cold-start.ts';
 
 type Figure = { section: string; name: string; concurrency?: number; count: number; p50Ms: number; p99Ms: number; perSecond?: number; floor?: string };
 
@@ -70,7 +71,8 @@ async function load(count: number, concurrency: number, operation: (i: number) =
 const dataDir = mkdtempSync(join(tmpdir(), 'booking-bench-'));
 const dynamo = await startDynamoDbLocal({ heapMb: 1024 });
 process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
-const stack = await startLocalStack({ template: synthesizeTemplate(), dynamoEndpoint: dynamo.endpoint, dataDir, log: () => {} });
+const template = synthesizeTemplate();
+const stack = await startLocalStack({ template, dynamoEndpoint: dynamo.endpoint, dataDir, log: () => {} });
 try {
   const token = await stack.issuer.sign('bench-organizer');
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
@@ -240,7 +242,10 @@ for (const f of figures) {
     `${f.section.padEnd(13)} | ${f.name.padEnd(58)} | ${String(f.concurrency ?? '').padStart(4)} | ${String(f.count).padStart(6)} | ${f.p50Ms.toFixed(1).padStart(7)} | ${f.p99Ms.toFixed(1).padStart(7)} | ${f.perSecond ? f.perSecond.toFixed(0).padStart(8) : ''.padStart(8)} | ${f.floor ?? ''}`,
   );
 }
+// Measured once the stack has stopped, so the fresh processes have the CPU to themselves.
+const coldStarts = await measureColdStarts(functionEntries(template));
+printColdStarts(coldStarts);
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, figures }, null, 2));
+writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, figures, coldStarts }, null, 2));
 console.log(`\nwrote test/bench/results/latest.json`);

@@ -353,6 +353,116 @@ describe('least privilege', () => {
   });
 });
 
+describe('least privilege: each function gets the actions it calls, on the tables it touches', () => {
+  const tableIds = Object.fromEntries(['EventsTable', 'StateTable', 'ConnectionsTable', 'AuditTable'].map((prefix) => [logicalId(prefix, 'AWS::DynamoDB::Table'), prefix]));
+  const variables: Record<string, string> = { EventsTable: 'EVENTS_TABLE', StateTable: 'STATE_TABLE', ConnectionsTable: 'CONNECTIONS_TABLE', AuditTable: 'AUDIT_TABLE' };
+  /** Which table (and whether its stream) a policy resource names. */
+  const tableOf = (resource: unknown): { table: string; stream: boolean } | undefined => {
+    const text = JSON.stringify(resource);
+    const id = Object.keys(tableIds).find((tableId) => text.includes(`"${tableId}"`));
+    return id ? { table: tableIds[id]!, stream: text.includes('StreamArn') } : undefined;
+  };
+  /** table -> the DynamoDB actions the function may take on it (its items and indexes; the stream apart). */
+  function grants(fnId: string): Record<string, string[]> {
+    const byTable: Record<string, Set<string>> = {};
+    for (const s of statementsOf(fnId)) {
+      if (s.Effect !== 'Allow') continue;
+      for (const resource of [s.Resource].flat()) {
+        const target = tableOf(resource);
+        if (!target) continue;
+        const key = target.stream ? `${target.table} stream` : target.table;
+        for (const action of actionsOf(s).filter((a) => a.startsWith('dynamodb:'))) (byTable[key] ??= new Set()).add(action);
+      }
+    }
+    return Object.fromEntries(Object.entries(byTable).map(([table, actions]) => [table, [...actions].sort()]));
+  }
+  const read = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
+  const readWrite = ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+  const append = ['dynamodb:PutItem', 'dynamodb:Query'];
+  const commandGrants = { EventsTable: append, StateTable: readWrite };
+  const expected: Record<string, Record<string, string[]>> = {
+    'http/health': {},
+    'http/get-booking-events': { StateTable: read, EventsTable: ['dynamodb:Query'] },
+    'http/get-booking-audit': { StateTable: read, AuditTable: ['dynamodb:Query'] },
+    'workflow/booking-steps': commandGrants,
+    'scheduled/settle-bookings': commandGrants,
+    'stream/publish-events': { 'EventsTable stream': ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] },
+    'subscribers/audit-log': { AuditTable: ['dynamodb:PutItem'] },
+    'subscribers/realtime-push': { StateTable: read, ConnectionsTable: ['dynamodb:DeleteItem', 'dynamodb:Query'] },
+    'ws/connect': { StateTable: read, ConnectionsTable: ['dynamodb:PutItem'] },
+    'ws/disconnect': { ConnectionsTable: ['dynamodb:DeleteItem'] },
+    'ws/default': {},
+  };
+
+  it.each(functions.map(([id]) => [id.replace(/[0-9A-F]{8}$/, ''), id] as const))('%s: exactly its grants, and the table variables of exactly the tables granted', (_name, fnId) => {
+    const entry = entryOf(fnId).replace(/^functions\//, '').replace(/\.ts$/, '');
+    const granted = grants(fnId);
+    const route = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => JSON.stringify(r.Properties.Target ?? '').includes('Integration') && JSON.stringify(resources[r.Properties.Target?.['Fn::Join']?.[1]?.[1]?.Ref]?.Properties?.IntegrationUri ?? '').includes(`"${fnId}"`));
+    // HTTP routes: GETs read the state table; commands append events and keep the state table.
+    const want = expected[entry] ?? (route?.[1].Properties.RouteKey.startsWith('GET ') ? { StateTable: read } : commandGrants);
+    expect(granted).toEqual(want);
+    const environment = Object.keys(resources[fnId]!.Properties.Environment?.Variables ?? {});
+    const tableVariables = environment.filter((name) => Object.values(variables).includes(name)).sort();
+    const grantedTables = Object.keys(want).filter((table) => !table.endsWith(' stream')).map((table) => variables[table]!).sort();
+    expect(tableVariables).toEqual(grantedTables);
+  });
+
+  it('the event table is append-only to every function: no UpdateItem, DeleteItem, BatchWriteItem or Scan on it', () => {
+    const writers = functions.filter(([id]) => grants(id).EventsTable?.includes('dynamodb:PutItem'));
+    expect(writers.length).toBeGreaterThan(20);
+    for (const [id] of functions) {
+      for (const action of grants(id).EventsTable ?? []) expect(['dynamodb:PutItem', 'dynamodb:Query'], `${id} may ${action} on the event table`).toContain(action);
+    }
+  });
+
+  it('no policy allows a Scan, which no function does', () => {
+    for (const [id, p] of ofType('AWS::IAM::Policy')) {
+      for (const s of p.Properties.PolicyDocument.Statement as Statement[]) expect(actionsOf(s), id).not.toContain('dynamodb:Scan');
+    }
+  });
+
+  it('only a function whose code sends task tokens may SendTaskSuccess or SendTaskFailure', () => {
+    const calls = (entry: string) => moduleGraph(entry).some((file) => /SendTask(Success|Failure)Command/.test(readFileSync(file, 'utf8')));
+    for (const [id] of functions) {
+      const may = [...allowedActions(id)].some((a) => a.startsWith('states:SendTask'));
+      expect(may, `${id} may send task tokens`).toBe(calls(entryOf(id)));
+    }
+  });
+
+  it('exactly the functions that verify tokens themselves are told the issuer', () => {
+    for (const [id, fn] of functions) {
+      const told = 'JWT_ISSUER' in (fn.Properties.Environment?.Variables ?? {});
+      const verifies = moduleGraph(entryOf(id)).some((file) => !file.endsWith('identity.ts') && /verifyToken\(|optionalOrganizer\(/.test(readFileSync(file, 'utf8')));
+      if (told) expect(verifies, `${id} is told the issuer but never verifies a token`).toBe(true);
+    }
+    // And those that must: $connect, the public event type view (its owner sees more), and every booking route
+    // that checks its caller in the handler (API Gateway cannot say "or"; confirm and reject share that check).
+    const httpApi = logicalId('HttpApi', 'AWS::ApiGatewayV2::Api');
+    const unauthorizedBookingRoutes = ofType('AWS::ApiGatewayV2::Route').filter(
+      ([, r]) => refId(r.Properties.ApiId) === httpApi && /^\S+ \/bookings\/\{id\}/.test(r.Properties.RouteKey) && r.Properties.AuthorizationType !== 'JWT',
+    );
+    expect(unauthorizedBookingRoutes.length).toBeGreaterThan(3);
+    const mustVerify = [
+      functionByEntry('ws/connect'),
+      functionByEntry('http/get-event-type'),
+      functionByEntry('http/confirm-booking'),
+      functionByEntry('http/reject-booking'),
+      ...unauthorizedBookingRoutes.map(([, r]) => refId(resources[r.Properties.Target['Fn::Join'][1][1].Ref]!.Properties.IntegrationUri)!),
+    ];
+    for (const id of mustVerify) expect(resources[id]!.Properties.Environment.Variables.JWT_ISSUER, id).toBeDefined();
+  });
+});
+
+/** The project's source files a module reaches through its relative imports (itself included). */
+function moduleGraph(entry: string, seen = new Set<string>()): string[] {
+  const file = entry.startsWith('/') ? entry : `${projectRoot}${entry}`;
+  if (seen.has(file)) return [];
+  seen.add(file);
+  const source = readFileSync(file, 'utf8');
+  for (const [, path] of source.matchAll(/from '(\.{1,2}\/[^']+\.ts)'/g)) moduleGraph(fileURLToPath(new URL(path!, `file://${file}`)), seen);
+  return [...seen];
+}
+
 describe('queues', () => {
   it('the six dead-letter queues exist, encrypted at rest and TLS-only, keeping messages 14 days', () => {
     const queues = ofType('AWS::SQS::Queue');

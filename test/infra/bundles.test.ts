@@ -1,0 +1,64 @@
+// Every function bundled as the stack bundles it (bundleSettings): at most 250 KB, source maps without the
+// sources inlined, and only the SDK clients the function calls. And the parts of zod the bundles leave out
+// (infra/bundling/zod-namespace.mjs) are used by no source.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { describe, expect, inject, it } from 'vitest';
+import { bundleSettings } from '../../infra/constructs/service-function.ts';
+import { BUNDLE_LIMIT_BYTES, functionEntries } from '../bench/cold-start.ts';
+
+const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** The clients each module's code calls, by the SDK package it must import. */
+const clientsCalled: Record<string, string[]> = {
+  'functions/stream/publish-events.ts': ['@aws-sdk/client-eventbridge'],
+  'functions/subscribers/realtime-push.ts': ['@aws-sdk/client-apigatewaymanagementapi', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'],
+  'functions/ws/default.ts': [],
+};
+const dynamoOnly = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'];
+
+describe('function bundles', () => {
+  it.each(functionEntries(inject('template')))('%s: at most 250 KB, its map without sources, only the clients it calls', async (entry) => {
+    const result = await build({
+      entryPoints: [join(projectRoot, entry)],
+      outfile: 'bundle.mjs',
+      write: false,
+      bundle: true,
+      platform: 'node',
+      format: bundleSettings.format,
+      target: bundleSettings.target,
+      minify: bundleSettings.minify,
+      sourcemap: bundleSettings.sourcemap,
+      sourcesContent: false,
+      mainFields: [...bundleSettings.mainFields],
+      external: [...bundleSettings.external],
+      alias: { ...bundleSettings.alias },
+      banner: { js: bundleSettings.banner },
+      logLevel: 'error',
+    });
+    const code = result.outputFiles.find((f) => f.path.endsWith('.mjs'))!;
+    const map = JSON.parse(result.outputFiles.find((f) => f.path.endsWith('.map'))!.text);
+    expect(code.contents.byteLength).toBeLessThanOrEqual(BUNDLE_LIMIT_BYTES);
+    expect(map.sourcesContent).toBeUndefined();
+    const clients = [...new Set([...code.text.matchAll(/from\s*"(@aws-sdk\/client-[^"]+|@aws-sdk\/lib-dynamodb)"/g)].map((m) => m[1]!))].sort();
+    expect(clients).toEqual(clientsCalled[entry] ?? dynamoOnly);
+  });
+
+  it('the stack bundles without inlined sources unless asked to', () => {
+    expect(bundleSettings.sourcesContent).toBe(process.env.BUNDLE_SOURCES_CONTENT === 'true');
+  });
+
+  it('no source uses the parts of zod the bundles leave out', () => {
+    const files = ['functions', 'shared', 'events'].flatMap((dir) =>
+      (readdirSync(join(projectRoot, dir), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => join(projectRoot, dir, f)),
+    );
+    expect(files.length).toBeGreaterThan(30);
+    for (const file of files) {
+      if (file.endsWith('generate-json-schema.ts') || file.endsWith('json-schema.ts')) continue; // build tools, never bundled
+      // z.core appears in types only (z.core.$ZodIssue), which type stripping erases.
+      const source = readFileSync(file, 'utf8').replace(/:\s*(readonly\s+)?z\.core\.\$\w+(\[\])?/g, '');
+      expect(source, file).not.toMatch(/\bz\.(locales|core|compile|fromJSONSchema|withParser)\b|ZodCompile(Async|Unsupported)Error/);
+    }
+  });
+});
