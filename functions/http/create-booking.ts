@@ -7,14 +7,14 @@ import { executeBookingCommand, SlotTakenError, type BookingTables } from '../..
 import type { BookingRequest } from '../../shared/booking/decider.ts';
 import { presentBooking } from '../../shared/booking/presenter.ts';
 import { bookingTables } from '../../shared/config.ts';
-import { readEventType, type EventTypeView } from '../../shared/event-types/event-types.ts';
+import { readEventType, type EventTypeView } from '../../shared/event-types/read-model.ts';
 import { header, httpHandler, json, parseJsonBody, type HttpEvent, type HttpResult } from '../../shared/http/handler.ts';
 import { IdempotentRequest, PUBLIC_CALLER } from '../../shared/http/idempotency.ts';
 import type { FieldError } from '../../shared/http/problems.ts';
 import { notFound, ruleViolated } from '../../shared/domain/decider.ts';
 import { countAssignment, explainAssignment, rankHosts, readLoads } from '../../shared/scheduling/round-robin.ts';
 import { offeredHostsAt } from '../../shared/scheduling/slots.ts';
-import { DEFAULT_PAYMENT_WINDOW_MINUTES } from '../../shared/payments/payments.ts';
+import { DEFAULT_PAYMENT_WINDOW_MINUTES } from '../../shared/payments/terms.ts';
 
 const body = z.strictObject({
   eventTypeId: id,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { dateOrInstant, id, timeZone } from '../../events/primitives.ts';
 import { bookingTables } from '../../shared/config.ts';
-import { readEventType } from '../../shared/event-types/event-types.ts';
+import { readEventType } from '../../shared/event-types/read-model.ts';
 import { httpHandler, json } from '../../shared/http/handler.ts';
 import { problems } from '../../shared/http/problems.ts';
 import { boundOf, parseQuery } from '../../shared/http/query.ts';

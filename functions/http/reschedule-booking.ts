@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { instant } from '../../events/primitives.ts';
 import { bookingCommandRoute } from '../../shared/booking/booking-route.ts';
 import { bookingTables } from '../../shared/config.ts';
-import { readEventType } from '../../shared/event-types/event-types.ts';
+import { readEventType } from '../../shared/event-types/read-model.ts';
 import { parseJsonBody } from '../../shared/http/handler.ts';
 import { problems } from '../../shared/http/problems.ts';
 import { offeredHostsAt } from '../../shared/scheduling/slots.ts';

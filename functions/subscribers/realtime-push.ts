@@ -7,7 +7,7 @@ import { managementApi } from '../../shared/aws/management-api.ts';
 import { readBooking } from '../../shared/booking/booking-commands.ts';
 import { attendeeListener } from '../../shared/booking/access.ts';
 import { bookingTables } from '../../shared/config.ts';
-import { readEventType } from '../../shared/event-types/event-types.ts';
+import { readEventType } from '../../shared/event-types/read-model.ts';
 import { readOrganization, readSchedule, readTeam } from '../../shared/scheduling/directory.ts';
 
 /**

@@ -7,8 +7,8 @@ import { bookingDecider, waitingFor, type Booking, type BookingEvent } from '../
 import { claimCellKey, claimOf, planClaimChanges } from '../../shared/booking/time-claims.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { EventStore } from '../../shared/eventstore/event-store.ts';
-import { readEventType } from '../../shared/event-types/event-types.ts';
-import { paymentWindowSeconds } from '../../shared/payments/payments.ts';
+import { readEventType } from '../../shared/event-types/read-model.ts';
+import { paymentWindowSeconds } from '../../shared/payments/terms.ts';
 
 /** What travels between the steps of the booking workflow. */
 export type WorkflowInput = {

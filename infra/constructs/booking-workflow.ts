@@ -1,4 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Choice, Condition, DefinitionBody, Errors, Fail, IntegrationPattern, JsonPath, LogLevel, StateMachine, StateMachineType, Succeed, TaskInput, Timeout, type IChainable } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -36,10 +37,16 @@ export class BookingWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: Props) {
     super(scope, id);
+    // The payment steps' module resumes its own task when a webhook settled the attempt first: they may send
+    // this state machine's task tokens (granted once it exists), and nothing else may.
+    const paymentSteps: ServiceFunction[] = [];
     const step = (name: string, handler: string, entry = 'workflow/booking-steps') => {
       const paying = entry === 'workflow/payment-steps';
       const fn = new ServiceFunction(this, `${name}Function`, { entry, handler, environment: paying ? props.payments.environment : undefined, timeout: paying ? Duration.seconds(30) : undefined });
-      if (paying) props.payments.grantStripe(fn);
+      if (paying) {
+        props.payments.grantStripe(fn);
+        paymentSteps.push(fn);
+      }
       bindTable(fn, { table: props.tables.events, variable: 'EVENTS_TABLE', accessMode: 'append' });
       bindTable(fn, { table: props.tables.state, variable: 'STATE_TABLE', accessMode: 'readWrite' });
       return fn;
@@ -120,12 +127,20 @@ export class BookingWorkflow extends Construct {
         ),
     );
 
+    const machineName = `${Stack.of(this).stackName}-BookingWorkflow`;
     this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineName: machineName,
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(definition),
       timeout: Duration.days(30),
       tracingEnabled: true,
       logs: { destination: new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH }), level: LogLevel.ERROR },
     });
+    // By the machine's name, not a reference: the machine already depends on these functions, and a reference
+    // back from their policies would be a dependency cycle.
+    const machineArn = Stack.of(this).formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    for (const fn of paymentSteps) {
+      fn.addToRolePolicy(new PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], resources: [machineArn] }));
+    }
   }
 }

@@ -13,13 +13,9 @@ export type BookingView = Booking & { id: string; version: number; updatedAt: st
 
 export const bookingKey = (bookingId: string) => ({ pk: `BOOKING#${bookingId}`, sk: 'BOOKING' });
 
-/** The hosts' time is held by another booking: a conflict with the current state of their calendar. */
-export class SlotTakenError extends DomainError {
-  constructor() {
-    super('SlotTaken', 'the host already has a booking that overlaps this time (buffers included)', 'conflict');
-    this.name = 'SlotTakenError';
-  }
-}
+// Its own module, so the slot readers need not bundle the booking commands to throw it.
+export { SlotTakenError } from './slot-taken.ts';
+import { SlotTakenError } from './slot-taken.ts';
 
 export type ExecuteOptions = {
   bookingId: string;

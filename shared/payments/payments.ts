@@ -6,7 +6,7 @@ import { executeBookingCommand, type BookingTables } from '../booking/booking-co
 import { bookingDecider, type BookingEvent, type BookingState } from '../booking/decider.ts';
 import { refundPaymentIntent } from './stripe.ts';
 
-export const DEFAULT_PAYMENT_WINDOW_MINUTES = 30;
+export { DEFAULT_PAYMENT_WINDOW_MINUTES, paymentWindowSeconds } from './terms.ts';
 
 /** The refund reason of a charge the booking never took (paid after its attempt closed). */
 export const LATE_PAYMENT = 'late payment';
@@ -17,10 +17,6 @@ export async function loadBookingState(tables: BookingTables, bookingId: string)
 }
 
 /** The payment window of a booking in seconds, as Step Functions' task timeout wants it. */
-export function paymentWindowSeconds(state: BookingState): number {
-  const minutes = state.status === 'none' ? DEFAULT_PAYMENT_WINDOW_MINUTES : (state.paymentTerms?.windowMinutes ?? DEFAULT_PAYMENT_WINDOW_MINUTES);
-  return minutes * 60;
-}
 
 /**
  * Gives money back at Stripe, then records payment.refunded. Both halves are idempotent (the refund's key is

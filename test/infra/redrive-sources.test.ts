@@ -23,6 +23,7 @@ describe('redrive targets come from the template', () => {
       RealtimePushDLQ: ['lambda-async:RealtimePushFunction', 'rule-target:RealtimePushFunction'],
       PublisherDLQ: ['stream:PublishEventsFunction'],
       StartBookingWorkflowDLQ: [expect.stringMatching(/^rule-target:BookingWorkflowStateMachine/)],
+      PaymentsRefundPaymentsDLQ: [expect.stringMatching(/^lambda-async:PaymentsRefundPaymentsFunction/), expect.stringMatching(/^rule-target:PaymentsRefundPaymentsFunction/)],
       SettleBookingsDLQ: ['schedule:SettleBookingsFunction'],
     });
   });

@@ -392,6 +392,8 @@ describe('least privilege: each function gets the actions it calls, on the table
     'ws/connect': { StateTable: read, ConnectionsTable: ['dynamodb:PutItem'] },
     'ws/disconnect': { ConnectionsTable: ['dynamodb:DeleteItem'] },
     'ws/default': {},
+    // Resumes the paused workflow; reads the booking and its attempt, writes the retry token's claim.
+    'http/retry-payment': { StateTable: readWrite },
   };
 
   it.each(functions.map(([id]) => [id.replace(/[0-9A-F]{8}$/, ''), id] as const))('%s: exactly its grants, and the table variables of exactly the tables granted', (_name, fnId) => {
