@@ -18,6 +18,8 @@ import { EVENT_SOURCE } from '../events/envelope.ts';
 import { ServiceFunction } from './constructs/service-function.ts';
 import { BookingWorkflow } from './constructs/booking-workflow.ts';
 import { OperatorAlarms } from './constructs/alarms.ts';
+import { EventSubscriber } from './constructs/event-subscriber.ts';
+import { Webhooks } from './constructs/webhooks.ts';
 
 /** How a route is reached: by anyone, by a signed-in organizer (checked by API Gateway), or by either an
  * organizer or the attendee's booking token (checked in the handler, since API Gateway cannot express "or"). */
@@ -32,6 +34,15 @@ type RouteDefinition = {
   handler?: string;
   access: Access;
   grant: (fn: ServiceFunction, tables: Tables) => void;
+  /** Variables the route's function needs beyond the common ones (a context's queues). */
+  environment?: Record<string, string>;
+  /**
+   * Routes naming the same shared function are served by one Lambda, whose module's `handler` dispatches on
+   * the route key to the export `handler` names. A context with many small routes (webhooks) costs one
+   * function instead of one each: CloudFormation allows 500 resources per stack, and a route's own function
+   * brings about nine (role, policy, log group, alarms, permission, integration).
+   */
+  sharedFunction?: string;
 };
 
 const readState = (fn: ServiceFunction, t: Tables) => t.state.grantReadData(fn);
@@ -153,7 +164,9 @@ export class BookingStack extends Stack {
       JWT_AUDIENCE: jwtAudience,
     };
 
-    this.httpApi(tables, environment, jwtIssuer, jwtAudience);
+    const deadLetterQueue = (id: string) => this.deadLetterQueue(id);
+    const webhooks = new Webhooks(this, 'Webhooks', { bus, tables, environment, deadLetterQueue });
+    this.httpApi(tables, environment, jwtIssuer, jwtAudience, [...routes, ...webhooks.routes]);
     this.publisher(tables, bus);
     const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, environment });
     this.alarms.workflow('BookingWorkflow', workflow.stateMachine);
@@ -217,7 +230,7 @@ export class BookingStack extends Stack {
     return { events, state, connections, audit };
   }
 
-  private httpApi(tables: Tables, environment: Record<string, string>, jwtIssuer: string, jwtAudience: string) {
+  private httpApi(tables: Tables, environment: Record<string, string>, jwtIssuer: string, jwtAudience: string, allRoutes: RouteDefinition[]) {
     const api = new HttpApi(this, 'HttpApi', {
       description: 'Booking engine HTTP API',
       corsPreflight: { allowOrigins: ['*'], allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-booking-token'], allowMethods: [CorsHttpMethod.ANY] },
@@ -232,16 +245,24 @@ export class BookingStack extends Stack {
     });
     this.alarms.httpApi(api);
     const authorizer = new HttpJwtAuthorizer('OrganizerJwt', jwtIssuer, { jwtAudience: [jwtAudience] });
-    for (const route of routes) {
-      const name = route.handler ? `${route.entry.split('/').at(-1)}-${route.handler}` : route.entry.split('/').at(-1)!;
+    const shared = new Map<string, { fn: ServiceFunction; integration: HttpLambdaIntegration; granted: Set<RouteDefinition['grant']> }>();
+    for (const route of allRoutes) {
+      const name = route.sharedFunction ?? (route.handler ? `${route.entry.split('/').at(-1)}-${route.handler}` : route.entry.split('/').at(-1)!);
       const id = name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());
-      const fn = new ServiceFunction(this, `${id}Function`, { entry: route.entry, handler: route.handler, environment });
-      route.grant(fn, tables);
-      this.alarms.apiFunction(id, fn);
+      let target = route.sharedFunction ? shared.get(route.sharedFunction) : undefined;
+      if (!target) {
+        const fn = new ServiceFunction(this, `${id}Function`, { entry: route.entry, handler: route.sharedFunction ? 'handler' : route.handler, environment: { ...environment, ...route.environment } });
+        this.alarms.apiFunction(id, fn);
+        target = { fn, integration: new HttpLambdaIntegration(`${id}Integration`, fn), granted: new Set() };
+        if (route.sharedFunction) shared.set(route.sharedFunction, target);
+      }
+      // A shared function gets each grant once, however many of its routes name it.
+      if (!target.granted.has(route.grant)) route.grant(target.fn, tables);
+      target.granted.add(route.grant);
       api.addRoutes({
         path: route.path,
         methods: [route.method],
-        integration: new HttpLambdaIntegration(`${id}Integration`, fn),
+        integration: target.integration,
         authorizer: route.access === 'organizer' ? authorizer : undefined,
       });
     }
@@ -322,19 +343,7 @@ export class BookingStack extends Stack {
 
   /** A bus subscriber: retried by EventBridge on delivery and by Lambda on error, then parked in its own DLQ. */
   private subscriber(bus: EventBus, name: string, entry: string, pattern: EventPattern, environment: Record<string, string>) {
-    const deadLetters = this.deadLetterQueue(`${name}DLQ`);
-    const fn = new ServiceFunction(this, `${name}Function`, {
-      entry,
-      environment,
-      deadLetterQueue: deadLetters,
-      retryAttempts: 2,
-    });
-    new Rule(this, `${name}Rule`, {
-      eventBus: bus,
-      eventPattern: pattern,
-      targets: [new LambdaFunction(fn, { retryAttempts: 8, maxEventAge: Duration.hours(24), deadLetterQueue: deadLetters })],
-    });
-    return fn;
+    return new EventSubscriber(this, name, { bus, entry, pattern, environment, deadLetterQueue: (id) => this.deadLetterQueue(id) }).fn;
   }
 
   /** A dead-letter queue, with the alarm that tells the operator the moment anything is parked in it. */
@@ -349,4 +358,4 @@ export class BookingStack extends Stack {
   }
 }
 
-export type { Tables, ITable };
+export type { Tables, ITable, RouteDefinition };

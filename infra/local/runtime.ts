@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { CfnTemplate } from '../synth.ts';
 import { freePort, localAwsConfig } from './dynamodb-local.ts';
 import { startEventBridgeEndpoint } from './eventbridge-endpoint.ts';
@@ -16,6 +16,7 @@ import { startLocalSqs } from './sqs.ts';
 import { LocalStepFunctions } from './step-functions.ts';
 import { LocalScheduler, schedulesOf } from './scheduler.ts';
 import { StreamPoller } from './stream-poller.ts';
+import { SqsPoller } from './sqs-poller.ts';
 import { ensureTables } from './tables.ts';
 import { logicalIdOfArn, TemplateResolver } from './template-resolver.ts';
 import { startWebSocketApi } from './websocket-api.ts';
@@ -24,7 +25,7 @@ import { startWebSocketApi } from './websocket-api.ts';
 export const localSupport: Record<string, string> = {
   'AWS::DynamoDB::Table': 'DynamoDB Local',
   'AWS::Lambda::Function': 'handler module run in-process',
-  'AWS::Lambda::EventSourceMapping': 'stream poller',
+  'AWS::Lambda::EventSourceMapping': 'stream poller (DynamoDB) and queue poller (SQS)',
   'AWS::Lambda::EventInvokeConfig': 'async retries before the dead-letter queue',
   'AWS::Events::EventBus': 'local PutEvents endpoint',
   'AWS::Events::Rule': 'local pattern matching and delivery',
@@ -110,6 +111,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const queues: Record<string, string> = {};
     for (const [logicalId] of resolver.ofType('AWS::SQS::Queue')) queues[logicalId] = sqs.createQueue(logicalId);
     const sqsClient = new SQSClient({ ...localAwsConfig, endpoint: sqs.endpoint });
+    // The queues' own settings from the template (visibility, delay, retention, redrive to a DLQ), set once
+    // every queue exists, since a redrive policy names another queue.
+    for (const [logicalId, resource] of resolver.ofType('AWS::SQS::Queue')) {
+      const p = resolver.resolve(resource.Properties ?? {});
+      const Attributes: Record<string, string> = {};
+      for (const name of ['VisibilityTimeout', 'DelaySeconds', 'MessageRetentionPeriod', 'ReceiveMessageWaitTimeSeconds', 'MaximumMessageSize']) {
+        if (p[name] !== undefined) Attributes[name] = String(p[name]);
+      }
+      if (p.RedrivePolicy) Attributes.RedrivePolicy = JSON.stringify(p.RedrivePolicy);
+      if (Object.keys(Attributes).length) await sqsClient.send(new SetQueueAttributesCommand({ QueueUrl: queues[logicalId], Attributes }));
+    }
     const sendToQueue = async (queueArn: string, body: string, attributes: Record<string, string> = {}) => {
       const MessageAttributes = Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]));
       await sqsClient.send(new SendMessageCommand({ QueueUrl: sqs.queueUrl(logicalIdOfArn(queueArn)), MessageBody: body, MessageAttributes }));
@@ -145,6 +157,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_DYNAMODB: options.dynamoEndpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      // Developers point webhooks at receivers on this machine; in the cloud loopback stays refused.
+      WEBHOOKS_ALLOW_LOOPBACK: 'true',
       ...lambda.sharedEnvironment(),
     });
 
@@ -155,9 +169,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log,
       checkpointFile: join(options.dataDir, 'stream-checkpoints.json'),
     });
+    const queuePoller = new SqsPoller({ client: sqsClient, invoke: (id, event) => lambda.invoke(id, event), log });
+    closers.unshift(() => queuePoller.stop());
     for (const [logicalId, resource] of resolver.ofType('AWS::Lambda::EventSourceMapping')) {
       const p = resolver.resolve(resource.Properties ?? {});
       if (p.FilterCriteria) throw new Error(`${logicalId}: event filtering is not run locally`);
+      if (String(p.EventSourceArn).startsWith('arn:aws:sqs:')) {
+        queuePoller.start({
+          functionId: logicalIdOfArn(p.FunctionName),
+          queueUrl: sqs.queueUrl(logicalIdOfArn(p.EventSourceArn)),
+          queueArn: p.EventSourceArn,
+          batchSize: p.BatchSize ?? 10,
+          reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+        });
+        continue;
+      }
       const tableName = String(p.EventSourceArn).split('/')[1]!;
       const onFailure = p.DestinationConfig?.OnFailure?.Destination as string | undefined;
       poller.start({

@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { DomainError } from '../domain/decider.ts';
 import { ConcurrencyError } from '../eventstore/event-store.ts';
@@ -75,4 +75,12 @@ export function pathParameter(event: HttpEvent, name: string): string {
 
 export function header(event: HttpEvent, name: string): string | undefined {
   return event.headers?.[name.toLowerCase()];
+}
+
+/** One Lambda for several routes: the handler of the event's route key, or a 404 for any other. */
+export function routeHandler(table: Record<string, ReturnType<typeof httpHandler>>) {
+  const unknown = httpHandler(async (event) => {
+    throw problems.notFound(`route ${event.routeKey}`);
+  });
+  return (event: HttpEvent, context: Context) => (table[event.routeKey] ?? unknown)(event, context);
 }

@@ -48,7 +48,9 @@ describe('the local runtime reads the synthesized template', () => {
     expect(workflowRule.matches(event('booking.requested'))).toBe(true);
     expect(workflowRule.matches(event('booking.cancelled'))).toBe(false);
     expect(workflowRule.targets[0]!.deadLetterQueueArn).toMatch(/StartBookingWorkflowDLQ/);
-    expect(rules.filter((rule) => rule.matches(event('booking.cancelled'))).length).toBe(2);
+    // audit-log, realtime-push and webhooks
+    expect(rules.filter((rule) => rule.matches(event('booking.cancelled'))).length).toBe(3);
+    expect(rules.filter((rule) => rule.matches(event('user.created'))).length).toBe(2);
   });
 
   it('refuses to run functions that would disagree on an environment variable in one process', () => {
