@@ -20,6 +20,7 @@ import { BookingWorkflow } from './constructs/booking-workflow.ts';
 import { OperatorAlarms } from './constructs/alarms.ts';
 import { EventSubscriber } from './constructs/event-subscriber.ts';
 import { Webhooks } from './constructs/webhooks.ts';
+import { Notifications } from './constructs/notifications.ts';
 
 /** How a route is reached: by anyone, by a signed-in organizer (checked by API Gateway), or by either an
  * organizer or the attendee's booking token (checked in the handler, since API Gateway cannot express "or"). */
@@ -166,7 +167,14 @@ export class BookingStack extends Stack {
 
     const deadLetterQueue = (id: string) => this.deadLetterQueue(id);
     const webhooks = new Webhooks(this, 'Webhooks', { bus, tables, environment, deadLetterQueue });
-    this.httpApi(tables, environment, jwtIssuer, jwtAudience, [...routes, ...webhooks.routes]);
+    const api = this.httpApi(tables, environment, jwtIssuer, jwtAudience, [...routes, ...webhooks.routes]);
+    new Notifications(this, 'Notifications', {
+      bus,
+      tables,
+      publicApiUrl: api.apiEndpoint,
+      from: (this.node.tryGetContext('mailFrom') as string | undefined) ?? 'Bookings <bookings@example.com>',
+      deadLetterQueue,
+    });
     this.publisher(tables, bus);
     const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, environment });
     this.alarms.workflow('BookingWorkflow', workflow.stateMachine);
@@ -267,6 +275,7 @@ export class BookingStack extends Stack {
       });
     }
     new CfnOutput(this, 'HttpApiUrl', { value: api.apiEndpoint });
+    return api;
   }
 
   private publisher(tables: Tables, bus: EventBus) {

@@ -13,6 +13,7 @@ export type EventSubscriberProps = {
   environment: Record<string, string>;
   description?: string;
   timeout?: Duration;
+  copyIntoBundle?: Array<[string, string]>;
   /** Makes the subscriber's dead-letter queue (the stack's factory, which adds the operator's alarm). */
   deadLetterQueue: (id: string) => IQueue;
 };
@@ -34,6 +35,7 @@ export class EventSubscriber extends Construct {
       description: props.description,
       environment: props.environment,
       timeout: props.timeout,
+      copyIntoBundle: props.copyIntoBundle,
       deadLetterQueue: this.deadLetters,
       retryAttempts: 2,
     });

@@ -21,6 +21,11 @@ export type ServiceFunctionProps = {
   /** For asynchronous invocations (bus subscribers): where an event goes after Lambda's own retries. */
   deadLetterQueue?: IQueue;
   retryAttempts?: number;
+  /**
+   * Files the handler reads at run time (mail templates), as [directory under the project root, directory in
+   * the bundle]: copied beside the bundled module, where `new URL(..., import.meta.url)` finds them.
+   */
+  copyIntoBundle?: Array<[string, string]>;
 };
 
 /** Metadata keys through which the local runtime finds a function's source module in the synthesized template. */
@@ -60,6 +65,13 @@ export class ServiceFunction extends NodejsFunction {
         mainFields: ['module', 'main'],
         // Some dependencies are CommonJS and call require(); an ESM bundle has to provide it.
         banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        commandHooks: props.copyIntoBundle?.length
+          ? {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              afterBundling: (inputDir: string, outputDir: string) => props.copyIntoBundle!.map(([from, to]) => `cp -R "${inputDir}/${from}" "${outputDir}/${to}"`),
+            }
+          : undefined,
       },
     });
     const resource = this.node.defaultChild as CfnFunction;

@@ -17,6 +17,7 @@ import { LocalStepFunctions } from './step-functions.ts';
 import { LocalScheduler, schedulesOf } from './scheduler.ts';
 import { StreamPoller } from './stream-poller.ts';
 import { SqsPoller } from './sqs-poller.ts';
+import { startLocalSes } from './ses.ts';
 import { ensureTables } from './tables.ts';
 import { logicalIdOfArn, TemplateResolver } from './template-resolver.ts';
 import { startWebSocketApi } from './websocket-api.ts';
@@ -40,6 +41,7 @@ export const localSupport: Record<string, string> = {
   'AWS::Scheduler::Schedule': 'rate schedules invoking Lambda (others are reported)',
   'AWS::Cognito::UserPool': 'replaced by the local token issuer (npm run token)',
   'AWS::Cognito::UserPoolClient': 'replaced by the local token issuer',
+  'AWS::SES::ConfigurationSet': 'aws-ses-v2-local keeps every mail sent (GET /store); no suppression list',
 };
 /**
  * Types with no behaviour to play on one machine: permissions, log groups, the CDK's own metadata, and the
@@ -58,6 +60,7 @@ export type LocalStackOptions = {
   httpPort?: number;
   wsPort?: number;
   sqsPort?: number;
+  sesPort?: number;
   tablePrefix?: string;
   log?: (message: string) => void;
 };
@@ -66,6 +69,8 @@ export type LocalStack = {
   httpUrl: string;
   wsUrl: string;
   sqsEndpoint: string;
+  /** Where the mails sent through SES can be read (GET /store), when the template sends mail. */
+  sesUrl?: string;
   issuer: LocalIssuer;
   notRun: string[];
   queues: Record<string, string>;
@@ -74,6 +79,8 @@ export type LocalStack = {
   scheduler: LocalScheduler;
   close(): Promise<void>;
 };
+
+const hasResourceOf = (template: CfnTemplate, type: string) => Object.values(template.Resources).some((r) => r.Type === type);
 
 export function unsupportedResources(template: CfnTemplate): string[] {
   const counts = new Map<string, number>();
@@ -95,6 +102,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const sqs = await startLocalSqs({ port: options.sqsPort, stateFile: join(options.dataDir, 'sqs.json') });
     closers.push(() => sqs.close());
+    const ses = hasResourceOf(options.template, 'AWS::SES::ConfigurationSet') ? await startLocalSes(options.sesPort) : undefined;
+    if (ses) closers.push(() => ses.close());
     const resolver = new TemplateResolver(options.template, {
       httpApiUrl: httpUrl,
       webSocketUrl: wsUrl,
@@ -157,6 +166,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_DYNAMODB: options.dynamoEndpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      ...(ses ? { AWS_ENDPOINT_URL_SES: ses.url } : {}),
       // Developers point webhooks at receivers on this machine; in the cloud loopback stays refused.
       WEBHOOKS_ALLOW_LOOPBACK: 'true',
       ...lambda.sharedEnvironment(),
@@ -259,6 +269,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       httpUrl,
       wsUrl,
       sqsEndpoint: sqs.endpoint,
+      sesUrl: ses?.url,
       issuer,
       notRun,
       queues,

@@ -364,7 +364,7 @@ describe('queues', () => {
   it('the dead-letter queues exist, encrypted at rest and TLS-only, keeping messages 14 days', () => {
     // The webhook delivery queue is a work queue (its messages are attempts), not a DLQ: checked below.
     const queues = ofType('AWS::SQS::Queue').filter(([id]) => !id.startsWith('WebhooksDeliveryQueue'));
-    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AuditLogDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'StartBookingWorkflowDLQ', 'WebhookDeliveriesDLQ', 'WebhooksDLQ']);
+    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AuditLogDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'NotificationsDLQ', 'StartBookingWorkflowDLQ', 'WebhookDeliveriesDLQ', 'WebhooksDLQ'].sort());
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, `${id} is encrypted`).toBeTruthy();
       expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
@@ -375,6 +375,16 @@ describe('queues', () => {
         },
       });
     }
+  });
+});
+
+describe('email', () => {
+  it('sends through an SES configuration set that suppresses addresses which bounce or complain', () => {
+    template.hasResourceProperties('AWS::SES::ConfigurationSet', { SuppressionOptions: { SuppressedReasons: Match.arrayWith(['BOUNCE', 'COMPLAINT']) } });
+    const fn = functionByEntry('subscribers/notifications');
+    const variables = resources[fn]!.Properties.Environment.Variables;
+    expect(refId(variables.SES_CONFIGURATION_SET)).toMatch(/^NotificationsMailConfigurationSet/);
+    expect(variables.MAIL_FROM).toContain('@');
   });
 });
 
