@@ -21,6 +21,7 @@ import { OperatorAlarms } from './constructs/alarms.ts';
 import { EventSubscriber } from './constructs/event-subscriber.ts';
 import { Webhooks } from './constructs/webhooks.ts';
 import { Notifications } from './constructs/notifications.ts';
+import { Analytics } from './constructs/analytics.ts';
 
 /** How a route is reached: by anyone, by a signed-in organizer (checked by API Gateway), or by either an
  * organizer or the attendee's booking token (checked in the handler, since API Gateway cannot express "or"). */
@@ -87,6 +88,8 @@ const routes: RouteDefinition[] = [
   { method: HttpMethod.POST, path: '/bookings/{id}/confirm', entry: 'http/confirm-booking', access: 'organizer', grant: writeBooking },
   { method: HttpMethod.POST, path: '/bookings/{id}/reject', entry: 'http/reject-booking', access: 'organizer', grant: writeBooking },
   { method: HttpMethod.GET, path: '/slots', entry: 'http/get-slots', access: 'public', grant: readState },
+  // Shares the reports function with the webhooks' GET routes (infra/constructs/webhooks.ts).
+  { method: HttpMethod.GET, path: '/analytics', entry: 'http/reports', access: 'organizer', grant: readState, sharedFunction: 'reports' },
   { method: HttpMethod.GET, path: '/users/me', entry: 'http/users', handler: 'getMe', access: 'organizer', grant: readState },
   { method: HttpMethod.POST, path: '/users/me', entry: 'http/users', handler: 'createMe', access: 'organizer', grant: writeBooking },
   { method: HttpMethod.PATCH, path: '/users/me', entry: 'http/users', handler: 'updateMe', access: 'organizer', grant: writeBooking },
@@ -175,6 +178,7 @@ export class BookingStack extends Stack {
       from: (this.node.tryGetContext('mailFrom') as string | undefined) ?? 'Bookings <bookings@example.com>',
       deadLetterQueue,
     });
+    new Analytics(this, 'Analytics', { bus, tables, deadLetterQueue });
     this.publisher(tables, bus);
     const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, environment });
     this.alarms.workflow('BookingWorkflow', workflow.stateMachine);

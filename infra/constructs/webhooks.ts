@@ -84,7 +84,7 @@ export class Webhooks extends Construct {
     // Reads and writes are two functions, so that no GET route holds a write permission.
     const route = (method: HttpMethod, path: string, handler: string): RouteDefinition =>
       method === HttpMethod.GET
-        ? { method, path, entry: 'http/webhooks', handler, access: 'organizer', grant: grantRead, environment, sharedFunction: 'webhooks-read' }
+        ? { method, path, entry: 'http/reports', handler, access: 'organizer', grant: grantRead, environment, sharedFunction: 'reports' }
         : { method, path, entry: 'http/webhooks', handler, access: 'organizer', grant, environment, sharedFunction: 'webhooks-write' };
     this.routes = [
       route(HttpMethod.POST, '/webhooks', 'create'),

@@ -20,8 +20,11 @@ const expiresAt = (now: number) => Math.floor(now / 1000) + MARKER_DAYS * 86_400
  * Writes `items` together with the marker of (consumer, key), or nothing when the marker is already there.
  * Returns whether this call wrote them.
  */
-export async function writeOnce(tables: OnceTables, consumer: string, key: string, items: TransactionItem['item'][]): Promise<boolean> {
-  const marker = { Put: { TableName: tables.stateTable, Item: { ...onceKey(consumer, key), state: 'done', expiresAt: expiresAt(Date.now()) }, ConditionExpression: 'attribute_not_exists(pk)' } };
+export async function writeOnce(tables: OnceTables, consumer: string, key: string, items: TransactionItem['item'][], options: { markerKey?: { pk: string; sk: string }; keep?: boolean } = {}): Promise<boolean> {
+  // A consumer may keep its markers beside what they guard (`markerKey`, kept for good with `keep`), so that
+  // clearing a read model's partition clears its markers with it and a replay rebuilds it.
+  const Item = { ...(options.markerKey ?? onceKey(consumer, key)), state: 'done', ...(options.keep ? {} : { expiresAt: expiresAt(Date.now()) }) };
+  const marker = { Put: { TableName: tables.stateTable, Item, ConditionExpression: 'attribute_not_exists(pk)' } };
   try {
     await tables.client.send(new TransactWriteCommand({ TransactItems: [marker, ...items] }));
     return true;

@@ -122,4 +122,18 @@ describe('email on the local stack', () => {
     expect((await mails(attendeeEmail)).map((m) => m.subject.split(':')[0])).toEqual(['Confirmed', 'Rescheduled', 'Cancelled']);
     expect((await mails(hostEmail)).map((m) => m.subject.split(':')[0])).toEqual(['New booking', 'Rescheduled', 'Cancelled']);
   });
+
+  it('GET /analytics shows the booking just made, rescheduled and cancelled, on today in the organizer\'s zone', async () => {
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
+    const body = await until('the figures', async () => {
+      const response = await api(`/analytics?from=${today}&to=${today}`);
+      expect(response.status).toBe(200);
+      const figures = (await response.json()) as any;
+      return figures.totals.cancelled >= 1 ? figures : undefined;
+    });
+    expect(body.totals).toMatchObject({ requested: 1, confirmed: 1, rescheduled: 1, cancelled: 1, cancelledBy: { organizer: 1 } });
+    expect(body.days).toEqual([expect.objectContaining({ date: today, requested: 1 })]);
+    expect((await api(`/analytics?from=${today}&to=2000-01-01`)).status).toBe(400);
+    expect((await api(`/analytics?from=${today}&to=${today}&organizationId=not-mine`)).status).toBe(404);
+  });
 });

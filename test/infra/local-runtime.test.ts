@@ -48,8 +48,8 @@ describe('the local runtime reads the synthesized template', () => {
     expect(workflowRule.matches(event('booking.requested'))).toBe(true);
     expect(workflowRule.matches(event('booking.cancelled'))).toBe(false);
     expect(workflowRule.targets[0]!.deadLetterQueueArn).toMatch(/StartBookingWorkflowDLQ/);
-    // audit-log, realtime-push, webhooks and notifications
-    expect(rules.filter((rule) => rule.matches(event('booking.cancelled'))).length).toBe(4);
+    // audit-log, realtime-push, webhooks, notifications and analytics
+    expect(rules.filter((rule) => rule.matches(event('booking.cancelled'))).length).toBe(5);
     expect(rules.filter((rule) => rule.matches(event('user.created'))).length).toBe(2);
   });
 

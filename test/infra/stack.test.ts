@@ -223,6 +223,7 @@ describe('HTTP API', () => {
     ['GET /teams/{id}', 'jwt'],
     ['POST /teams/{id}/members', 'jwt'],
     ['DELETE /teams/{id}/members/{userId}', 'jwt'],
+    ['GET /analytics', 'jwt'],
     ['POST /webhooks', 'jwt'],
     ['GET /webhooks', 'jwt'],
     ['GET /webhooks/{id}', 'jwt'],
@@ -364,7 +365,7 @@ describe('queues', () => {
   it('the dead-letter queues exist, encrypted at rest and TLS-only, keeping messages 14 days', () => {
     // The webhook delivery queue is a work queue (its messages are attempts), not a DLQ: checked below.
     const queues = ofType('AWS::SQS::Queue').filter(([id]) => !id.startsWith('WebhooksDeliveryQueue'));
-    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AuditLogDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'NotificationsDLQ', 'StartBookingWorkflowDLQ', 'WebhookDeliveriesDLQ', 'WebhooksDLQ'].sort());
+    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AnalyticsDLQ', 'AuditLogDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'NotificationsDLQ', 'StartBookingWorkflowDLQ', 'WebhookDeliveriesDLQ', 'WebhooksDLQ'].sort());
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, `${id} is encrypted`).toBeTruthy();
       expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
