@@ -99,11 +99,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const wsUrl = `ws://127.0.0.1:${wsPort}`;
   const issuer = await localIssuer(options.dataDir, `${httpUrl}/local-issuer`);
   const closers: Array<() => Promise<void>> = [];
+  // The emulators that functions call (SQS, SES) close last, after the stream poller has stopped and the bus
+  // has drained: a subscriber still delivering must not find its queue or mail server gone.
+  const emulators: Array<() => Promise<void>> = [];
   try {
     const sqs = await startLocalSqs({ port: options.sqsPort, stateFile: join(options.dataDir, 'sqs.json') });
-    closers.push(() => sqs.close());
+    emulators.push(() => sqs.close());
     const ses = hasResourceOf(options.template, 'AWS::SES::ConfigurationSet') ? await startLocalSes(options.sesPort) : undefined;
-    if (ses) closers.push(() => ses.close());
+    if (ses) emulators.push(() => ses.close());
     const resolver = new TemplateResolver(options.template, {
       httpApiUrl: httpUrl,
       webSocketUrl: wsUrl,
@@ -277,13 +280,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       lambda,
       scheduler,
       close: async () => {
-        for (const close of closers) await close();
+        for (const close of [...closers, ...emulators]) await close();
         sqsClient.destroy();
         dynamo.destroy();
       },
     };
   } catch (error) {
-    for (const close of closers) await close().catch(() => {});
+    for (const close of [...closers, ...emulators]) await close().catch(() => {});
     throw error;
   }
 }
