@@ -21,6 +21,10 @@ import { OperatorAlarms } from './constructs/alarms.ts';
 import { Payments } from './constructs/payments.ts';
 import { bindTable } from './constructs/bind-table.ts';
 import { acknowledgeNagFindings } from './constructs/nag-acknowledgements.ts';
+import { EventSubscriber } from './constructs/event-subscriber.ts';
+import { Webhooks } from './constructs/webhooks.ts';
+import { Notifications } from './constructs/notifications.ts';
+import { Analytics } from './constructs/analytics.ts';
 
 /** How a route is reached: by anyone, by a signed-in organizer (checked by API Gateway), or by either an
  * organizer or the attendee's booking token (checked in the handler, since API Gateway cannot express "or"). */
@@ -40,6 +44,15 @@ type RouteDefinition = {
    */
   verifiesToken?: true;
   grant: (fn: ServiceFunction, tables: Tables) => void;
+  /** Variables the route's function needs beyond the common ones (a context's queues). */
+  environment?: Record<string, string>;
+  /**
+   * Routes naming the same shared function are served by one Lambda, whose module's `handler` dispatches on
+   * the route key to the export `handler` names. A context with many small routes (webhooks) costs one
+   * function instead of one each: CloudFormation allows 500 resources per stack, and a route's own function
+   * brings about nine (role, policy, log group, alarms, permission, integration).
+   */
+  sharedFunction?: string;
 };
 
 // Each grant sets the table's variable and its exact actions together (bindTable): a route gets the tables it
@@ -85,6 +98,8 @@ const routes: RouteDefinition[] = [
   { method: HttpMethod.POST, path: '/bookings/{id}/confirm', entry: 'http/confirm-booking', access: 'organizer', verifiesToken: true, grant: writeBooking },
   { method: HttpMethod.POST, path: '/bookings/{id}/reject', entry: 'http/reject-booking', access: 'organizer', verifiesToken: true, grant: writeBooking },
   { method: HttpMethod.GET, path: '/slots', entry: 'http/get-slots', access: 'public', grant: readState },
+  // Shares the reports function with the webhooks' GET routes (infra/constructs/webhooks.ts).
+  { method: HttpMethod.GET, path: '/analytics', entry: 'http/reports', access: 'organizer', grant: readState, sharedFunction: 'reports' },
   { method: HttpMethod.GET, path: '/users/me', entry: 'http/users', handler: 'getMe', access: 'organizer', grant: readState },
   { method: HttpMethod.POST, path: '/users/me', entry: 'http/users', handler: 'createMe', access: 'organizer', grant: writeBooking },
   { method: HttpMethod.PATCH, path: '/users/me', entry: 'http/users', handler: 'updateMe', access: 'organizer', grant: writeBooking },
@@ -160,7 +175,17 @@ export class BookingStack extends Stack {
     // come with their grants (bindTable), so each function has only the environment it uses.
     const tokenEnvironment = { JWT_ISSUER: jwtIssuer, JWT_AUDIENCE: jwtAudience };
 
-    const api = this.httpApi(tables, tokenEnvironment, jwtIssuer, jwtAudience);
+    const deadLetterQueue = (id: string) => this.deadLetterQueue(id);
+    const webhooks = new Webhooks(this, 'Webhooks', { bus, tables, deadLetterQueue });
+    const api = this.httpApi(tables, tokenEnvironment, jwtIssuer, jwtAudience, [...routes, ...webhooks.routes]);
+    new Notifications(this, 'Notifications', {
+      bus,
+      tables,
+      publicApiUrl: api.apiEndpoint,
+      from: (this.node.tryGetContext('mailFrom') as string | undefined) ?? 'Bookings <bookings@example.com>',
+      deadLetterQueue,
+    });
+    new Analytics(this, 'Analytics', { bus, tables, deadLetterQueue });
     this.publisher(tables, bus);
     const payments = new Payments(this, 'Payments', { tables, tokenEnvironment });
     const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, payments: payments.workflowPayments });
@@ -229,7 +254,7 @@ export class BookingStack extends Stack {
     return { events, state, connections, audit };
   }
 
-  private httpApi(tables: Tables, tokenEnvironment: Record<string, string>, jwtIssuer: string, jwtAudience: string): HttpApi {
+  private httpApi(tables: Tables, tokenEnvironment: Record<string, string>, jwtIssuer: string, jwtAudience: string, allRoutes: RouteDefinition[]): HttpApi {
     const api = new HttpApi(this, 'HttpApi', {
       description: 'Booking engine HTTP API',
       corsPreflight: { allowOrigins: ['*'], allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-booking-token'], allowMethods: [CorsHttpMethod.ANY] },
@@ -245,19 +270,27 @@ export class BookingStack extends Stack {
     this.alarms.httpApi(api);
     const authorizer = new HttpJwtAuthorizer('OrganizerJwt', jwtIssuer, { jwtAudience: [jwtAudience] });
     const apiFunctions: Array<{ name: string; fn: ServiceFunction }> = [];
-    for (const route of routes) {
-      const name = route.handler ? `${route.entry.split('/').at(-1)}-${route.handler}` : route.entry.split('/').at(-1)!;
+    const shared = new Map<string, { fn: ServiceFunction; integration: HttpLambdaIntegration; granted: Set<RouteDefinition['grant']> }>();
+    for (const route of allRoutes) {
+      const name = route.sharedFunction ?? (route.handler ? `${route.entry.split('/').at(-1)}-${route.handler}` : route.entry.split('/').at(-1)!);
       const id = name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());
-      // API Gateway verifies organizers' tokens; a route that lets either an organizer or the attendee in, or one
-      // that says it verifies tokens itself, needs the issuer.
-      const environment = route.access === 'organizer-or-attendee' || route.verifiesToken ? tokenEnvironment : {};
-      const fn = new ServiceFunction(this, `${id}Function`, { entry: route.entry, handler: route.handler, environment });
-      route.grant(fn, tables);
-      apiFunctions.push({ name: id, fn });
+      let target = route.sharedFunction ? shared.get(route.sharedFunction) : undefined;
+      if (!target) {
+        // API Gateway verifies organizers' tokens; a route that lets either an organizer or the attendee in, or
+        // one that says it verifies tokens itself, needs the issuer.
+        const tokens = route.access === 'organizer-or-attendee' || route.verifiesToken ? tokenEnvironment : {};
+        const fn = new ServiceFunction(this, `${id}Function`, { entry: route.entry, handler: route.sharedFunction ? 'handler' : route.handler, environment: { ...tokens, ...route.environment } });
+        apiFunctions.push({ name: id, fn });
+        target = { fn, integration: new HttpLambdaIntegration(`${id}Integration`, fn), granted: new Set() };
+        if (route.sharedFunction) shared.set(route.sharedFunction, target);
+      }
+      // A shared function gets each grant once, however many of its routes name it.
+      if (!target.granted.has(route.grant)) route.grant(target.fn, tables);
+      target.granted.add(route.grant);
       api.addRoutes({
         path: route.path,
         methods: [route.method],
-        integration: new HttpLambdaIntegration(`${id}Integration`, fn),
+        integration: target.integration,
         authorizer: route.access === 'organizer' ? authorizer : undefined,
       });
     }
@@ -337,19 +370,7 @@ export class BookingStack extends Stack {
 
   /** A bus subscriber: retried by EventBridge on delivery and by Lambda on error, then parked in its own DLQ. */
   private subscriber(bus: EventBus, name: string, entry: string, pattern: EventPattern, environment: Record<string, string>) {
-    const deadLetters = this.deadLetterQueue(`${name}DLQ`);
-    const fn = new ServiceFunction(this, `${name}Function`, {
-      entry,
-      environment,
-      deadLetterQueue: deadLetters,
-      retryAttempts: 2,
-    });
-    new Rule(this, `${name}Rule`, {
-      eventBus: bus,
-      eventPattern: pattern,
-      targets: [new LambdaFunction(fn, { retryAttempts: 8, maxEventAge: Duration.hours(24), deadLetterQueue: deadLetters })],
-    });
-    return fn;
+    return new EventSubscriber(this, name, { bus, entry, pattern, environment, deadLetterQueue: (id) => this.deadLetterQueue(id) }).fn;
   }
 
   /** A dead-letter queue, with the alarm that tells the operator the moment anything is parked in it. */
@@ -364,4 +385,4 @@ export class BookingStack extends Stack {
   }
 }
 
-export type { Tables, ITable };
+export type { Tables, ITable, RouteDefinition };

@@ -37,6 +37,10 @@ export function acknowledgeNagFindings(stack: Stack): void {
         'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) and dynamodb:ListStreams take no resource; every other action of the function names its resources (asserted in test/infra/stack.test.ts)');
       // Step Functions and Scheduler invoke the function by its ARN and its qualified ARNs (versions, aliases).
       ack(stack, `IAM5[Resource::<${logicalId(stack, construct)}.Arn>:*]`, 'the versions and aliases of one function, which its invoker (the workflow, a schedule) may call');
+      // SES authorizes sending by the sender identity, and the From address is a deploy-time choice (mailFrom).
+      if (construct.node.path.includes('/Notifications/')) {
+        ack(construct, 'IAM5[Resource::arn:aws:ses:<AWS::Region>:<AWS::AccountId>:identity/*]', 'ses:SendRawEmail is authorized per sender identity; the From address is the operator\'s mailFrom context value, verified in SES at deploy time');
+      }
     } else if (construct instanceof StateMachine) {
       ack(construct, 'IAM5[Resource::*]', 'X-Ray tracing and CloudWatch Logs delivery of a state machine take no resource');
       ack(construct, 'SF1', 'logs ERROR only: ALL would copy every execution\'s input and output (attendee names and emails) into logs; X-Ray traces and the execution history show the rest');

@@ -42,6 +42,11 @@ export type ServiceFunctionProps = {
   /** For asynchronous invocations (bus subscribers): where an event goes after Lambda's own retries. */
   deadLetterQueue?: IQueue;
   retryAttempts?: number;
+  /**
+   * Files the handler reads at run time (mail templates), as [directory under the project root, directory in
+   * the bundle]: copied beside the bundled module, where `new URL(..., import.meta.url)` finds them.
+   */
+  copyIntoBundle?: Array<[string, string]>;
 };
 
 /** Metadata keys through which the local runtime finds a function's source module in the synthesized template. */
@@ -95,6 +100,13 @@ export class ServiceFunction extends NodejsFunction {
         externalModules: [...bundleSettings.external],
         esbuildArgs: { '--alias:zod': bundleSettings.alias.zod },
         banner: bundleSettings.banner,
+        commandHooks: props.copyIntoBundle?.length
+          ? {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              afterBundling: (inputDir: string, outputDir: string) => props.copyIntoBundle!.map(([from, to]) => `cp -R "${inputDir}/${from}" "${outputDir}/${to}"`),
+            }
+          : undefined,
       },
     });
     const resource = this.node.defaultChild as CfnFunction;

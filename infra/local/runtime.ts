@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { CfnTemplate } from '../synth.ts';
 import { freePort, localAwsConfig } from './dynamodb-local.ts';
 import { startEventBridgeEndpoint } from './eventbridge-endpoint.ts';
@@ -21,6 +21,8 @@ import { rebuildProjections } from '../../shared/projections/rebuild.ts';
 import { LocalStepFunctions } from './step-functions.ts';
 import { LocalScheduler, schedulesOf } from './scheduler.ts';
 import { StreamPoller } from './stream-poller.ts';
+import { SqsPoller } from './sqs-poller.ts';
+import { startLocalSes } from './ses.ts';
 import { ensureTables } from './tables.ts';
 import { logicalIdOfArn, TemplateResolver } from './template-resolver.ts';
 import { startWebSocketApi } from './websocket-api.ts';
@@ -32,7 +34,7 @@ import { LOCAL_SECRET_METADATA } from '../constructs/payments.ts';
 export const localSupport: Record<string, string> = {
   'AWS::DynamoDB::Table': 'DynamoDB Local',
   'AWS::Lambda::Function': 'handler module run in-process',
-  'AWS::Lambda::EventSourceMapping': 'stream poller',
+  'AWS::Lambda::EventSourceMapping': 'stream poller (DynamoDB) and queue poller (SQS)',
   'AWS::Lambda::EventInvokeConfig': 'async retries before the dead-letter queue',
   'AWS::Events::EventBus': 'local PutEvents endpoint',
   'AWS::Events::Rule': 'local pattern matching and delivery',
@@ -48,6 +50,7 @@ export const localSupport: Record<string, string> = {
   'AWS::Scheduler::Schedule': 'rate schedules invoking Lambda (others are reported)',
   'AWS::Cognito::UserPool': 'replaced by the local token issuer (npm run token)',
   'AWS::Cognito::UserPoolClient': 'replaced by the local token issuer',
+  'AWS::SES::ConfigurationSet': 'aws-ses-v2-local keeps every mail sent (GET /store); no suppression list',
 };
 /**
  * Types with no behaviour to play on one machine: permissions, log groups, the CDK's own metadata, and the
@@ -69,6 +72,7 @@ export type LocalStackOptions = {
   /** The local Stripe's port (STRIPE_PORT for npm start); a free one when absent. */
   stripePort?: number;
   controlPort?: number;
+  sesPort?: number;
   tablePrefix?: string;
   log?: (message: string) => void;
 };
@@ -80,6 +84,8 @@ export type LocalStack = {
   /** The operator endpoint (redrive, rebuild) the CLIs call: see control.ts. */
   controlUrl: string;
   redriver: Redriver;
+  /** Where the mails sent through SES can be read (GET /store), when the template sends mail. */
+  sesUrl?: string;
   issuer: LocalIssuer;
   notRun: string[];
   queues: Record<string, string>;
@@ -89,6 +95,8 @@ export type LocalStack = {
   stripe: LocalStripe;
   close(): Promise<void>;
 };
+
+const hasResourceOf = (template: CfnTemplate, type: string) => Object.values(template.Resources).some((r) => r.Type === type);
 
 export function unsupportedResources(template: CfnTemplate): string[] {
   const counts = new Map<string, number>();
@@ -107,9 +115,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const wsUrl = `ws://127.0.0.1:${wsPort}`;
   const issuer = await localIssuer(options.dataDir, `${httpUrl}/local-issuer`);
   const closers: Array<() => Promise<void>> = [];
+  // The emulators that functions call (SQS, SES) close last, after the stream poller has stopped and the bus
+  // has drained: a subscriber still delivering must not find its queue or mail server gone.
+  const emulators: Array<() => Promise<void>> = [];
   try {
     const sqs = await startLocalSqs({ port: options.sqsPort, stateFile: join(options.dataDir, 'sqs.json') });
-    closers.push(() => sqs.close());
+    emulators.push(() => sqs.close());
+    const ses = hasResourceOf(options.template, 'AWS::SES::ConfigurationSet') ? await startLocalSes(options.sesPort) : undefined;
+    if (ses) emulators.push(() => ses.close());
     const resolver = new TemplateResolver(options.template, {
       httpApiUrl: httpUrl,
       webSocketUrl: wsUrl,
@@ -126,6 +139,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const queues: Record<string, string> = {};
     for (const [logicalId] of resolver.ofType('AWS::SQS::Queue')) queues[logicalId] = sqs.createQueue(logicalId);
     const sqsClient = new SQSClient({ ...localAwsConfig, endpoint: sqs.endpoint });
+    // The queues' own settings from the template (visibility, delay, retention, redrive to a DLQ), set once
+    // every queue exists, since a redrive policy names another queue.
+    for (const [logicalId, resource] of resolver.ofType('AWS::SQS::Queue')) {
+      const p = resolver.resolve(resource.Properties ?? {});
+      const Attributes: Record<string, string> = {};
+      for (const name of ['VisibilityTimeout', 'DelaySeconds', 'MessageRetentionPeriod', 'ReceiveMessageWaitTimeSeconds', 'MaximumMessageSize']) {
+        if (p[name] !== undefined) Attributes[name] = String(p[name]);
+      }
+      if (p.RedrivePolicy) Attributes.RedrivePolicy = JSON.stringify(p.RedrivePolicy);
+      if (Object.keys(Attributes).length) await sqsClient.send(new SetQueueAttributesCommand({ QueueUrl: queues[logicalId], Attributes }));
+    }
     const sendToQueue = async (queueArn: string, body: string, attributes: Record<string, string> = {}) => {
       const MessageAttributes = Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]));
       await sqsClient.send(new SendMessageCommand({ QueueUrl: sqs.queueUrl(logicalIdOfArn(queueArn)), MessageBody: body, MessageAttributes }));
@@ -190,6 +214,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_SECRETS_MANAGER: sfnEndpoint.endpoint,
       // Only here: the Stripe adapter talks to api.stripe.com unless told otherwise.
       STRIPE_API_URL: stripe.url,
+      ...(ses ? { AWS_ENDPOINT_URL_SES: ses.url } : {}),
+      // Developers point webhooks at receivers on this machine; in the cloud loopback stays refused.
+      WEBHOOKS_ALLOW_LOOPBACK: 'true',
       ...lambda.sharedEnvironment(),
     });
 
@@ -200,9 +227,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log,
       checkpointFile: join(options.dataDir, 'stream-checkpoints.json'),
     });
+    const queuePoller = new SqsPoller({ client: sqsClient, invoke: (id, event) => lambda.invoke(id, event), log });
+    closers.unshift(() => queuePoller.stop());
     for (const [logicalId, resource] of resolver.ofType('AWS::Lambda::EventSourceMapping')) {
       const p = resolver.resolve(resource.Properties ?? {});
       if (p.FilterCriteria) throw new Error(`${logicalId}: event filtering is not run locally`);
+      if (String(p.EventSourceArn).startsWith('arn:aws:sqs:')) {
+        queuePoller.start({
+          functionId: logicalIdOfArn(p.FunctionName),
+          queueUrl: sqs.queueUrl(logicalIdOfArn(p.EventSourceArn)),
+          queueArn: p.EventSourceArn,
+          batchSize: p.BatchSize ?? 10,
+          reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+        });
+        continue;
+      }
       const tableName = String(p.EventSourceArn).split('/')[1]!;
       const onFailure = p.DestinationConfig?.OnFailure?.Destination as string | undefined;
       poller.start({
@@ -313,6 +352,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sqsEndpoint: sqs.endpoint,
       controlUrl: control.url,
       redriver,
+      sesUrl: ses?.url,
       issuer,
       notRun,
       queues,
@@ -321,13 +361,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       scheduler,
       stripe,
       close: async () => {
-        for (const close of closers) await close();
+        for (const close of [...closers, ...emulators]) await close();
         sqsClient.destroy();
         dynamo.destroy();
       },
     };
   } catch (error) {
-    for (const close of closers) await close().catch(() => {});
+    for (const close of [...closers, ...emulators]) await close().catch(() => {});
     throw error;
   }
 }

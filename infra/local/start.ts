@@ -12,7 +12,7 @@ if (args.has('--help')) {
   console.log(`usage: npm start [-- --seed] [-- --reset]
   --seed    create a demo event type for the organizer "dev-organizer"
   --reset   delete the local data (${defaultDataDir}) first
-environment: HTTP_PORT (3000), WS_PORT (3001), SQS_PORT (3002), STRIPE_PORT (3004), DYNAMODB_PORT (8000), DATA_DIR (.local)`);
+environment: HTTP_PORT (3000), WS_PORT (3001), SQS_PORT (3002), STRIPE_PORT (3004), SES_PORT (3005), DYNAMODB_PORT (8000), DATA_DIR (.local)`);
   process.exit(0);
 }
 
@@ -28,6 +28,7 @@ const httpPort = port('HTTP_PORT', 3000);
 const wsPort = port('WS_PORT', 3001);
 const sqsPort = port('SQS_PORT', 3002);
 const stripePort = port('STRIPE_PORT', 3004);
+const sesPort = port('SES_PORT', 3005);
 const dynamoPort = port('DYNAMODB_PORT', 8000);
 
 if (spawnSync('java', ['-version']).error) {
@@ -53,7 +54,7 @@ try {
 const dynamo = await launched.ready.catch(failed('DynamoDB Local'));
 let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
 try {
-  stack = await startLocalStack({ template: template!, dynamoEndpoint: dynamo.endpoint, dataDir: defaultDataDir, httpPort, wsPort, sqsPort, stripePort });
+  stack = await startLocalStack({ template: template!, dynamoEndpoint: dynamo.endpoint, dataDir: defaultDataDir, httpPort, wsPort, sqsPort, stripePort, sesPort });
 } catch (error) {
   console.error(`the local stack did not start: ${(error as Error).message}`);
   await dynamo.stop();
@@ -78,7 +79,7 @@ Booking engine running locally (ready in ${((Date.now() - started) / 1000).toFix
   DynamoDB Local  ${dynamo.endpoint}
   SQS (DLQs)      ${stack.sqsEndpoint}   list them: npm run dlq; redrive: npm run dlq -- redrive <queue>
   Stripe (local)  ${stack.stripe.url}   pay a booking: npm run --silent stripe -- succeed|fail <bookingId>
-  Dev token for "dev-organizer" (12 h; more with: npm run --silent token -- <userId>):
+${stack.sesUrl ? `  SES (mail)      ${stack.sesUrl}   read the mails sent: ${stack.sesUrl}/store\n` : ''}  Dev token for "dev-organizer" (12 h; more with: npm run --silent token -- <userId>):
   ${token}
 ${stack.notRun.length ? `  Not run locally: ${stack.notRun.join(', ')}` : '  Every resource type in the template is run locally.'}
 Ctrl-C stops everything.`);

@@ -32,7 +32,9 @@ const kindOf = (key: Key) => (key.pk.startsWith('BOOKING#') && key.sk === 'BOOKI
 
 /** Which state-table items are projections, by key. */
 export function isProjectionKey({ pk, sk }: Key): boolean {
-  if (pk.startsWith('BOOKING#') || pk.startsWith('DUE#') || pk.startsWith('BUSY#') || pk.startsWith('EVENTTYPE#') || pk.startsWith('SCHEDULE#') || pk.startsWith('TEAM#')) return true;
+  // A booking's view and its listings; its mail link tokens (sk LINK#) are secrets beside it, not projections.
+  if (pk.startsWith('BOOKING#')) return sk === 'BOOKING' || sk.startsWith('VIEWER#');
+  if (pk.startsWith('DUE#') || pk.startsWith('BUSY#') || pk.startsWith('EVENTTYPE#') || pk.startsWith('SCHEDULE#') || pk.startsWith('TEAM#')) return true;
   if (pk.startsWith('USER#')) return sk === 'USER' || sk === 'DEFAULT_SCHEDULE';
   if (pk.startsWith('ORG#')) return sk === 'ORG' || sk.startsWith('MEMBER#') || sk.startsWith('INVITATION#') || sk.startsWith('TEAM#');
   return false;

@@ -48,8 +48,9 @@ describe('the local runtime reads the synthesized template', () => {
     expect(workflowRule.matches(event('booking.requested'))).toBe(true);
     expect(workflowRule.matches(event('booking.cancelled'))).toBe(false);
     expect(workflowRule.targets[0]!.deadLetterQueueArn).toMatch(/StartBookingWorkflowDLQ/);
-    // Audit log, realtime push, and the refund of a paid booking.
-    expect(rules.filter((rule) => rule.matches(event('booking.cancelled'))).length).toBe(3);
+    // audit-log, realtime-push, the refund of a paid booking, webhooks, notifications and analytics
+    expect(rules.filter((rule) => rule.matches(event('booking.cancelled'))).length).toBe(6);
+    expect(rules.filter((rule) => rule.matches(event('user.created'))).length).toBe(2);
   });
 
   it('gives each function only its own environment, though they share one process', async () => {

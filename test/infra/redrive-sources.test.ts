@@ -23,6 +23,9 @@ describe('redrive targets come from the template', () => {
       RealtimePushDLQ: ['lambda-async:RealtimePushFunction', 'rule-target:RealtimePushFunction'],
       PublisherDLQ: ['stream:PublishEventsFunction'],
       StartBookingWorkflowDLQ: [expect.stringMatching(/^rule-target:BookingWorkflowStateMachine/)],
+      AnalyticsDLQ: [expect.stringMatching(/^lambda-async:AnalyticsFunction/), expect.stringMatching(/^rule-target:AnalyticsFunction/)],
+      NotificationsDLQ: [expect.stringMatching(/^lambda-async:NotificationsFunction/), expect.stringMatching(/^rule-target:NotificationsFunction/)],
+      WebhooksDLQ: [expect.stringMatching(/^lambda-async:WebhooksFunction/), expect.stringMatching(/^rule-target:WebhooksFunction/)],
       PaymentsRefundPaymentsDLQ: [expect.stringMatching(/^lambda-async:PaymentsRefundPaymentsFunction/), expect.stringMatching(/^rule-target:PaymentsRefundPaymentsFunction/)],
       SettleBookingsDLQ: ['schedule:SettleBookingsFunction'],
     });

@@ -111,7 +111,7 @@ describe('functions', () => {
 
 describe('stream publisher', () => {
   it('reads the events stream with bisect, partial batch failures, bounded retries and age, and an SQS on-failure destination', () => {
-    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) => JSON.stringify(m.Properties.EventSourceArn).includes('StreamArn'));
     expect(mappings).toHaveLength(1);
     const props = mappings[0]![1].Properties;
     expect(refId(props.FunctionName)).toBe(functionByEntry('stream/publish-events'));
@@ -131,7 +131,7 @@ describe('event rules', () => {
   const rules = ofType('AWS::Events::Rule');
 
   it('the workflow rule matches booking.requested and starts the Standard state machine, with retries and a DLQ', () => {
-    const workflowRules = rules.filter(([, r]) => JSON.stringify(r.Properties.EventPattern).includes('booking.requested'));
+    const workflowRules = rules.filter(([, r]) => r.Properties.Targets.some((t: any) => resources[refId(t.Arn)!]?.Type === 'AWS::StepFunctions::StateMachine'));
     expect(workflowRules).toHaveLength(1);
     const rule = workflowRules[0]![1].Properties;
     expect(rule.EventPattern).toEqual({ source: ['booking-engine'], 'detail-type': ['booking.requested'] });
@@ -225,6 +225,16 @@ describe('HTTP API', () => {
     ['DELETE /teams/{id}/members/{userId}', 'jwt'],
     ['POST /bookings/{id}/payment/retry', 'none'],
     ['POST /webhooks/stripe', 'none'],
+    ['GET /analytics', 'jwt'],
+    ['POST /webhooks', 'jwt'],
+    ['GET /webhooks', 'jwt'],
+    ['GET /webhooks/{id}', 'jwt'],
+    ['PATCH /webhooks/{id}', 'jwt'],
+    ['DELETE /webhooks/{id}', 'jwt'],
+    ['POST /webhooks/{id}/secret/rotate', 'jwt'],
+    ['GET /webhooks/{id}/deliveries', 'jwt'],
+    ['POST /webhooks/{id}/deliveries/{eventId}/redeliver', 'jwt'],
+    ['POST /webhooks/{id}/replay', 'jwt'],
   ];
 
   it('has exactly the documented routes', () => {
@@ -394,6 +404,10 @@ describe('least privilege: each function gets the actions it calls, on the table
     'ws/default': {},
     // Resumes the paused workflow; reads the booking and its attempt, writes the retry token's claim.
     'http/retry-payment': { StateTable: readWrite },
+    // The webhook, mail and analytics subscribers read a booking's events and keep their records.
+    'subscribers/webhooks': { EventsTable: ['dynamodb:Query'], StateTable: readWrite },
+    'subscribers/notifications': { EventsTable: ['dynamodb:Query'], StateTable: readWrite },
+    'subscribers/analytics': { EventsTable: ['dynamodb:Query'], StateTable: readWrite },
   };
 
   it.each(functions.map(([id]) => [id.replace(/[0-9A-F]{8}$/, ''), id] as const))('%s: exactly its grants, and the table variables of exactly the tables granted', (_name, fnId) => {
@@ -466,9 +480,10 @@ function moduleGraph(entry: string, seen = new Set<string>()): string[] {
 }
 
 describe('queues', () => {
-  it('the six dead-letter queues exist, encrypted at rest and TLS-only, keeping messages 14 days', () => {
-    const queues = ofType('AWS::SQS::Queue');
-    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AuditLogDLQ', 'PaymentsRefundPaymentsDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'StartBookingWorkflowDLQ']);
+  it('the dead-letter queues exist, encrypted at rest and TLS-only, keeping messages 14 days', () => {
+    // The webhook delivery queue is a work queue (its messages are attempts), not a DLQ: checked below.
+    const queues = ofType('AWS::SQS::Queue').filter(([id]) => !id.startsWith('WebhooksDeliveryQueue'));
+    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AnalyticsDLQ', 'AuditLogDLQ', 'PaymentsRefundPaymentsDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'NotificationsDLQ', 'StartBookingWorkflowDLQ', 'WebhookDeliveriesDLQ', 'WebhooksDLQ'].sort());
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, `${id} is encrypted`).toBeTruthy();
       expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
@@ -479,6 +494,28 @@ describe('queues', () => {
         },
       });
     }
+  });
+});
+
+describe('email', () => {
+  it('sends through an SES configuration set that suppresses addresses which bounce or complain', () => {
+    template.hasResourceProperties('AWS::SES::ConfigurationSet', { SuppressionOptions: { SuppressedReasons: Match.arrayWith(['BOUNCE', 'COMPLAINT']) } });
+    const fn = functionByEntry('subscribers/notifications');
+    const variables = resources[fn]!.Properties.Environment.Variables;
+    expect(refId(variables.SES_CONFIGURATION_SET)).toMatch(/^NotificationsMailConfigurationSet/);
+    expect(variables.MAIL_FROM).toContain('@');
+  });
+});
+
+describe('webhook delivery queue', () => {
+  it('is encrypted, TLS-only, parks what keeps failing in the deliveries DLQ, and feeds the worker with batch item failures', () => {
+    const [[id, queue]] = ofType('AWS::SQS::Queue').filter(([id]) => id.startsWith('WebhooksDeliveryQueue')) as [[string, any]];
+    expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
+    expect(refId(queue.Properties.RedrivePolicy.deadLetterTargetArn)).toMatch(/^WebhookDeliveriesDLQ/);
+    const mapping = ofType('AWS::Lambda::EventSourceMapping').find(([, m]) => refId(m.Properties.EventSourceArn) === id)!;
+    expect(mapping[1].Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(refId(mapping[1].Properties.FunctionName)).toBe(functionByEntry('webhooks/deliver'));
   });
 });
 
@@ -505,7 +542,7 @@ describe('operations', () => {
   });
 
   it('every dead-letter queue has an alarm that fires on one visible message', () => {
-    const queues = ofType('AWS::SQS::Queue');
+    const queues = ofType('AWS::SQS::Queue').filter(([id]) => !id.startsWith('WebhooksDeliveryQueue'));
     expect(queues.length).toBeGreaterThan(0);
     for (const [id] of queues) {
       const [alarm, ...more] = alarmOn('ApproximateNumberOfMessagesVisible', 'QueueName', id);
