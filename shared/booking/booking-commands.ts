@@ -1,6 +1,6 @@
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DomainEvent, EventMetadata } from '../../events/envelope.ts';
-import { DomainError, fold, ruleViolated } from '../domain/decider.ts';
+import { fold, ruleViolated } from '../domain/decider.ts';
 import { ConcurrencyError, EventStore, type TransactionItem } from '../eventstore/event-store.ts';
 import { bookingDecider, holdsTime, strandedAt, waitingFor, type Booking, type BookingCommand, type BookingEvent, type BookingState } from './decider.ts';
 import { busyDayUpdate, claimOf, claimUpdate, planBusyDayChanges, planClaimChanges } from './time-claims.ts';

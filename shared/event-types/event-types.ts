@@ -7,7 +7,7 @@ import { executeCommand, type AggregateCommand, type ProjectionContext } from '.
 import type { FieldError } from '../http/problems.ts';
 import type { TransactionItem } from '../eventstore/event-store.ts';
 import { readOrganization, readSchedule, readTeam, readUser } from '../scheduling/directory.ts';
-import { GetCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 // Strict: a field we do not know (a typo, a field of another version) is a 400 naming it, not silently dropped.
 export const createEventTypeBody = z.strictObject(eventTypeSettings.shape);

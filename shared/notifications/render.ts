@@ -6,7 +6,7 @@ import ical, { ICalCalendarMethod, ICalEventStatus } from 'ical-generator';
 import { tzlib_get_ical_block } from 'timezones-ical-library';
 import { DateTime } from 'luxon';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import type { MailKind, PlannedMail } from './plan.ts';
+import type { MailKind } from './plan.ts';
 
 const templatesDir = new URL('templates/', import.meta.url);
 const cache = new Map<string, string>();
