@@ -131,7 +131,11 @@ export function localDayIndex(zone: string, instant: number): number {
 
 /** ISO 8601 with the zone's offset at that instant, seconds included, no millis: 2026-03-29T09:00:00-04:00. */
 export function formatLocalIso(instant: number, zone: string): string {
-  const offset = offsetAt(zone, instant);
+  return formatWithOffset(instant, offsetAt(zone, instant));
+}
+
+/** `instant` as local ISO 8601 with its offset, for an offset already known (from offsetSegments): no Intl call. */
+export function formatWithOffset(instant: number, offset: number): string {
   const local = new Date(Math.floor((instant + offset) / 1000) * 1000).toISOString().slice(0, 19);
   const offsetMinutes = Math.round(Math.abs(offset) / MINUTE_MS);
   const pad = (n: number) => String(n).padStart(2, '0');
