@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import { startDynamoDbLocal, localAwsConfig } from '../../infra/local/dynamodb-local.ts';
 import { startLocalStack } from '../../infra/local/runtime.ts';
 import { synthesizeTemplate } from '../../infra/synth.ts';
-import { busyDayKey, busyDayRange, claimCellKey, claimUpdate, planClaimChanges } from '../../shared/booking/time-claims.ts';
+import { busyDayKey, busyDayRange, busyDayUpdate, claimCellKey, claimUpdate, planBusyDayChanges, planClaimChanges } from '../../shared/booking/time-claims.ts';
 import { BENCH_DAYS, benchAvailability, benchTeam } from './availability-bench.ts';
 import { BatchGetCommand, BatchWriteCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { keys as directoryKeys } from '../../shared/scheduling/directory.ts';
@@ -109,7 +109,8 @@ try {
     await response.arrayBuffer();
   };
 
-  // The floor: the same transaction (event put, read-model update, claim cells) sent straight to DynamoDB Local.
+  // The floor: the same transaction POST /bookings writes (event put, read-model update, the organizer's listing
+  // entry, the stranded-draft due entry, claim cells, the busy-day summary) sent straight to DynamoDB Local.
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...localAwsConfig, endpoint: dynamo.endpoint }), { marshallOptions: { removeUndefinedValues: true } });
   const tables = { events: process.env.EVENTS_TABLE!, state: process.env.STATE_TABLE! };
   const rawTransaction = async () => {
@@ -120,7 +121,10 @@ try {
         TransactItems: [
           { Put: { TableName: tables.events, Item: { aggregateId: `floor-${id}`, version: 1, type: 'floor', payload: { attendee } }, ConditionExpression: 'attribute_not_exists(version)' } },
           { Update: { TableName: tables.state, Key: { pk: `FLOOR#${id}`, sk: 'BOOKING' }, UpdateExpression: 'SET booking = :b', ExpressionAttributeValues: { ':b': { attendee, start } } } },
+          { Put: { TableName: tables.state, Item: { pk: `FLOOR#${id}`, sk: 'VIEWER#floor-host', ownerKey: 'VIEWER#floor-host', ownerSort: `${start}#${id}`, booking: { attendee, start } } } },
+          { Put: { TableName: tables.state, Item: { pk: `FLOOR#DUE#${id.charCodeAt(0) % 16}`, sk: `${start}#${id}`, bookingId: id } } },
           ...planClaimChanges(null, { hostIds: ['floor-host'], start, end: start + 30 * 60_000 }).map((change) => claimUpdate(tables.state, id, change)),
+          ...planBusyDayChanges(null, { hostIds: ['floor-host'], start, end: start + 30 * 60_000 }).map((change) => busyDayUpdate(tables.state, id, change)),
         ],
       }),
     );
