@@ -14,6 +14,7 @@ import type { FieldError } from '../../shared/http/problems.ts';
 import { notFound, ruleViolated } from '../../shared/domain/decider.ts';
 import { countAssignment, explainAssignment, rankHosts, readLoads } from '../../shared/scheduling/round-robin.ts';
 import { offeredHostsAt } from '../../shared/scheduling/slots.ts';
+import { readAhead } from '../../shared/scheduling/read-ahead.ts';
 import { DEFAULT_PAYMENT_WINDOW_MINUTES } from '../../shared/payments/terms.ts';
 
 const body = z.strictObject({
@@ -31,7 +32,10 @@ export const handler = httpHandler(async (event) => {
   const tables = bookingTables();
   const request = new IdempotentRequest(tables.client, tables.stateTable, event, PUBLIC_CALLER);
   return request.run(async () => {
-    const eventType = await readEventType(tables, input.eventTypeId);
+    // The reads that steer the booking (event type, hosts, their hours and busy time) in one round where the last
+    // booking of this event type predicts them; each is a read of this request. The transaction decides.
+    const reads = readAhead(tables, `booking ${input.eventTypeId}`, new Date(Date.parse(input.start)).toISOString().slice(0, 10));
+    const eventType = await readEventType(reads, input.eventTypeId);
     // An inactive event type does not exist for bookers, as on GET /event-types/{id} and GET /slots.
     if (!eventType || !eventType.active) throw notFound('EventTypeNotFound', 'event type does not exist');
     const start = Date.parse(input.start);
@@ -42,14 +46,14 @@ export const handler = httpHandler(async (event) => {
     if (end <= start) errors.push({ path: 'end', message: 'must be after start' });
     else if (end - start !== eventType.lengthMinutes * MINUTE) errors.push({ path: 'end', message: `the event lasts ${eventType.lengthMinutes} minutes` });
     if (errors.length) throw ruleViolated('InvalidBookingTime', errors);
-    const freeHosts = await offeredHostsAt(tables, eventType, start);
-    return book(event, tables, request, eventType, input, start, end, freeHosts);
+    const freeHosts = await offeredHostsAt(reads, eventType, start);
+    return book(event, tables, reads, request, eventType, input, start, end, freeHosts);
   });
 });
 
-async function book(event: HttpEvent, tables: BookingTables, request: IdempotentRequest, eventType: EventTypeView, input: Body, start: number, end: number, freeHosts: string[]): Promise<HttpResult> {
+async function book(event: HttpEvent, tables: BookingTables, reads: BookingTables, request: IdempotentRequest, eventType: EventTypeView, input: Body, start: number, end: number, freeHosts: string[]): Promise<HttpResult> {
   const roundRobin = eventType.teamId !== undefined && eventType.schedulingType === 'round_robin';
-  const loads = roundRobin ? await readLoads(tables.client, tables.stateTable, eventType.id) : new Map();
+  const loads = roundRobin ? await readLoads(reads.client, reads.stateTable, eventType.id) : new Map();
   // Round robin tries the fairest free host first and the next one if another booking took them meanwhile.
   const candidates = roundRobin ? rankHosts(freeHosts, loads) : [{ hostId: freeHosts.join(','), assigned: 0 }];
   for (const candidate of candidates) {

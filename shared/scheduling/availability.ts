@@ -1,6 +1,6 @@
 // The availability engine: working hours + busy times -> bookable slot starts. Pure: every clock reading comes in.
 import {
-  DAY_MS, MINUTE_MS, dayIndexOf, formatLocalIso, localDayIndex, offsetSegments, wallClockToInstants,
+  DAY_MS, MINUTE_MS, dayIndexOf, formatWithOffset, localDayIndex, offsetSegments, wallClockToInstants,
   weekdayOfDayIndex, type DayRange, type OffsetSegment,
 } from './time-zones.ts';
 
@@ -101,8 +101,14 @@ export function computeSlots(query: SlotQuery): Slot[] {
 
 export function groupSlotsByDay(slots: Slot[], timeZone: string): Record<string, Array<{ start: string }>> {
   const byDay = new Map<string, Array<{ start: string }>>();
-  for (const slot of [...slots].sort((a, b) => a.start - b.start)) {
-    const start = formatLocalIso(slot.start, timeZone);
+  const sorted = [...slots].sort((a, b) => a.start - b.start);
+  // The zone's offsets over the whole span once (a few Intl calls a month), then plain arithmetic per slot: a
+  // month of a team's slots is thousands of starts, and one Intl format each was most of the endpoint's time.
+  const segments = sorted.length ? offsetSegments(timeZone, { start: sorted[0]!.start, end: sorted.at(-1)!.start + 1 }) : [];
+  let segment = 0;
+  for (const slot of sorted) {
+    while (slot.start >= segments[segment]!.end) segment++;
+    const start = formatWithOffset(slot.start, segments[segment]!.offsetMs);
     const day = start.slice(0, 10);
     const list = byDay.get(day);
     if (list) list.push({ start });

@@ -125,13 +125,33 @@ export function weekdayOfDayIndex(day: number): number {
   return (((day + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
 }
 
+/**
+ * The first instant of local date `date` ("YYYY-MM-DD") in `zone`: its midnight, the earlier one where a clock
+ * change repeats midnight, and the end of the gap where one skips it (Santiago, Havana).
+ */
+export function startOfLocalDay(date: string, zone: string): number {
+  const midnight = dayIndexOf(date) * DAY_MS; // 00:00 of that wall-clock date, read as if it were UTC
+  // Offsets lie within a day either way, so the day's first instant lies in this span.
+  for (const segment of offsetSegments(zone, { start: midnight - DAY_MS - 2 * 3_600_000, end: midnight + DAY_MS + 2 * 3_600_000 })) {
+    const instant = midnight - segment.offsetMs;
+    if (instant >= segment.start && instant < segment.end) return instant;
+    // The clock jumped over midnight: the day begins where this segment does.
+    if (segment.start + segment.offsetMs > midnight) return segment.start;
+  }
+  throw new RangeError(`no first instant of ${date} in ${zone}`);
+}
+
 export function localDayIndex(zone: string, instant: number): number {
   return Math.floor((instant + offsetAt(zone, instant)) / DAY_MS);
 }
 
 /** ISO 8601 with the zone's offset at that instant, seconds included, no millis: 2026-03-29T09:00:00-04:00. */
 export function formatLocalIso(instant: number, zone: string): string {
-  const offset = offsetAt(zone, instant);
+  return formatWithOffset(instant, offsetAt(zone, instant));
+}
+
+/** `instant` as local ISO 8601 with its offset, for an offset already known (from offsetSegments): no Intl call. */
+export function formatWithOffset(instant: number, offset: number): string {
   const local = new Date(Math.floor((instant + offset) / 1000) * 1000).toISOString().slice(0, 19);
   const offsetMinutes = Math.round(Math.abs(offset) / MINUTE_MS);
   const pad = (n: number) => String(n).padStart(2, '0');

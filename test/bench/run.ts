@@ -12,14 +12,26 @@ import WebSocket from 'ws';
 import { startDynamoDbLocal, localAwsConfig } from '../../infra/local/dynamodb-local.ts';
 import { startLocalStack } from '../../infra/local/runtime.ts';
 import { synthesizeTemplate } from '../../infra/synth.ts';
-import { busyDayKey, claimCellKey, claimUpdate, planClaimChanges } from '../../shared/booking/time-claims.ts';
+import { busyDayKey, busyDayRange, busyDayUpdate, claimCellKey, claimUpdate, planBusyDayChanges, planClaimChanges } from '../../shared/booking/time-claims.ts';
 import { BENCH_DAYS, benchAvailability, benchTeam } from './availability-bench.ts';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { keys as directoryKeys } from '../../shared/scheduling/directory.ts';
+import { eventTypeKey } from '../../shared/event-types/read-model.ts';
 import { functionEntries, measureColdStarts, printColdStarts } from './cold-start.ts';
 
 type Figure = { section: string; name: string; concurrency?: number; count: number; p50Ms: number; p99Ms: number; perSecond?: number; floor?: string };
 
 const figures: Figure[] = [];
+
+/**
+ * `npm run bench -- --only=idle,availability` runs only the named sections (load, idle, payment, availability,
+ * cold-start); all of them by default.
+ */
+const SECTIONS = ['load', 'idle', 'payment', 'availability', 'cold-start'] as const;
+const onlyArgument = process.argv.find((arg) => arg.startsWith('--only='));
+const selected = new Set(onlyArgument ? onlyArgument.slice('--only='.length).split(',') : SECTIONS);
+for (const name of selected) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`unknown bench section ${name}; known: ${SECTIONS.join(', ')}`);
+const runs = (section: (typeof SECTIONS)[number]) => selected.has(section);
 
 /** Writes busy intervals as claim cells and day summaries, the way bookings leave them, without going through bookings. */
 async function seedBusy(client: DynamoDBDocumentClient, tableName: string, hostId: string, busy: Array<{ start: number; end: number }>) {
@@ -97,7 +109,8 @@ try {
     await response.arrayBuffer();
   };
 
-  // The floor: the same transaction (event put, read-model update, claim cells) sent straight to DynamoDB Local.
+  // The floor: the same transaction POST /bookings writes (event put, read-model update, the organizer's listing
+  // entry, the stranded-draft due entry, claim cells, the busy-day summary) sent straight to DynamoDB Local.
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...localAwsConfig, endpoint: dynamo.endpoint }), { marshallOptions: { removeUndefinedValues: true } });
   const tables = { events: process.env.EVENTS_TABLE!, state: process.env.STATE_TABLE! };
   const rawTransaction = async () => {
@@ -108,13 +121,16 @@ try {
         TransactItems: [
           { Put: { TableName: tables.events, Item: { aggregateId: `floor-${id}`, version: 1, type: 'floor', payload: { attendee } }, ConditionExpression: 'attribute_not_exists(version)' } },
           { Update: { TableName: tables.state, Key: { pk: `FLOOR#${id}`, sk: 'BOOKING' }, UpdateExpression: 'SET booking = :b', ExpressionAttributeValues: { ':b': { attendee, start } } } },
+          { Put: { TableName: tables.state, Item: { pk: `FLOOR#${id}`, sk: 'VIEWER#floor-host', ownerKey: 'VIEWER#floor-host', ownerSort: `${start}#${id}`, booking: { attendee, start } } } },
+          { Put: { TableName: tables.state, Item: { pk: `FLOOR#DUE#${id.charCodeAt(0) % 16}`, sk: `${start}#${id}`, bookingId: id } } },
           ...planClaimChanges(null, { hostIds: ['floor-host'], start, end: start + 30 * 60_000 }).map((change) => claimUpdate(tables.state, id, change)),
+          ...planBusyDayChanges(null, { hostIds: ['floor-host'], start, end: start + 30 * 60_000 }).map((change) => busyDayUpdate(tables.state, id, change)),
         ],
       }),
     );
   };
 
-  for (const concurrency of [1, 8, 32]) {
+  for (const concurrency of runs('load') ? [1, 8, 32] : []) {
     const count = concurrency === 1 ? 150 : concurrency * 30;
     await load(20, concurrency, rawTransaction); // warm-up
     const floor = await load(count, concurrency, rawTransaction);
@@ -124,111 +140,159 @@ try {
     figures.push({ section: 'http', name: 'POST /bookings', concurrency, ...post, floor: `${floor.p50Ms.toFixed(1)} ms p50, ${floor.perSecond.toFixed(0)}/s` });
   }
 
-  // POST to WebSocket: how long until the organizer sees booking.requested and booking.confirmed.
-  const socket = new WebSocket(`${stack.wsUrl}/?token=${token}`);
-  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-  const seen = new Map<string, { requested?: number; confirmed?: number }>();
-  const waiters = new Map<string, () => void>();
-  socket.on('message', (data) => {
-    const { data: event } = JSON.parse(String(data));
-    const entry = seen.get(event.aggregateId) ?? {};
-    if (event.type === 'booking.requested') entry.requested = performance.now();
-    if (event.type === 'booking.confirmed') {
-      entry.confirmed = performance.now();
-      waiters.get(event.aggregateId)?.();
+  // POST to WebSocket: how long until the organizer sees booking.requested and booking.confirmed. Each POST
+  // waits until the previous booking is confirmed and its subscribers have settled: POST /bookings on an idle
+  // stack, beside the raw transaction timed in the same moments.
+  if (runs('idle')) {
+    const socket = new WebSocket(`${stack.wsUrl}/?token=${token}`);
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const seen = new Map<string, { requested?: number; confirmed?: number }>();
+    const waiters = new Map<string, () => void>();
+    socket.on('message', (data) => {
+      const { data: event } = JSON.parse(String(data));
+      const entry = seen.get(event.aggregateId) ?? {};
+      if (event.type === 'booking.requested') entry.requested = performance.now();
+      if (event.type === 'booking.confirmed') {
+        entry.confirmed = performance.now();
+        waiters.get(event.aggregateId)?.();
+      }
+      seen.set(event.aggregateId, entry);
+    });
+    const pushRequested: number[] = [];
+    const pushConfirmed: number[] = [];
+    const posts: number[] = [];
+    const idleFloor: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      // Let the previous booking's notifications, audit and projections finish (a pause, not a measurement).
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const raw = performance.now();
+      await rawTransaction();
+      if (i >= 5) idleFloor.push(performance.now() - raw);
+      const t = performance.now();
+      const response = await fetch(`${stack.httpUrl}/bookings`, { method: 'POST', headers, body: JSON.stringify({ eventTypeId: eventType.id, start: nextStart(), attendee }) });
+      const { id } = await response.json() as any;
+      if (i >= 5) posts.push(performance.now() - t);
+      await new Promise<void>((resolve) => (seen.get(id)?.confirmed ? resolve() : waiters.set(id, resolve)));
+      const entry = seen.get(id)!;
+      if (i >= 5) {
+        pushRequested.push(entry.requested! - t);
+        pushConfirmed.push(entry.confirmed! - t);
+      }
     }
-    seen.set(event.aggregateId, entry);
-  });
-  const pushRequested: number[] = [];
-  const pushConfirmed: number[] = [];
-  const posts: number[] = [];
-  for (let i = 0; i < 40; i++) {
-    const t = performance.now();
-    const response = await fetch(`${stack.httpUrl}/bookings`, { method: 'POST', headers, body: JSON.stringify({ eventTypeId: eventType.id, start: nextStart(), attendee }) });
-    const { id } = await response.json() as any;
-    posts.push(performance.now() - t);
-    await new Promise<void>((resolve) => (seen.get(id)?.confirmed ? resolve() : waiters.set(id, resolve)));
-    const entry = seen.get(id)!;
-    if (i >= 5) {
-      pushRequested.push(entry.requested! - t);
-      pushConfirmed.push(entry.confirmed! - t);
-    }
-  }
-  socket.close();
-  for (const [name, samples] of [['POST -> WebSocket booking.requested', pushRequested], ['POST -> WebSocket booking.confirmed (through the workflow)', pushConfirmed]] as const) {
-    const sorted = [...samples].sort((a, b) => a - b);
+    socket.close();
     const postSorted = [...posts].sort((a, b) => a - b);
-    figures.push({ section: 'push', name, count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), floor: `POST alone ${percentile(postSorted, 50).toFixed(1)} ms p50` });
+    const idleFloorSorted = [...idleFloor].sort((a, b) => a - b);
+    figures.push({ section: 'idle', name: 'TransactWriteItems (raw, same items), idle stack', concurrency: 1, count: idleFloorSorted.length, p50Ms: percentile(idleFloorSorted, 50), p99Ms: percentile(idleFloorSorted, 99) });
+    figures.push({
+      section: 'idle', name: 'POST /bookings, idle stack', concurrency: 1, count: postSorted.length, p50Ms: percentile(postSorted, 50), p99Ms: percentile(postSorted, 99),
+      floor: `${percentile(idleFloorSorted, 50).toFixed(1)} ms p50 (x${(percentile(postSorted, 50) / percentile(idleFloorSorted, 50)).toFixed(2)})`,
+    });
+    for (const [name, samples] of [['POST -> WebSocket booking.requested', pushRequested], ['POST -> WebSocket booking.confirmed (through the workflow)', pushConfirmed]] as const) {
+      const sorted = [...samples].sort((a, b) => a - b);
+      figures.push({ section: 'push', name, count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), floor: `POST alone ${percentile(postSorted, 50).toFixed(1)} ms p50` });
+    }
   }
 
   // A paid booking: from the moment Stripe's webhook arrives to the organizer's booking.confirmed push. The
   // webhook answers once it has verified, deduplicated, settled the attempt and resumed the workflow (its
   // floor); the workflow then records payment.completed and booking.confirmed, and the push follows.
-  const paidType = await post('/event-types', { title: 'Paid bench', slug: 'paid-bench', lengthMinutes: 30, scheduleId: schedule.id, price: { amount: 4500, currency: 'eur' } });
-  const paidSocket = new WebSocket(`${stack.wsUrl}/?token=${token}`);
-  await new Promise((resolve, reject) => paidSocket.once('open', resolve).once('error', reject));
-  const paidWaiters = new Map<string, { type: string; resolve: () => void }>();
-  paidSocket.on('message', (data) => {
-    const { data: event } = JSON.parse(String(data));
-    const waiter = paidWaiters.get(event?.aggregateId);
-    if (waiter && waiter.type === event.type) waiter.resolve();
-  });
-  const pushOf = (id: string, type: string) => new Promise<void>((resolve) => paidWaiters.set(id, { type, resolve }));
-  const webhookToConfirmed: number[] = [];
-  const webhookAnswered: number[] = [];
-  const postToConfirmed: number[] = [];
-  for (let i = 0; i < 30; i++) {
-    const t = performance.now();
-    const response = await fetch(`${stack.httpUrl}/bookings`, { method: 'POST', headers, body: JSON.stringify({ eventTypeId: paidType.id, start: nextStart(), attendee }) });
-    const { id } = (await response.json()) as any;
-    await pushOf(id, 'payment.initiated');
-    const confirmed = pushOf(id, 'booking.confirmed');
-    const arrives = performance.now();
-    const { delivery } = await stack.stripe.settle(id, 'succeed');
-    if (delivery.status !== 200) throw new Error(`webhook answered ${delivery.status}`);
-    const answered = performance.now();
-    await confirmed;
-    if (i >= 5) {
-      webhookAnswered.push(answered - arrives);
-      webhookToConfirmed.push(performance.now() - arrives);
-      postToConfirmed.push(performance.now() - t);
+  if (runs('payment')) {
+    const paidType = await post('/event-types', { title: 'Paid bench', slug: 'paid-bench', lengthMinutes: 30, scheduleId: schedule.id, price: { amount: 4500, currency: 'eur' } });
+    const paidSocket = new WebSocket(`${stack.wsUrl}/?token=${token}`);
+    await new Promise((resolve, reject) => paidSocket.once('open', resolve).once('error', reject));
+    const paidWaiters = new Map<string, { type: string; resolve: () => void }>();
+    paidSocket.on('message', (data) => {
+      const { data: event } = JSON.parse(String(data));
+      const waiter = paidWaiters.get(event?.aggregateId);
+      if (waiter && waiter.type === event.type) waiter.resolve();
+    });
+    const pushOf = (id: string, type: string) => new Promise<void>((resolve) => paidWaiters.set(id, { type, resolve }));
+    const webhookToConfirmed: number[] = [];
+    const webhookAnswered: number[] = [];
+    const postToConfirmed: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t = performance.now();
+      const response = await fetch(`${stack.httpUrl}/bookings`, { method: 'POST', headers, body: JSON.stringify({ eventTypeId: paidType.id, start: nextStart(), attendee }) });
+      const { id } = (await response.json()) as any;
+      await pushOf(id, 'payment.initiated');
+      const confirmed = pushOf(id, 'booking.confirmed');
+      const arrives = performance.now();
+      const { delivery } = await stack.stripe.settle(id, 'succeed');
+      if (delivery.status !== 200) throw new Error(`webhook answered ${delivery.status}`);
+      const answered = performance.now();
+      await confirmed;
+      if (i >= 5) {
+        webhookAnswered.push(answered - arrives);
+        webhookToConfirmed.push(performance.now() - arrives);
+        postToConfirmed.push(performance.now() - t);
+      }
     }
-  }
-  paidSocket.close();
-  const sortedAnswered = [...webhookAnswered].sort((a, b) => a - b);
-  for (const [name, samples] of [
-    ['paid: Stripe webhook arrives -> WebSocket booking.confirmed', webhookToConfirmed],
-    ['paid: POST -> payment -> WebSocket booking.confirmed', postToConfirmed],
-  ] as const) {
-    const sorted = [...samples].sort((a, b) => a - b);
-    figures.push({ section: 'payment', name, count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), floor: `webhook answered ${percentile(sortedAnswered, 50).toFixed(1)} ms p50, ${percentile(sortedAnswered, 99).toFixed(1)} p99` });
+    paidSocket.close();
+    const sortedAnswered = [...webhookAnswered].sort((a, b) => a - b);
+    for (const [name, samples] of [
+      ['paid: Stripe webhook arrives -> WebSocket booking.confirmed', webhookToConfirmed],
+      ['paid: POST -> payment -> WebSocket booking.confirmed', postToConfirmed],
+    ] as const) {
+      const sorted = [...samples].sort((a, b) => a - b);
+      figures.push({ section: 'payment', name, count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), floor: `webhook answered ${percentile(sortedAnswered, 50).toFixed(1)} ms p50, ${percentile(sortedAnswered, 99).toFixed(1)} p99` });
+    }
   }
 
   // Availability: the engine alone, then the same 10-host round-robin month through GET /slots, where the
   // busy time is read back from the hosts' claim cells (seeded directly: 300 intervals a host).
-  const engine = await benchAvailability();
-  for (const result of engine) figures.push({ section: 'availability', name: `engine: ${result.name}`, count: result.runs, p50Ms: result.medianMs, p99Ms: result.p99Ms });
-  const nextYear = new Date().getUTCFullYear() + 1;
-  const monthStart = Date.UTC(nextYear, 2, 1);
-  const hosts = benchTeam(10, monthStart);
-  const admin = { ...headers, authorization: `Bearer ${await stack.issuer.sign('bench-admin')}` };
-  const organization = await post('/organizations', { name: 'Bench Co' }, admin);
-  for (const host of hosts) {
-    await post(`/organizations/${organization.id}/members`, { userId: host.hostId }, admin);
-    const asHost = { ...headers, authorization: `Bearer ${await stack.issuer.sign(host.hostId)}` };
-    await post('/schedules', { name: 'Work', ...host.schedule }, asHost);
-    await seedBusy(documents, tables.state, host.hostId, host.busy);
+  if (runs('availability')) {
+    const engine = await benchAvailability();
+    for (const result of engine) figures.push({ section: 'availability', name: `engine: ${result.name}`, count: result.runs, p50Ms: result.medianMs, p99Ms: result.p99Ms });
+    const nextYear = new Date().getUTCFullYear() + 1;
+    const monthStart = Date.UTC(nextYear, 2, 1);
+    const hosts = benchTeam(10, monthStart);
+    const admin = { ...headers, authorization: `Bearer ${await stack.issuer.sign('bench-admin')}` };
+    const organization = await post('/organizations', { name: 'Bench Co' }, admin);
+    const scheduleIds: string[] = [];
+    for (const host of hosts) {
+      // Members join by invitation and acceptance.
+      await post(`/organizations/${organization.id}/invitations`, { userId: host.hostId }, admin);
+      const asHost = { ...headers, authorization: `Bearer ${await stack.issuer.sign(host.hostId)}` };
+      await post(`/organizations/${organization.id}/invitations/accept`, {}, asHost);
+      scheduleIds.push((await post('/schedules', { name: 'Work', ...host.schedule }, asHost)).id);
+      await seedBusy(documents, tables.state, host.hostId, host.busy);
+    }
+    const team = await post(`/organizations/${organization.id}/teams`, { name: 'Sales', memberIds: hosts.map((h) => h.hostId) }, admin);
+    const roundRobin = await post('/event-types', { title: 'Demo', slug: 'demo', lengthMinutes: 30, slotIntervalMinutes: 15, bufferBeforeMinutes: 5, bufferAfterMinutes: 10, minimumNoticeMinutes: 120, teamId: team.id, schedulingType: 'round_robin' }, admin);
+    const slotsUrl = `${stack.httpUrl}/slots?eventTypeId=${roundRobin.id}&start=${new Date(monthStart).toISOString()}&end=${new Date(monthStart + BENCH_DAYS * 86_400_000).toISOString()}&timeZone=America/New_York`;
+    let slotCount = 0;
+    const slots = await load(60, 1, async () => {
+      const body = (await (await fetch(slotsUrl)).json()) as { slots: Record<string, unknown[]> };
+      slotCount = Object.values(body.slots).flat().length;
+    });
+    const engineFloor = engine[0]!;
+    // The floor: the items GET /slots reads (event type, team, organization, each host's profile, default pointer
+    // and schedule) in one BatchGetItem, beside each host's busy days over the range widened by the buffers, all
+    // at once: the reads no implementation can avoid, in the fewest round trips.
+    const rangeEnd = monthStart + BENCH_DAYS * 86_400_000;
+    const itemKeys = [
+      eventTypeKey(roundRobin.id), directoryKeys.team(team.id), directoryKeys.organization(organization.id),
+      ...hosts.flatMap((host) => [directoryKeys.user(host.hostId), directoryKeys.defaultSchedule(host.hostId)]),
+      ...scheduleIds.map((id) => directoryKeys.schedule(id)),
+    ];
+    const { from, to } = busyDayRange(monthStart - 5 * 60_000, rangeEnd + 40 * 60_000);
+    const rawReads = async () => {
+      await Promise.all([
+        documents.send(new BatchGetCommand({ RequestItems: { [tables.state]: { Keys: itemKeys, ConsistentRead: true } } })),
+        ...hosts.map(async (host) => {
+          const pages = paginateQuery({ client: documents }, { TableName: tables.state, KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to', ExpressionAttributeValues: { ':pk': `BUSY#${host.hostId}`, ':from': from, ':to': to } });
+          for await (const page of pages) void page;
+        }),
+      ]);
+    };
+    await load(10, 1, rawReads);
+    const readsFloor = await load(60, 1, rawReads);
+    figures.push({ section: 'availability', name: 'floor: the same reads, raw, in one round', concurrency: 1, ...readsFloor });
+    figures.push({
+      section: 'availability', name: `GET /slots: round robin, 10 hosts x 300 busy, 30 days (${slotCount} slots)`, concurrency: 1, ...slots,
+      floor: `reads ${readsFloor.p50Ms.toFixed(1)} ms p50 (x${(slots.p50Ms / readsFloor.p50Ms).toFixed(2)}); engine alone ${engineFloor.medianMs.toFixed(1)} ms`,
+    });
   }
-  const team = await post(`/organizations/${organization.id}/teams`, { name: 'Sales', memberIds: hosts.map((h) => h.hostId) }, admin);
-  const roundRobin = await post('/event-types', { title: 'Demo', slug: 'demo', lengthMinutes: 30, slotIntervalMinutes: 15, bufferBeforeMinutes: 5, bufferAfterMinutes: 10, minimumNoticeMinutes: 120, teamId: team.id, schedulingType: 'round_robin' }, admin);
-  const slotsUrl = `${stack.httpUrl}/slots?eventTypeId=${roundRobin.id}&start=${new Date(monthStart).toISOString()}&end=${new Date(monthStart + BENCH_DAYS * 86_400_000).toISOString()}&timeZone=America/New_York`;
-  let slotCount = 0;
-  const slots = await load(60, 1, async () => {
-    const body = (await (await fetch(slotsUrl)).json()) as { slots: Record<string, unknown[]> };
-    slotCount = Object.values(body.slots).flat().length;
-  });
-  const engineFloor = engine[0]!;
-  figures.push({ section: 'availability', name: `GET /slots: round robin, 10 hosts x 300 busy, 30 days (${slotCount} slots)`, concurrency: 1, ...slots, floor: `engine alone ${engineFloor.medianMs.toFixed(1)} ms p50` });
 } finally {
   await stack.close();
   await dynamo.stop();
@@ -243,8 +307,8 @@ for (const f of figures) {
   );
 }
 // Measured once the stack has stopped, so the fresh processes have the CPU to themselves.
-const coldStarts = await measureColdStarts(functionEntries(template));
-printColdStarts(coldStarts);
+const coldStarts = runs('cold-start') ? await measureColdStarts(functionEntries(template)) : [];
+if (runs('cold-start')) printColdStarts(coldStarts);
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, figures, coldStarts }, null, 2));
