@@ -35,6 +35,10 @@ type RouteDefinition = {
 };
 
 const readState = (fn: ServiceFunction, t: Tables) => t.state.grantReadData(fn);
+const readHistory = (fn: ServiceFunction, t: Tables) => {
+  t.state.grantReadData(fn);
+  t.events.grantReadData(fn);
+};
 const writeBooking = (fn: ServiceFunction, t: Tables) => {
   t.events.grantReadWriteData(fn);
   t.state.grantReadWriteData(fn);
@@ -49,17 +53,9 @@ const routes: RouteDefinition[] = [
   { method: HttpMethod.PATCH, path: '/event-types/{id}', entry: 'http/update-event-type', access: 'organizer', grant: writeBooking },
   { method: HttpMethod.POST, path: '/bookings', entry: 'http/create-booking', access: 'public', grant: writeBooking },
   { method: HttpMethod.GET, path: '/bookings', entry: 'http/list-bookings', access: 'organizer', grant: readState },
-  { method: HttpMethod.GET, path: '/bookings/{id}', entry: 'http/get-booking', access: 'organizer-or-attendee', grant: readState },
-  {
-    method: HttpMethod.GET,
-    path: '/bookings/{id}/events',
-    entry: 'http/get-booking-events',
-    access: 'organizer-or-attendee',
-    grant: (fn, t) => {
-      t.state.grantReadData(fn);
-      t.events.grantReadData(fn);
-    },
-  },
+  // Reads the event stream too: `?version=N` folds the booking as it was.
+  { method: HttpMethod.GET, path: '/bookings/{id}', entry: 'http/get-booking', access: 'organizer-or-attendee', grant: readHistory },
+  { method: HttpMethod.GET, path: '/bookings/{id}/events', entry: 'http/get-booking-events', access: 'organizer-or-attendee', grant: readHistory },
   {
     method: HttpMethod.GET,
     path: '/bookings/{id}/audit',
