@@ -300,10 +300,17 @@ export class BookingStack extends Stack {
     const socketEnvironment = { ...environment, CONNECTIONS_TABLE: tables.connections.tableName };
     const connect = new ServiceFunction(this, 'WsConnectFunction', { entry: 'ws/connect', environment: socketEnvironment });
     const disconnect = new ServiceFunction(this, 'WsDisconnectFunction', { entry: 'ws/disconnect', environment: socketEnvironment });
-    const keepAlive = new ServiceFunction(this, 'WsDefaultFunction', { entry: 'ws/default', environment: socketEnvironment });
+    // Pings, and resumes: replays a listener's feed (state table) onto the connection.
+    const keepAlive = new ServiceFunction(this, 'WsDefaultFunction', {
+      entry: 'ws/default',
+      environment: { ...socketEnvironment, WS_MANAGEMENT_ENDPOINT: stage.callbackUrl },
+    });
     tables.connections.grantWriteData(connect);
     tables.state.grantReadData(connect);
     tables.connections.grantWriteData(disconnect);
+    tables.connections.grantReadWriteData(keepAlive);
+    tables.state.grantReadData(keepAlive);
+    stage.grantManagementApiAccess(keepAlive);
     sockets.addRoute('$connect', { integration: new WebSocketLambdaIntegration('WsConnect', connect) });
     sockets.addRoute('$disconnect', { integration: new WebSocketLambdaIntegration('WsDisconnect', disconnect) });
     sockets.addRoute('$default', { integration: new WebSocketLambdaIntegration('WsDefault', keepAlive), returnResponse: true });
@@ -312,7 +319,8 @@ export class BookingStack extends Stack {
       ...socketEnvironment,
       WS_MANAGEMENT_ENDPOINT: stage.callbackUrl,
     });
-    tables.state.grantReadData(push);
+    // Writes each listener's feed (positions) into the state table.
+    tables.state.grantReadWriteData(push);
     tables.connections.grantReadWriteData(push);
     stage.grantManagementApiAccess(push);
     new CfnOutput(this, 'WebSocketUrl', { value: stage.url });

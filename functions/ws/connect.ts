@@ -12,12 +12,21 @@ const CONNECTION_LIFETIME_SECONDS = 2 * 60 * 60 + 10 * 60;
 
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & { queryStringParameters?: Record<string, string | undefined> };
 
+/** A position as a client sends it back: a whole number, or null for anything else. */
+export function feedPosition(value: unknown): number | null {
+  const number = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value;
+  return typeof number === 'number' && Number.isSafeInteger(number) && number >= 0 ? number : null;
+}
+
 /**
  * Organizers connect with their token (`?token=<JWT>`) and hear about everything they organize or host; an
  * attendee connects with their booking token (`?booking=<id>&bookingToken=<token>`) and hears about that booking.
+ * `&after=<position>` asks for what was missed since: see ws/default.ts.
  */
 export async function handler(event: ConnectEvent): Promise<{ statusCode: number; body?: string }> {
   const query = event.queryStringParameters ?? {};
+  const resumeAfter = query.after === undefined ? undefined : feedPosition(query.after);
+  if (resumeAfter === null) return { statusCode: 400, body: '?after= is the last position you received, a whole number' };
   let userId: string | undefined;
   if (query.token) {
     try {
@@ -40,6 +49,9 @@ export async function handler(event: ConnectEvent): Promise<{ statusCode: number
         connectionId: event.requestContext.connectionId,
         userId,
         connectedAt: new Date().toISOString(),
+        // Sent once the client asks ({"action":"resume"}): API Gateway cannot send on a connection before
+        // $connect has answered, and the connection is registered first, so nothing falls between replay and live.
+        resumeAfter,
         expiresAt: Math.floor(Date.now() / 1000) + CONNECTION_LIFETIME_SECONDS,
       },
     }),
