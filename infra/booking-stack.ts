@@ -47,6 +47,10 @@ const writeBooking = (fn: ServiceFunction, t: Tables) => {
 /** The HTTP API: every route, its handler module, who may call it, and what the handler may touch. */
 const routes: RouteDefinition[] = [
   { method: HttpMethod.GET, path: '/health', entry: 'http/health', access: 'public', grant: () => {} },
+  // Generated from shared/http/contract.ts, the schemas the handlers parse with.
+  { method: HttpMethod.GET, path: '/openapi.json', entry: 'http/openapi', access: 'public', grant: () => {} },
+  // The operator console's page; it calls the API like any client, with the operator's token.
+  { method: HttpMethod.GET, path: '/console', entry: 'http/console', access: 'public', grant: () => {} },
   { method: HttpMethod.POST, path: '/event-types', entry: 'http/create-event-type', access: 'organizer', grant: writeBooking },
   { method: HttpMethod.GET, path: '/event-types/{id}', entry: 'http/get-event-type', access: 'public', grant: readState },
   { method: HttpMethod.GET, path: '/event-types', entry: 'http/list-event-types', access: 'organizer', grant: readState },

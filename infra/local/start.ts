@@ -76,6 +76,8 @@ Booking engine running locally (ready in ${((Date.now() - started) / 1000).toFix
   WebSocket API   ${stack.wsUrl}/?token=<token>
   DynamoDB Local  ${dynamo.endpoint}
   SQS (DLQs)      ${stack.sqsEndpoint}   list them: npm run dlq
+  Console         ${stack.httpUrl}/console#token=${token}&ws=${encodeURIComponent(stack.wsUrl)}
+  OpenAPI         ${stack.httpUrl}/openapi.json
   Dev token for "dev-organizer" (12 h; more with: npm run --silent token -- <userId>):
   ${token}
 ${stack.notRun.length ? `  Not run locally: ${stack.notRun.join(', ')}` : '  Every resource type in the template is run locally.'}

@@ -1,17 +1,18 @@
 import { z } from 'zod';
 import type { Event, EventMetadata } from '../../events/envelope.ts';
 import type { PayloadOf } from '../../events/catalog.ts';
-import { eventTypeSettings, eventTypeUpdated } from '../../events/scheduling.ts';
+import { eventTypeSettings } from '../../events/scheduling.ts';
 import { DomainError, conflict, notFound, ruleViolated, unreachable, type Decider } from '../domain/decider.ts';
 import { executeCommand, type AggregateCommand, type ProjectionContext } from '../domain/aggregate-commands.ts';
 import type { FieldError } from '../http/problems.ts';
 import type { TransactionItem } from '../eventstore/event-store.ts';
 import { readOrganization, readSchedule, readTeam, readUser } from '../scheduling/directory.ts';
 import { GetCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { contract } from '../http/contract.ts';
 
 // Strict: a field we do not know (a typo, a field of another version) is a 400 naming it, not silently dropped.
-export const createEventTypeBody = z.strictObject(eventTypeSettings.shape);
-export const updateEventTypeBody = z.strictObject(eventTypeUpdated.shape.changes.shape);
+export const createEventTypeBody = contract.createEventType.body;
+export const updateEventTypeBody = contract.updateEventType.body;
 export type EventTypeSettings = z.infer<typeof eventTypeSettings>;
 export type EventTypeView = EventTypeSettings & { id: string; ownerId: string; createdAt: string; updatedAt?: string };
 

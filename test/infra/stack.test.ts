@@ -189,6 +189,8 @@ describe('HTTP API', () => {
   // public, or the attendee's booking token checked in the handler).
   const expected: Array<[string, 'jwt' | 'none']> = [
     ['GET /health', 'none'],
+    ['GET /openapi.json', 'none'],
+    ['GET /console', 'none'],
     ['POST /event-types', 'jwt'],
     ['GET /event-types/{id}', 'none'],
     ['GET /event-types', 'jwt'],
