@@ -1,7 +1,7 @@
 // `npm run bench`: the booking engine's speed on the local stack, each figure beside its floor measured in
 // the same run. Prints a table and writes test/bench/results/latest.json. Not a test: nothing here passes or
 // fails on time.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -13,6 +13,7 @@ import { startDynamoDbLocal, localAwsConfig } from '../../infra/local/dynamodb-l
 import { startLocalStack } from '../../infra/local/runtime.ts';
 import { synthesizeTemplate } from '../../infra/synth.ts';
 import { busyDayKey, claimCellKey, claimUpdate, planClaimChanges } from '../../shared/booking/time-claims.ts';
+import { ListenerFeed } from '../../shared/realtime/feed.ts';
 import { BENCH_DAYS, benchAvailability, benchTeam } from './availability-bench.ts';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 
@@ -159,6 +160,64 @@ try {
     figures.push({ section: 'push', name, count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), floor: `POST alone ${percentile(postSorted, 50).toFixed(1)} ms p50` });
   }
 
+  // Reconnect and resume: 100 messages missed while away, replayed after ?after=<last position>, timed from
+  // opening the socket to the 100th message; the floor is reading the same 100 feed entries from DynamoDB.
+  const feed = new ListenerFeed(documents, tables.state);
+  const last = await feed.head('bench-organizer');
+  while ((await feed.head('bench-organizer')) < last + 100) {
+    await book();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  // Wait for the workflow's events to settle, so the replay is the same each time.
+  for (let previous = -1, current = await feed.head('bench-organizer'); current !== previous; current = await feed.head('bench-organizer')) {
+    previous = current;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const resumeRuns: number[] = [];
+  const feedReads: number[] = [];
+  for (let run = 0; run < 7; run++) {
+    const t = performance.now();
+    const resumed = new WebSocket(`${stack.wsUrl}/?token=${token}&after=${last}`);
+    await new Promise<void>((resolve, reject) => {
+      resumed.once('open', () => resumed.send(JSON.stringify({ action: 'resume' })));
+      resumed.on('message', (data) => {
+        if (JSON.parse(String(data)).position === last + 100) resolve();
+      });
+      resumed.once('error', reject);
+    });
+    resumeRuns.push(performance.now() - t);
+    resumed.close();
+    const r = performance.now();
+    await feed.after('bench-organizer', last);
+    feedReads.push(performance.now() - r);
+  }
+  const resumeSorted = resumeRuns.sort((a, b) => a - b);
+  const readSorted = feedReads.sort((a, b) => a - b);
+  figures.push({ section: 'resume', name: 'reconnect ?after= -> 100 missed messages replayed', count: resumeSorted.length, p50Ms: percentile(resumeSorted, 50), p99Ms: percentile(resumeSorted, 99), floor: `feed read alone ${percentile(readSorted, 50).toFixed(1)} ms p50` });
+
+  // The console's first paint in headless chromium, beside the page's own fetch (when chromium is installed).
+  const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (existsSync(chromiumPath)) {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'] });
+    const paints: number[] = [];
+    const fetches: number[] = [];
+    for (let run = 0; run < 7; run++) {
+      const page = await browser.newPage();
+      await page.goto(`${stack.httpUrl}/console#token=${token}&ws=${encodeURIComponent(stack.wsUrl)}`);
+      await page.waitForSelector('body[data-ready="true"]');
+      paints.push(await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN));
+      await page.close();
+      const f = performance.now();
+      await (await fetch(`${stack.httpUrl}/console`)).text();
+      fetches.push(performance.now() - f);
+    }
+    await browser.close();
+    const paintSorted = paints.sort((a, b) => a - b);
+    const fetchSorted = fetches.sort((a, b) => a - b);
+    figures.push({ section: 'console', name: 'GET /console -> first contentful paint (chromium)', count: paintSorted.length, p50Ms: percentile(paintSorted, 50), p99Ms: percentile(paintSorted, 99), floor: `page fetch alone ${percentile(fetchSorted, 50).toFixed(1)} ms p50` });
+  }
+
   // Availability: the engine alone, then the same 10-host round-robin month through GET /slots, where the
   // busy time is read back from the hosts' claim cells (seeded directly: 300 intervals a host).
   const engine = await benchAvailability();
@@ -169,8 +228,10 @@ try {
   const admin = { ...headers, authorization: `Bearer ${await stack.issuer.sign('bench-admin')}` };
   const organization = await post('/organizations', { name: 'Bench Co' }, admin);
   for (const host of hosts) {
-    await post(`/organizations/${organization.id}/members`, { userId: host.hostId }, admin);
+    // Members join by invitation and acceptance (there is no direct add).
+    await post(`/organizations/${organization.id}/invitations`, { userId: host.hostId }, admin);
     const asHost = { ...headers, authorization: `Bearer ${await stack.issuer.sign(host.hostId)}` };
+    await post(`/organizations/${organization.id}/invitations/accept`, {}, asHost);
     await post('/schedules', { name: 'Work', ...host.schedule }, asHost);
     await seedBusy(documents, tables.state, host.hostId, host.busy);
   }
