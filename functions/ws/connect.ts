@@ -6,17 +6,12 @@ import { dynamo, requiredEnv } from '../../shared/aws/clients.ts';
 import { attendeeListener, holdsManageToken } from '../../shared/booking/access.ts';
 import { readBooking } from '../../shared/booking/booking-commands.ts';
 import { bookingTables } from '../../shared/config.ts';
+import { feedPosition } from '../../shared/realtime/feed.ts';
 
 /** API Gateway closes a WebSocket after two hours; the record outlives it a little, then TTL removes it. */
 const CONNECTION_LIFETIME_SECONDS = 2 * 60 * 60 + 10 * 60;
 
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & { queryStringParameters?: Record<string, string | undefined> };
-
-/** A position as a client sends it back: a whole number, or null for anything else. */
-export function feedPosition(value: unknown): number | null {
-  const number = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value;
-  return typeof number === 'number' && Number.isSafeInteger(number) && number >= 0 ? number : null;
-}
 
 /**
  * Organizers connect with their token (`?token=<JWT>`) and hear about everything they organize or host; an

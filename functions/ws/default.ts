@@ -3,8 +3,7 @@ import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { dynamo, managementApi, requiredEnv } from '../../shared/aws/clients.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { postOrForget } from '../../shared/realtime/delivery.ts';
-import { eventMessage, ListenerFeed } from '../../shared/realtime/feed.ts';
-import { feedPosition } from './connect.ts';
+import { eventMessage, feedPosition, ListenerFeed } from '../../shared/realtime/feed.ts';
 
 const reply = (statusCode: number, body: unknown) => ({ statusCode, body: JSON.stringify(body) });
 

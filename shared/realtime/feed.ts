@@ -112,5 +112,11 @@ export class ListenerFeed {
   }
 }
 
+/** A position as a client sends it back: a whole number, or null for anything else. */
+export function feedPosition(value: unknown): number | null {
+  const number = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value;
+  return typeof number === 'number' && Number.isSafeInteger(number) && number >= 0 ? number : null;
+}
+
 /** What a listener is sent for each event: the event with its position in that listener's feed. */
 export const eventMessage = (entry: FeedEntry) => JSON.stringify({ type: 'event', position: entry.position, data: entry.data });

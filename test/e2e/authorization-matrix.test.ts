@@ -70,7 +70,9 @@ async function call(method: string, path: string, headers: Record<string, string
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as any, text };
+  // The console answers HTML; everything else JSON or problem+json.
+  const isJson = response.headers.get('content-type')?.includes('json');
+  return { status: response.status, body: (text && isJson ? JSON.parse(text) : undefined) as any, text };
 }
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -124,6 +126,9 @@ const succeeds = (caller: Caller, ...who: Caller[]) => who.includes(caller);
 /** One row per route of the template; a route added without a row fails the coverage test below. */
 const rows: Row[] = [
   { route: 'GET /health', expected: byAnyone(200), request: () => ({}) },
+  // Public documents: the same for everyone, whatever token is sent.
+  { route: 'GET /openapi.json', expected: byAnyone(200), request: () => ({}) },
+  { route: 'GET /console', expected: byAnyone(200), request: () => ({}) },
   {
     route: 'POST /event-types',
     expected: byOrganizer({ owner: 201, member: 201, other: 201, foreign: 201 }),
