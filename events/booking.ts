@@ -25,6 +25,17 @@ export type Attendee = z.infer<typeof attendeeSchema>;
 export const actorSchema = z.enum(['attendee', 'organizer', 'system']);
 export const priceSchema = z.object({ amount: money, currency: z.string().length(3) });
 const buffer = z.number().int().min(0).max(240);
+/**
+ * How much of a paid booking's price a cancellation gives back: all of it until `fullRefundUntilHoursBefore`
+ * hours before the start, `laterRefundPercent` of it after. The organizer cancelling or rejecting always refunds
+ * in full. Without a policy every cancellation refunds in full.
+ */
+export const refundPolicySchema = z.object({
+  fullRefundUntilHoursBefore: z.number().int().min(0).max(8760),
+  laterRefundPercent: z.number().int().min(0).max(100).default(0),
+});
+/** The payment terms of a priced booking, fixed when it is requested so a later edit of the event type cannot change them. */
+export const paymentTermsSchema = z.object({ windowMinutes: z.number().int().min(1).max(1440), refundPolicy: refundPolicySchema.optional() });
 
 export const bookingRequested = z.object({
   eventTypeId: id,
@@ -39,6 +50,7 @@ export const bookingRequested = z.object({
   attendee: attendeeSchema,
   requiresConfirmation: z.boolean(),
   price: priceSchema.optional(),
+  paymentTerms: paymentTermsSchema.optional(),
   /** Why the round-robin assignment picked this host; absent for other scheduling types. */
   assignment: z.object({ strategy: shortText(50), reason: z.string().max(MAX_EXPLANATION) }).optional(),
 });
@@ -67,13 +79,25 @@ export const bookingCreationFailed = z.object({ reason: z.string().max(MAX_EXPLA
 export const bookingCompleted = z.object({ completedAt: isoInstant });
 
 export const paymentInitiated = z.object({
+  /** The Stripe PaymentIntent of this attempt. */
   paymentId: externalId,
   provider: z.literal('stripe'),
   amount: money,
   currency: z.string().length(3),
+  /** 1 for the first attempt, one more for each retry. */
+  attempt: z.number().int().min(1),
+  /** When the attempt's payment window ends: unpaid by then, the booking lets its time go. */
+  expiresAt: isoInstant,
 });
 export const paymentCompleted = z.object({ paymentId: externalId, amount: money, currency: z.string().length(3) });
-export const paymentFailed = z.object({ paymentId: externalId, reason: z.string().max(MAX_EXPLANATION) });
+export const paymentFailed = z.object({
+  paymentId: externalId,
+  /** Stripe's message, or `expired` when the payment window passed unpaid. */
+  reason: z.string().max(MAX_EXPLANATION),
+  /** Stripe's error `code` and `decline_code`, when Stripe gave them. */
+  code: z.string().max(200).optional(),
+  declineCode: z.string().max(200).optional(),
+});
 export const paymentRefunded = z.object({
   paymentId: externalId,
   amount: money,

@@ -2,10 +2,11 @@ import type { z } from 'zod';
 import * as booking from './booking.ts';
 import * as others from './others.ts';
 import * as scheduling from './scheduling.ts';
+import * as webhooks from './webhooks.ts';
 import { envelopeSchema, type DomainEvent } from './envelope.ts';
 
 type CatalogEntry = {
-  aggregateType: 'booking' | 'user' | 'organization' | 'team' | 'schedule' | 'event-type' | 'calendar';
+  aggregateType: 'booking' | 'user' | 'organization' | 'team' | 'schedule' | 'event-type' | 'calendar' | 'webhook';
   /** Version of the payload schema; a breaking change adds a new version, never edits an old one. */
   schemaVersion: number;
   payload: z.ZodType;
@@ -49,6 +50,11 @@ export const eventCatalog = {
   'calendar.disconnected': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarDisconnected },
   'calendar.event.created': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarEventCreated },
   'calendar.event.updated': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarEventUpdated },
+  'webhook.created': { aggregateType: 'webhook', schemaVersion: 1, payload: webhooks.webhookCreated },
+  'webhook.updated': { aggregateType: 'webhook', schemaVersion: 1, payload: webhooks.webhookUpdated },
+  'webhook.secret.rotated': { aggregateType: 'webhook', schemaVersion: 1, payload: webhooks.webhookSecretRotated },
+  'webhook.deleted': { aggregateType: 'webhook', schemaVersion: 1, payload: webhooks.webhookDeleted },
+  'webhook.disabled': { aggregateType: 'webhook', schemaVersion: 1, payload: webhooks.webhookDisabled },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type EventTypeName = keyof typeof eventCatalog;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { boundedList, date, id, longText, money, shortText, timeZone } from './primitives.ts';
+import { refundPolicySchema } from './booking.ts';
 
 const clock = z.string().max(5).regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be HH:MM (00:00 to 24:00)');
 export const timeRangeSchema = z.object({ start: clock, end: clock }).refine((r) => r.end > r.start, { message: 'end must be after start', path: ['end'] });
@@ -51,7 +52,11 @@ const eventTypeFields = {
   bufferAfterMinutes: z.number().int().min(0).max(240),
   bookingWindow: bookingWindowSchema.optional(),
   requiresConfirmation: z.boolean(),
-  price: z.object({ amount: money, currency: z.string().max(3).regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR') }).optional(),
+  // Either case: Stripe writes `eur`, ISO 4217 `EUR`; payments send it to Stripe in lower case.
+  price: z.object({ amount: money, currency: z.string().max(3).regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 code such as EUR') }).optional(),
+  /** How long an attendee has to pay, from the start of each payment attempt (30 minutes unless set). */
+  paymentWindowMinutes: z.number().int().min(1).max(1440).optional(),
+  refundPolicy: refundPolicySchema.optional(),
   active: z.boolean(),
   scheduleId: id.optional(),
   teamId: id.optional(),

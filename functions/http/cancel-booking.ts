@@ -1,8 +1,8 @@
 import { bookingCommandRoute } from '../../shared/booking/booking-route.ts';
 import { parseJsonBody } from '../../shared/http/handler.ts';
-import { contract } from '../../shared/http/contract.ts';
+import { reasonBody } from '../../shared/booking/requests.ts';
 
-const body = contract.cancelBooking.body;
+const body = reasonBody;
 
 /**
  * The organizer (or a host) or the attendee lets a booking go, whatever it still waits for: its workflow, a

@@ -6,16 +6,17 @@ import type { BookingRequest } from '../../shared/booking/decider.ts';
 import { explanation } from '../../events/booking.ts';
 import { presentBooking } from '../../shared/booking/presenter.ts';
 import { bookingTables } from '../../shared/config.ts';
-import { readEventType, type EventTypeView } from '../../shared/event-types/event-types.ts';
+import { readEventType, type EventTypeView } from '../../shared/event-types/read-model.ts';
 import { header, httpHandler, json, parseJsonBody, type HttpEvent, type HttpResult } from '../../shared/http/handler.ts';
 import { IdempotentRequest, PUBLIC_CALLER } from '../../shared/http/idempotency.ts';
 import type { FieldError } from '../../shared/http/problems.ts';
 import { notFound, ruleViolated } from '../../shared/domain/decider.ts';
 import { countAssignment, explainAssignment, rankHosts, readLoads } from '../../shared/scheduling/round-robin.ts';
 import { offeredHostsAt } from '../../shared/scheduling/slots.ts';
-import { contract } from '../../shared/http/contract.ts';
+import { createBookingBody } from '../../shared/booking/requests.ts';
+import { DEFAULT_PAYMENT_WINDOW_MINUTES } from '../../shared/payments/terms.ts';
 
-const body = contract.createBooking.body;
+const body = createBookingBody;
 type Body = z.infer<typeof body>;
 
 const MINUTE = 60_000;
@@ -63,6 +64,8 @@ async function book(event: HttpEvent, tables: BookingTables, request: Idempotent
       attendee: input.attendee,
       requiresConfirmation: eventType.requiresConfirmation,
       price: eventType.price,
+      // The terms are the event type's at the moment of booking; a later edit does not change what was agreed.
+      paymentTerms: eventType.price ? { windowMinutes: eventType.paymentWindowMinutes ?? DEFAULT_PAYMENT_WINDOW_MINUTES, refundPolicy: eventType.refundPolicy } : undefined,
       assignment: roundRobin ? { strategy: 'round_robin', reason: explanation(explainAssignment(candidate, rankHosts(freeHosts, loads))) } : undefined,
     };
     let response = json(202, {});

@@ -1,6 +1,6 @@
 import { optionalOrganizer } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
-import { readEventType, type EventTypeView } from '../../shared/event-types/event-types.ts';
+import { readEventType, type EventTypeView } from '../../shared/event-types/read-model.ts';
 import { httpHandler, json, pathParameter } from '../../shared/http/handler.ts';
 import { problems } from '../../shared/http/problems.ts';
 

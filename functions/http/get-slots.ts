@@ -1,15 +1,15 @@
 import { bookingTables } from '../../shared/config.ts';
-import { readEventType } from '../../shared/event-types/event-types.ts';
+import { readEventType } from '../../shared/event-types/read-model.ts';
 import { httpHandler, json } from '../../shared/http/handler.ts';
 import { problems } from '../../shared/http/problems.ts';
 import { boundOf, parseQuery } from '../../shared/http/query.ts';
 import { groupSlotsByDay } from '../../shared/scheduling/availability.ts';
 import { slotQueryFor, slotsOf } from '../../shared/scheduling/slots.ts';
-import { contract } from '../../shared/http/contract.ts';
+import { slotsQuery } from '../../shared/scheduling/requests.ts';
 
 const MAX_RANGE_DAYS = 62;
 const DAY = 86_400_000;
-const query = contract.getSlots.query;
+const query = slotsQuery;
 
 /** Public: the bookable starts of an event type, by day in the booker's time zone. */
 export const handler = httpHandler(async (event) => {

@@ -8,9 +8,9 @@ import { openCursor, sealCursor } from '../../shared/http/cursor.ts';
 import { httpHandler, json } from '../../shared/http/handler.ts';
 import { problems } from '../../shared/http/problems.ts';
 import { boundOf, parseQuery } from '../../shared/http/query.ts';
-import { contract } from '../../shared/http/contract.ts';
+import { listBookingsQuery } from '../../shared/booking/requests.ts';
 
-const query = contract.listBookings.query;
+const query = listBookingsQuery;
 
 /** A position in the byOwner index: the table's key and the index's key of the last booking on a page. */
 const position = z.object({ pk: z.string().max(300), sk: z.string().max(300), ownerKey: z.string().max(300), ownerSort: z.string().max(300) });

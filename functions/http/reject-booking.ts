@@ -1,8 +1,8 @@
 import { bookingCommandRoute } from '../../shared/booking/booking-route.ts';
 import { parseJsonBody } from '../../shared/http/handler.ts';
-import { contract } from '../../shared/http/contract.ts';
+import { reasonBody } from '../../shared/booking/requests.ts';
 
-const body = contract.rejectBooking.body;
+const body = reasonBody;
 
 /**
  * The organizer declines a request that needs their confirmation, whether or not the workflow has checked it

@@ -8,11 +8,11 @@ import { respondToCommand } from '../../shared/http/command-response.ts';
 import { problems } from '../../shared/http/problems.ts';
 import { clearDefaultSchedule, keys, listOwned, pointDefaultSchedule, readDefaultScheduleId, readSchedule, type Active } from '../../shared/scheduling/directory.ts';
 import { scheduleDecider, type ScheduleState } from '../../shared/scheduling/schedules.ts';
-import { contract } from '../../shared/http/contract.ts';
+import { createScheduleBody, updateScheduleBody } from '../../shared/scheduling/schedule-requests.ts';
 
 // Strict: an unknown field (a typo) is a 400 naming it rather than silently ignored.
-const body = contract.createSchedule.body;
-const changesBody = contract.updateSchedule.body;
+const body = createScheduleBody;
+const changesBody = updateScheduleBody;
 
 /** The stored view, with `isDefault` as the owner's default pointer says (the one truth about it). */
 const withDefault = (schedule: Active<ScheduleState>, defaultId: string | undefined) => ({ ...schedule, isDefault: schedule.id === defaultId });

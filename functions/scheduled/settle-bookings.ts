@@ -1,5 +1,5 @@
 import { paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { dueLists, executeBookingCommand } from '../../shared/booking/booking-commands.ts';
+import { dueListKeys, dueLists, executeBookingCommand } from '../../shared/booking/booking-commands.ts';
 import type { BookingCommand } from '../../shared/booking/decider.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { DomainError } from '../../shared/domain/decider.ts';
@@ -28,11 +28,21 @@ export async function settleBookings(at: Date): Promise<Tally> {
   await settle(dueLists.completion, now, { type: 'Complete', now }, () => tally.completed++, skipped, failures);
   await settle(dueLists.expiry, now, { type: 'Expire', now }, () => tally.expired++, skipped, failures);
   await settle(dueLists.stranded, now, { type: 'ReleaseStranded', now }, () => tally.released++, skipped, failures);
+  // Payment windows that passed a minute ago and more with the booking still holding its time: the workflow's
+  // timer normally released it; this catches a lost execution. The refund subscriber then cancels the intent.
+  const windowsPassed = new Date(Date.parse(now) - PAYMENT_GRACE_MS).toISOString();
+  await settle(dueLists.payment, windowsPassed, { type: 'ExpirePayment', now }, () => tally.expired++, skipped, failures);
   if (failures.length) throw new AggregateError(failures, `${failures.length} bookings could not be settled`);
   return tally;
 }
 
+const PAYMENT_GRACE_MS = 60_000;
+
 async function settle(list: string, now: string, command: BookingCommand, done: () => void, skipped: () => void, failures: unknown[]): Promise<void> {
+  for (const key of dueListKeys(list)) await settleShard(key, now, command, done, skipped, failures);
+}
+
+async function settleShard(list: string, now: string, command: BookingCommand, done: () => void, skipped: () => void, failures: unknown[]): Promise<void> {
   const tables = bookingTables();
   const pages = paginateQuery(
     { client: tables.client },

@@ -4,7 +4,8 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { EVENT_SOURCE } from '../../events/envelope.ts';
 import { parseDomainEvent } from '../../events/catalog.ts';
-import { eventBridgeClient, requiredEnv } from '../../shared/aws/clients.ts';
+import { eventBridgeClient } from '../../shared/aws/event-bridge.ts';
+import { requiredEnv } from '../../shared/aws/env.ts';
 import { logger } from '../../shared/observability/logger.ts';
 
 const PUT_EVENTS_LIMIT = 10;

@@ -1,13 +1,14 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { parseDomainEvent, type TypedEvent } from '../../events/catalog.ts';
-import { dynamo, managementApi, requiredEnv } from '../../shared/aws/clients.ts';
+import { dynamo, requiredEnv } from '../../shared/aws/clients.ts';
+import { managementApi } from '../../shared/aws/management-api.ts';
 import { readBooking } from '../../shared/booking/booking-commands.ts';
 import { attendeeListener } from '../../shared/booking/access.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { postOrForget } from '../../shared/realtime/delivery.ts';
 import { eventMessage, ListenerFeed } from '../../shared/realtime/feed.ts';
-import { readEventType } from '../../shared/event-types/event-types.ts';
+import { readEventType } from '../../shared/event-types/read-model.ts';
 import { readOrganization, readSchedule, readTeam } from '../../shared/scheduling/directory.ts';
 
 /**

@@ -7,7 +7,8 @@ import { bookingDecider, waitingFor, type Booking, type BookingEvent } from '../
 import { claimCellKey, claimOf, planClaimChanges } from '../../shared/booking/time-claims.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { EventStore } from '../../shared/eventstore/event-store.ts';
-import { readEventType } from '../../shared/event-types/event-types.ts';
+import { readEventType } from '../../shared/event-types/read-model.ts';
+import { paymentWindowSeconds } from '../../shared/payments/terms.ts';
 
 /** What travels between the steps of the booking workflow. */
 export type WorkflowInput = {
@@ -71,10 +72,16 @@ export async function checkAvailability(input: WorkflowInput): Promise<WorkflowI
   return input;
 }
 
-/** Confirms the booking, or leaves it waiting for the organizer (or, later, a payment). */
-export async function accept(input: WorkflowInput): Promise<WorkflowInput> {
-  await executeBookingCommand(bookingTables(), { bookingId: input.bookingId, command: { type: 'AcceptBooking' }, metadata: metadataOf(input) });
-  return input;
+/**
+ * Confirms the booking, or leaves it waiting for the organizer or a payment. A priced booking goes on to the
+ * Payment step, which waits at most the payment window (its task timeout, hence the seconds here).
+ */
+export async function accept(input: WorkflowInput): Promise<WorkflowInput & { awaiting?: string; paymentWindowSeconds?: number; paymentHeartbeatSeconds?: number }> {
+  const { booking } = await executeBookingCommand(bookingTables(), { bookingId: input.bookingId, command: { type: 'AcceptBooking' }, metadata: metadataOf(input) });
+  if (booking.awaiting !== 'payment') return { ...input, awaiting: booking.awaiting };
+  // ASL wants a heartbeat shorter than the timeout; the webhook beats on Stripe's processing notices.
+  const seconds = paymentWindowSeconds(booking);
+  return { ...input, awaiting: booking.awaiting, paymentWindowSeconds: seconds, paymentHeartbeatSeconds: seconds - 1 };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { dynamo, managementApi, requiredEnv } from '../../shared/aws/clients.ts';
+import { dynamo, requiredEnv } from '../../shared/aws/clients.ts';
+import { managementApi } from '../../shared/aws/management-api.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { postOrForget } from '../../shared/realtime/delivery.ts';
 import { eventMessage, feedPosition, ListenerFeed } from '../../shared/realtime/feed.ts';

@@ -58,9 +58,9 @@ export class OperatorAlarms extends Construct {
    * math may read): one alarm per function would be 60-odd resources of CloudFormation's 500 per stack. The
    * alarm's description names its functions; the Lambda console shows which one it was.
    */
-  apiFunctions(functions: Array<{ name: string; fn: IFunction }>) {
-    for (let group = 0; group * 10 < functions.length; group++) {
-      const members = functions.slice(group * 10, group * 10 + 10);
+  apiFunctions(functions: Array<{ name: string; fn: IFunction }>, group = 'HttpFunctions') {
+    for (let index = 0; index * 10 < functions.length; index++) {
+      const members = functions.slice(index * 10, index * 10 + 10);
       const names = members.map((member) => member.name).join(', ');
       for (const [what, metricOf] of [
         ['Errors', (fn: IFunction) => fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' })],
@@ -68,7 +68,7 @@ export class OperatorAlarms extends Construct {
       ] as const) {
         const usingMetrics = Object.fromEntries(members.map((member, index) => [`f${index}`, metricOf(member.fn)]));
         const expression = new MathExpression({ expression: Object.keys(usingMetrics).join(' + '), usingMetrics, period: Duration.minutes(5), label: `HTTP API functions ${what.toLowerCase()}` });
-        this.alarm(`HttpFunctions${what}${group + 1}`, expression, `${what.toLowerCase()} in one of: ${names}`);
+        this.alarm(`${group}${what}${index + 1}`, expression, `${what.toLowerCase()} in one of: ${names}`);
       }
     }
   }

@@ -9,6 +9,27 @@ import { relative } from 'node:path';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
+/**
+ * How every function is bundled, in one place: the stack's bundling and `npm run bench` (which measures the
+ * bundles) both read it. Minified ESM for Node 24. Source maps are kept (Lambda's --enable-source-maps maps
+ * stack traces) but without the sources inlined, which made each map 2 MB; `BUNDLE_SOURCES_CONTENT=true npm run
+ * synth` puts them back for a debugging deploy. zod is zod without its locales (infra/bundling/zod.mjs).
+ */
+export const bundleSettings = {
+  format: 'esm',
+  target: 'node24',
+  minify: true,
+  sourcemap: true,
+  sourcesContent: process.env.BUNDLE_SOURCES_CONTENT === 'true',
+  mainFields: ['module', 'main'],
+  // The runtime provides the AWS SDK v3 (the CDK's default for Node 18 and later, stated here so the bench
+  // bundles the same way).
+  external: ['@aws-sdk/*'],
+  alias: { zod: fileURLToPath(new URL('../bundling/zod.mjs', import.meta.url)) },
+  // Some dependencies are CommonJS and call require(); an ESM bundle has to provide it.
+  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+} as const;
+
 export type ServiceFunctionProps = {
   /** Module under functions/, without extension: "http/create-booking". */
   entry: string;
@@ -21,6 +42,11 @@ export type ServiceFunctionProps = {
   /** For asynchronous invocations (bus subscribers): where an event goes after Lambda's own retries. */
   deadLetterQueue?: IQueue;
   retryAttempts?: number;
+  /**
+   * Files the handler reads at run time (mail templates), as [directory under the project root, directory in
+   * the bundle]: copied beside the bundled module, where `new URL(..., import.meta.url)` finds them.
+   */
+  copyIntoBundle?: Array<[string, string]>;
 };
 
 /** Metadata keys through which the local runtime finds a function's source module in the synthesized template. */
@@ -40,7 +66,7 @@ function functionLogs(scope: Construct): LogGroup {
 }
 
 /**
- * Every Lambda of the service, with the defaults set once: Node 24 on arm64, ESM bundle with source maps,
+ * Every Lambda of the service, with the defaults set once: Node 24 on arm64, ESM bundle (bundleSettings),
  * JSON logs kept a month, X-Ray tracing. The source module is recorded in the template so that the local
  * runtime runs the very handler the cloud runs.
  */
@@ -66,12 +92,21 @@ export class ServiceFunction extends NodejsFunction {
       depsLockFilePath: `${projectRoot}package-lock.json`,
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        mainFields: ['module', 'main'],
-        // Some dependencies are CommonJS and call require(); an ESM bundle has to provide it.
-        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        target: bundleSettings.target,
+        minify: bundleSettings.minify,
+        sourceMap: bundleSettings.sourcemap,
+        sourcesContent: bundleSettings.sourcesContent,
+        mainFields: [...bundleSettings.mainFields],
+        externalModules: [...bundleSettings.external],
+        esbuildArgs: { '--alias:zod': bundleSettings.alias.zod },
+        banner: bundleSettings.banner,
+        commandHooks: props.copyIntoBundle?.length
+          ? {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              afterBundling: (inputDir: string, outputDir: string) => props.copyIntoBundle!.map(([from, to]) => `cp -R "${inputDir}/${from}" "${outputDir}/${to}"`),
+            }
+          : undefined,
       },
     });
     const resource = this.node.defaultChild as CfnFunction;

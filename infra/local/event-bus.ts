@@ -112,7 +112,7 @@ export class LocalEventBus {
       // Delivery itself failed (the target is missing, the dead-letter write broke): the rule's own DLQ.
       this.deliveries.log(`rule ${rule.logicalId} could not deliver to ${target.resourceId}: ${(error as Error).message}`);
       if (target.deadLetterQueueArn) {
-        await this.deliveries.deadLetter(target.deadLetterQueueArn, JSON.stringify(event), { ERROR_MESSAGE: String((error as Error).message), RULE_ARN: rule.logicalId });
+        await this.deliveries.deadLetter(target.deadLetterQueueArn, JSON.stringify(event), { ERROR_MESSAGE: String((error as Error).message), RULE_ARN: rule.logicalId, TARGET_ARN: target.resourceId });
       }
     }
   }

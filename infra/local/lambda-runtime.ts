@@ -1,6 +1,7 @@
 // Runs the template's Lambda functions in this process: each function's handler module is the one its
 // BookingEngine:Entry metadata names, imported from source, with the environment the template gives it.
 import { randomUUID } from 'node:crypto';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { LOCAL_ENTRY_METADATA, LOCAL_HANDLER_METADATA } from '../constructs/service-function.ts';
@@ -58,22 +59,33 @@ export class LambdaRuntime {
   }
 
   /**
-   * All functions share this process, so they share one environment. The stack gives every function the same
-   * value for the same name (table names, bus name); a clash would mean one function reads another's value,
-   * so it stops the runtime rather than hiding.
+   * The stack's variables as seen outside any invocation (by tests and tools in this process): each name with
+   * the value the functions that have it agree on; a name they disagree on is left out. Inside an invocation a
+   * function sees its own environment only (see `withEnvironment`).
    */
   sharedEnvironment(): Record<string, string> {
     const merged: Record<string, string> = {};
-    const clashes: string[] = [];
+    const clashing = new Set<string>();
     for (const fn of this.functions.values()) {
       for (const [name, value] of Object.entries(fn.environment)) {
         if (RUNTIME_VARIABLES.has(name)) continue;
-        if (name in merged && merged[name] !== value) clashes.push(`${name} (${fn.logicalId}: ${value} vs ${merged[name]})`);
+        if (name in merged && merged[name] !== value) clashing.add(name);
         merged[name] = value;
       }
     }
-    if (clashes.length) throw new Error(`functions disagree on environment variables, which one process cannot honour: ${clashes.join(', ')}`);
+    for (const name of clashing) delete merged[name];
     return merged;
+  }
+
+  /**
+   * Runs `body` as the function would run: every variable that some function of the stack is given reads, in
+   * `body` and everything it starts, as this function's own value, or as unset when this function is not given
+   * it, as in its own Lambda environment. Variables no function is given (AWS_*, endpoints) read as usual.
+   */
+  withEnvironment<T>(logicalId: string, body: () => T): T {
+    installScopedEnvironment();
+    for (const fn of this.functions.values()) for (const name of Object.keys(fn.environment)) if (!RUNTIME_VARIABLES.has(name)) stackVariables.add(name);
+    return invocationEnvironment.run(this.get(logicalId).environment, body);
   }
 
   get(logicalId: string): LocalFunction {
@@ -84,6 +96,10 @@ export class LambdaRuntime {
 
   /** A synchronous (RequestResponse) invocation: the handler's result, or its error thrown. */
   async invoke(logicalId: string, event: unknown): Promise<unknown> {
+    return this.withEnvironment(logicalId, () => this.invokeScoped(logicalId, event));
+  }
+
+  private async invokeScoped(logicalId: string, event: unknown): Promise<unknown> {
     const fn = this.get(logicalId);
     const handler = await this.handler(fn);
     const started = Date.now();
@@ -128,4 +144,30 @@ export class LambdaRuntime {
     }
     return loaded;
   }
+}
+
+/** The environment of the invocation running now, if any. */
+const invocationEnvironment = new AsyncLocalStorage<Record<string, string>>();
+/** Names some function of a loaded stack is given: inside an invocation, these read from its own environment. */
+const stackVariables = new Set<string>();
+let scoped = false;
+
+/** One process plays every function, so process.env answers per invocation (an AsyncLocalStorage lookup). */
+function installScopedEnvironment(): void {
+  if (scoped) return;
+  scoped = true;
+  const own = (name: string | symbol) => {
+    const environment = invocationEnvironment.getStore();
+    return environment && typeof name === 'string' && stackVariables.has(name) ? environment : undefined;
+  };
+  process.env = new Proxy(process.env, {
+    get: (target, name) => {
+      const environment = own(name);
+      return environment ? environment[name as string] : Reflect.get(target, name);
+    },
+    has: (target, name) => {
+      const environment = own(name);
+      return environment ? name in environment : Reflect.has(target, name);
+    },
+  });
 }

@@ -2,9 +2,10 @@
 // authorizers, stream mappings, rules and their patterns, targets, retries, dead-letter queues, the state
 // machine) is read from the template; this file only knows how to play each resource type.
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { CfnTemplate } from '../synth.ts';
 import { freePort, localAwsConfig } from './dynamodb-local.ts';
 import { startEventBridgeEndpoint } from './eventbridge-endpoint.ts';
@@ -13,23 +14,33 @@ import { startHttpApi, type HttpRoute } from './http-api.ts';
 import { LambdaRuntime } from './lambda-runtime.ts';
 import { localIssuer, LOCAL_AUDIENCE, type LocalIssuer } from './local-issuer.ts';
 import { startLocalSqs } from './sqs.ts';
+import { startControlServer } from './control.ts';
+import { Redriver } from './redrive.ts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { rebuildProjections } from '../../shared/projections/rebuild.ts';
 import { LocalStepFunctions } from './step-functions.ts';
 import { LocalScheduler, schedulesOf } from './scheduler.ts';
 import { StreamPoller } from './stream-poller.ts';
+import { SqsPoller } from './sqs-poller.ts';
+import { startLocalSes } from './ses.ts';
 import { ensureTables } from './tables.ts';
 import { logicalIdOfArn, TemplateResolver } from './template-resolver.ts';
 import { startWebSocketApi } from './websocket-api.ts';
+import { startAwsJsonEndpoint } from './aws-json-endpoint.ts';
+import { startLocalStripe, type LocalStripe } from './stripe.ts';
+import { LOCAL_SECRET_METADATA } from '../constructs/payments.ts';
 
 /** How each resource type of the template is honoured here. Anything not listed is reported as not run. */
 export const localSupport: Record<string, string> = {
   'AWS::DynamoDB::Table': 'DynamoDB Local',
   'AWS::Lambda::Function': 'handler module run in-process',
-  'AWS::Lambda::EventSourceMapping': 'stream poller',
+  'AWS::Lambda::EventSourceMapping': 'stream poller (DynamoDB) and queue poller (SQS)',
   'AWS::Lambda::EventInvokeConfig': 'async retries before the dead-letter queue',
   'AWS::Events::EventBus': 'local PutEvents endpoint',
   'AWS::Events::Rule': 'local pattern matching and delivery',
   'AWS::SQS::Queue': 'local SQS',
-  'AWS::StepFunctions::StateMachine': 'aws-local-stepfunctions',
+  'AWS::StepFunctions::StateMachine': 'aws-local-stepfunctions, with .waitForTaskToken and a local SendTask* endpoint',
+  'AWS::SecretsManager::Secret': 'GetSecretValue from .local/secrets/<logical id>.json (the Stripe one holds the local Stripe keys)',
   'AWS::ApiGatewayV2::Api': 'local HTTP and WebSocket servers',
   'AWS::ApiGatewayV2::Route': 'local routing',
   'AWS::ApiGatewayV2::Integration': 'local routing',
@@ -39,6 +50,7 @@ export const localSupport: Record<string, string> = {
   'AWS::Scheduler::Schedule': 'rate schedules invoking Lambda (others are reported)',
   'AWS::Cognito::UserPool': 'replaced by the local token issuer (npm run token)',
   'AWS::Cognito::UserPoolClient': 'replaced by the local token issuer',
+  'AWS::SES::ConfigurationSet': 'aws-ses-v2-local keeps every mail sent (GET /store); no suppression list',
 };
 /**
  * Types with no behaviour to play on one machine: permissions, log groups, the CDK's own metadata, and the
@@ -57,6 +69,10 @@ export type LocalStackOptions = {
   httpPort?: number;
   wsPort?: number;
   sqsPort?: number;
+  /** The local Stripe's port (STRIPE_PORT for npm start); a free one when absent. */
+  stripePort?: number;
+  controlPort?: number;
+  sesPort?: number;
   tablePrefix?: string;
   log?: (message: string) => void;
 };
@@ -65,14 +81,22 @@ export type LocalStack = {
   httpUrl: string;
   wsUrl: string;
   sqsEndpoint: string;
+  /** The operator endpoint (redrive, rebuild) the CLIs call: see control.ts. */
+  controlUrl: string;
+  redriver: Redriver;
+  /** Where the mails sent through SES can be read (GET /store), when the template sends mail. */
+  sesUrl?: string;
   issuer: LocalIssuer;
   notRun: string[];
   queues: Record<string, string>;
   stepFunctions: LocalStepFunctions;
   lambda: LambdaRuntime;
   scheduler: LocalScheduler;
+  stripe: LocalStripe;
   close(): Promise<void>;
 };
+
+const hasResourceOf = (template: CfnTemplate, type: string) => Object.values(template.Resources).some((r) => r.Type === type);
 
 export function unsupportedResources(template: CfnTemplate): string[] {
   const counts = new Map<string, number>();
@@ -91,9 +115,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const wsUrl = `ws://127.0.0.1:${wsPort}`;
   const issuer = await localIssuer(options.dataDir, `${httpUrl}/local-issuer`);
   const closers: Array<() => Promise<void>> = [];
+  // The emulators that functions call (SQS, SES) close last, after the stream poller has stopped and the bus
+  // has drained: a subscriber still delivering must not find its queue or mail server gone.
+  const emulators: Array<() => Promise<void>> = [];
   try {
     const sqs = await startLocalSqs({ port: options.sqsPort, stateFile: join(options.dataDir, 'sqs.json') });
-    closers.push(() => sqs.close());
+    emulators.push(() => sqs.close());
+    const ses = hasResourceOf(options.template, 'AWS::SES::ConfigurationSet') ? await startLocalSes(options.sesPort) : undefined;
+    if (ses) emulators.push(() => ses.close());
     const resolver = new TemplateResolver(options.template, {
       httpApiUrl: httpUrl,
       webSocketUrl: wsUrl,
@@ -110,6 +139,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const queues: Record<string, string> = {};
     for (const [logicalId] of resolver.ofType('AWS::SQS::Queue')) queues[logicalId] = sqs.createQueue(logicalId);
     const sqsClient = new SQSClient({ ...localAwsConfig, endpoint: sqs.endpoint });
+    // The queues' own settings from the template (visibility, delay, retention, redrive to a DLQ), set once
+    // every queue exists, since a redrive policy names another queue.
+    for (const [logicalId, resource] of resolver.ofType('AWS::SQS::Queue')) {
+      const p = resolver.resolve(resource.Properties ?? {});
+      const Attributes: Record<string, string> = {};
+      for (const name of ['VisibilityTimeout', 'DelaySeconds', 'MessageRetentionPeriod', 'ReceiveMessageWaitTimeSeconds', 'MaximumMessageSize']) {
+        if (p[name] !== undefined) Attributes[name] = String(p[name]);
+      }
+      if (p.RedrivePolicy) Attributes.RedrivePolicy = JSON.stringify(p.RedrivePolicy);
+      if (Object.keys(Attributes).length) await sqsClient.send(new SetQueueAttributesCommand({ QueueUrl: queues[logicalId], Attributes }));
+    }
     const sendToQueue = async (queueArn: string, body: string, attributes: Record<string, string> = {}) => {
       const MessageAttributes = Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]));
       await sqsClient.send(new SendMessageCommand({ QueueUrl: sqs.queueUrl(logicalIdOfArn(queueArn)), MessageBody: body, MessageAttributes }));
@@ -120,6 +160,31 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const lambda = new LambdaRuntime(resolver, log);
     const stepFunctions = new LocalStepFunctions(resolver, (id, event) => lambda.invoke(id, event), log);
+
+    // Secrets come from files under the data directory, never from the template. The Stripe secret is made on
+    // first start with keys of the local Stripe's own, which checks them as Stripe would.
+    const secrets = localSecrets(resolver, join(options.dataDir, 'secrets'));
+    const stripeKeys = JSON.parse(secrets.get(resolver.ofType('AWS::SecretsManager::Secret').find(([, r]) => r.Metadata?.[LOCAL_SECRET_METADATA] === 'stripe')?.[0] ?? '') ?? '{}');
+    const stripe = await startLocalStripe({
+      port: options.stripePort,
+      apiKey: stripeKeys.apiKey ?? 'sk_test_local',
+      webhookSecret: stripeKeys.webhookSecret ?? 'whsec_local',
+      webhookUrl: `${httpUrl}/webhooks/stripe`,
+      log,
+    });
+    closers.push(() => stripe.close());
+    const sfnEndpoint = await startAwsJsonEndpoint({
+      'AWSStepFunctions.SendTaskSuccess': (input) => stepFunctions.sendTaskSuccess(input.taskToken, input.output),
+      'AWSStepFunctions.SendTaskFailure': (input) => stepFunctions.sendTaskFailure(input.taskToken, input.error, input.cause),
+      'AWSStepFunctions.SendTaskHeartbeat': (input) => stepFunctions.sendTaskHeartbeat(input.taskToken),
+      'secretsmanager.GetSecretValue': (input) => {
+        const logicalId = logicalIdOfArn(String(input.SecretId));
+        const value = secrets.get(logicalId);
+        if (value === undefined) throw Object.assign(new Error(`Secrets Manager can't find the specified secret: ${input.SecretId}`), { name: 'ResourceNotFoundException' });
+        return { ARN: resolver.ref(logicalId), Name: logicalId, SecretString: value, VersionId: 'local', VersionStages: ['AWSCURRENT'], CreatedDate: 0 };
+      },
+    });
+    closers.push(() => sfnEndpoint.close());
 
     const rules = rulesOf(resolver);
     const bus = new LocalEventBus(
@@ -145,6 +210,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_DYNAMODB: options.dynamoEndpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_ENDPOINT_URL_SFN: sfnEndpoint.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: sfnEndpoint.endpoint,
+      // Only here: the Stripe adapter talks to api.stripe.com unless told otherwise.
+      STRIPE_API_URL: stripe.url,
+      ...(ses ? { AWS_ENDPOINT_URL_SES: ses.url } : {}),
+      // Developers point webhooks at receivers on this machine; in the cloud loopback stays refused.
+      WEBHOOKS_ALLOW_LOOPBACK: 'true',
       ...lambda.sharedEnvironment(),
     });
 
@@ -155,9 +227,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log,
       checkpointFile: join(options.dataDir, 'stream-checkpoints.json'),
     });
+    const queuePoller = new SqsPoller({ client: sqsClient, invoke: (id, event) => lambda.invoke(id, event), log });
+    closers.unshift(() => queuePoller.stop());
     for (const [logicalId, resource] of resolver.ofType('AWS::Lambda::EventSourceMapping')) {
       const p = resolver.resolve(resource.Properties ?? {});
       if (p.FilterCriteria) throw new Error(`${logicalId}: event filtering is not run locally`);
+      if (String(p.EventSourceArn).startsWith('arn:aws:sqs:')) {
+        queuePoller.start({
+          functionId: logicalIdOfArn(p.FunctionName),
+          queueUrl: sqs.queueUrl(logicalIdOfArn(p.EventSourceArn)),
+          queueArn: p.EventSourceArn,
+          batchSize: p.BatchSize ?? 10,
+          reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+        });
+        continue;
+      }
       const tableName = String(p.EventSourceArn).split('/')[1]!;
       const onFailure = p.DestinationConfig?.OnFailure?.Destination as string | undefined;
       poller.start({
@@ -174,7 +258,40 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await poller.stop();
       await bus.drained();
       await stepFunctions.drained();
+      // Executions paused on a payment would hold the shutdown for their whole window: stop them (in the cloud
+      // they would carry on; locally their state is gone with the process, and the settle sweep's payment list
+      // releases their time after a restart).
+      await stepFunctions.stopAll();
     });
+
+    const redriver = new Redriver({
+      resolver,
+      sqs: sqsClient,
+      queueUrl: (id) => sqs.queueUrl(id),
+      dynamo,
+      streamsConfig: { ...localAwsConfig, endpoint: options.dynamoEndpoint },
+      invoke: (id, event) => lambda.invoke(id, event),
+      asyncRetries: (id) => lambda.get(id).asyncRetries,
+      startExecution: (id, input) => void stepFunctions.start(id, input),
+      log,
+    });
+    const control = await startControlServer(
+      {
+        'dlq/redrive': async (input, progress) => {
+          const outcomes = await redriver.redrive(String(input.queue));
+          for (const o of outcomes) progress(`${o.delivered ? 'redriven' : 'kept    '} ${o.messageId} -> ${o.target}: ${o.detail}`);
+          return outcomes;
+        },
+        'projections/rebuild': async (_input, progress) => {
+          // The tables as the functions know them: the names the stack gives them in their environment.
+          const named = (variable: string) => [...lambda.functions.values()].map((fn) => fn.environment[variable]).find(Boolean);
+          const client = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+          return rebuildProjections({ client, eventsTable: named('EVENTS_TABLE')!, stateTable: named('STATE_TABLE')!, auditTable: named('AUDIT_TABLE') }, progress);
+        },
+      },
+      options.controlPort,
+    );
+    closers.unshift(() => control.close());
 
     const { schedules, notRun: unscheduled } = schedulesOf(resolver);
     notRun.push(...unscheduled);
@@ -233,20 +350,39 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       httpUrl,
       wsUrl,
       sqsEndpoint: sqs.endpoint,
+      controlUrl: control.url,
+      redriver,
+      sesUrl: ses?.url,
       issuer,
       notRun,
       queues,
       stepFunctions,
       lambda,
       scheduler,
+      stripe,
       close: async () => {
-        for (const close of closers) await close();
+        for (const close of [...closers, ...emulators]) await close();
         sqsClient.destroy();
         dynamo.destroy();
       },
     };
   } catch (error) {
-    for (const close of closers) await close().catch(() => {});
+    for (const close of [...closers, ...emulators]) await close().catch(() => {});
     throw error;
   }
+}
+
+/** Every secret of the template, by logical id, read from `<dir>/<logical id>.json`; the Stripe one is made if missing. */
+function localSecrets(resolver: TemplateResolver, dir: string): Map<string, string> {
+  mkdirSync(dir, { recursive: true });
+  const values = new Map<string, string>();
+  for (const [logicalId, resource] of resolver.ofType('AWS::SecretsManager::Secret')) {
+    const file = join(dir, `${logicalId}.json`);
+    if (!existsSync(file) && resource.Metadata?.[LOCAL_SECRET_METADATA] === 'stripe') {
+      const keys = { apiKey: `sk_test_local_${randomBytes(18).toString('hex')}`, webhookSecret: `whsec_${randomBytes(24).toString('base64url')}` };
+      writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
+    }
+    if (existsSync(file)) values.set(logicalId, readFileSync(file, 'utf8'));
+  }
+  return values;
 }

@@ -12,7 +12,7 @@ if (args.has('--help')) {
   console.log(`usage: npm start [-- --seed] [-- --reset]
   --seed    create a demo event type for the organizer "dev-organizer"
   --reset   delete the local data (${defaultDataDir}) first
-environment: HTTP_PORT (3000), WS_PORT (3001), SQS_PORT (3002), DYNAMODB_PORT (8000), DATA_DIR (.local)`);
+environment: HTTP_PORT (3000), WS_PORT (3001), SQS_PORT (3002), STRIPE_PORT (3004), SES_PORT (3005), DYNAMODB_PORT (8000), DATA_DIR (.local)`);
   process.exit(0);
 }
 
@@ -27,6 +27,8 @@ const port = (name: string, fallback: number) => {
 const httpPort = port('HTTP_PORT', 3000);
 const wsPort = port('WS_PORT', 3001);
 const sqsPort = port('SQS_PORT', 3002);
+const stripePort = port('STRIPE_PORT', 3004);
+const sesPort = port('SES_PORT', 3005);
 const dynamoPort = port('DYNAMODB_PORT', 8000);
 
 if (spawnSync('java', ['-version']).error) {
@@ -52,14 +54,14 @@ try {
 const dynamo = await launched.ready.catch(failed('DynamoDB Local'));
 let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
 try {
-  stack = await startLocalStack({ template: template!, dynamoEndpoint: dynamo.endpoint, dataDir: defaultDataDir, httpPort, wsPort, sqsPort });
+  stack = await startLocalStack({ template: template!, dynamoEndpoint: dynamo.endpoint, dataDir: defaultDataDir, httpPort, wsPort, sqsPort, stripePort, sesPort });
 } catch (error) {
   console.error(`the local stack did not start: ${(error as Error).message}`);
   await dynamo.stop();
   process.exit(1);
 }
 
-writeStackFile(defaultDataDir, { httpUrl: stack.httpUrl, wsUrl: stack.wsUrl, sqsEndpoint: stack.sqsEndpoint, issuer: stack.issuer.issuer, pid: process.pid });
+writeStackFile(defaultDataDir, { httpUrl: stack.httpUrl, wsUrl: stack.wsUrl, sqsEndpoint: stack.sqsEndpoint, controlUrl: stack.controlUrl, dynamoEndpoint: dynamo.endpoint, stripeUrl: stack.stripe.url, issuer: stack.issuer.issuer, pid: process.pid });
 const token = await stack.issuer.sign('dev-organizer');
 if (args.has('--seed')) {
   const response = await fetch(`${stack.httpUrl}/event-types`, {
@@ -75,8 +77,9 @@ Booking engine running locally (ready in ${((Date.now() - started) / 1000).toFix
   HTTP API        ${stack.httpUrl}
   WebSocket API   ${stack.wsUrl}/?token=<token>
   DynamoDB Local  ${dynamo.endpoint}
-  SQS (DLQs)      ${stack.sqsEndpoint}   list them: npm run dlq
-  Console         ${stack.httpUrl}/console#token=${token}&ws=${encodeURIComponent(stack.wsUrl)}
+  SQS (DLQs)      ${stack.sqsEndpoint}   list them: npm run dlq; redrive: npm run dlq -- redrive <queue>
+  Stripe (local)  ${stack.stripe.url}   pay a booking: npm run --silent stripe -- succeed|fail <bookingId>
+${stack.sesUrl ? `  SES (mail)      ${stack.sesUrl}   read the mails sent: ${stack.sesUrl}/store\n` : ''}  Console         ${stack.httpUrl}/console#token=${token}&ws=${encodeURIComponent(stack.wsUrl)}
   OpenAPI         ${stack.httpUrl}/openapi.json
   Dev token for "dev-organizer" (12 h; more with: npm run --silent token -- <userId>):
   ${token}

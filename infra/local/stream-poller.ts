@@ -223,8 +223,16 @@ function failureRecord(mapping: StreamMapping, streamArn: string, shardId: strin
       shardId,
       startSequenceNumber: records[0]!.dynamodb!.SequenceNumber,
       endSequenceNumber: records.at(-1)!.dynamodb!.SequenceNumber,
+      // Lambda's record names these too; a redrive past the stream's 24 h finds the events by them.
+      approximateArrivalOfFirstRecord: arrival(records[0]!),
+      approximateArrivalOfLastRecord: arrival(records.at(-1)!),
       batchSize: records.length,
       streamArn,
     },
   };
+}
+
+function arrival(record: DynamoDBRecord): string {
+  const seconds = record.dynamodb?.ApproximateCreationDateTime;
+  return new Date(seconds ? seconds * 1000 : Date.now()).toISOString();
 }

@@ -61,6 +61,8 @@ export class TemplateResolver {
         return this.names.audience;
       case 'AWS::DynamoDB::Table':
         return `${this.names.tablePrefix ?? ''}${logicalId}`;
+      case 'AWS::SecretsManager::Secret':
+        return `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${logicalId}`;
       default:
         // Tables, buses, functions, APIs: the logical id is the local physical name.
         return logicalId;

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { isId } from '../../events/primitives.ts';
-import { requiredEnv } from '../aws/clients.ts';
+import { requiredEnv } from '../aws/env.ts';
 import { problems } from '../http/problems.ts';
 import { header, type HttpEvent } from '../http/handler.ts';
 

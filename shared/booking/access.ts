@@ -4,6 +4,8 @@ import { header, type HttpEvent } from '../http/handler.ts';
 import { problems } from '../http/problems.ts';
 import type { BookingView, StoredBooking } from './booking-commands.ts';
 import type { Actor } from './decider.ts';
+import { bookingTables } from '../config.ts';
+import { holdsLinkToken } from '../notifications/links.ts';
 
 /** The attendee's secret for managing their booking; only its hash is stored. */
 export function newManageToken(): { token: string; hash: string } {
@@ -34,6 +36,8 @@ export async function bookingCaller(event: HttpEvent, stored: StoredBooking | un
     throw problems.notFound('booking');
   }
   if (holdsManageToken(stored, token!)) return { actor: 'attendee' };
+  // The link in the attendee's mails carries a token of its own (shared/notifications/links.ts).
+  if (await holdsLinkToken(bookingTables(), stored.booking.id, token!)) return { actor: 'attendee' };
   throw problems.notFound('booking');
 }
 

@@ -1,6 +1,6 @@
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DomainEvent, EventMetadata } from '../../events/envelope.ts';
-import { DomainError, fold, ruleViolated } from '../domain/decider.ts';
+import { fold, ruleViolated } from '../domain/decider.ts';
 import { ConcurrencyError, EventStore, type TransactionItem } from '../eventstore/event-store.ts';
 import { bookingDecider, holdsTime, strandedAt, waitingFor, type Booking, type BookingCommand, type BookingEvent, type BookingState } from './decider.ts';
 import { busyDayUpdate, claimOf, claimUpdate, planBusyDayChanges, planClaimChanges } from './time-claims.ts';
@@ -13,13 +13,9 @@ export type BookingView = Booking & { id: string; version: number; updatedAt: st
 
 export const bookingKey = (bookingId: string) => ({ pk: `BOOKING#${bookingId}`, sk: 'BOOKING' });
 
-/** The hosts' time is held by another booking: a conflict with the current state of their calendar. */
-export class SlotTakenError extends DomainError {
-  constructor() {
-    super('SlotTaken', 'the host already has a booking that overlaps this time (buffers included)', 'conflict');
-    this.name = 'SlotTakenError';
-  }
-}
+// Its own module, so the slot readers need not bundle the booking commands to throw it.
+export { SlotTakenError } from './slot-taken.ts';
+import { SlotTakenError } from './slot-taken.ts';
 
 export type ExecuteOptions = {
   bookingId: string;
@@ -155,15 +151,40 @@ function listingWrites(tableName: string, view: BookingView): TransactionItem[] 
  * released once it is stranded. A booking is on at most one list, and moves between them in its own
  * transactions, so a draft the workflow accepts leaves the stranded list in the very write that accepts it.
  */
-export const dueLists = { completion: 'DUE#COMPLETION', expiry: 'DUE#EXPIRY', stranded: 'DUE#STRANDED' } as const;
+export const dueLists = { completion: 'DUE#COMPLETION', expiry: 'DUE#EXPIRY', stranded: 'DUE#STRANDED', payment: 'DUE#PAYMENT' } as const;
 
-function dueEntry(state: BookingState, bookingId: string): { pk: string; sk: string } | undefined {
+/**
+ * Each list is spread over this many partition keys (`DUE#COMPLETION#0` ... `#15`), by a hash of the booking id:
+ * one key takes at most 1,000 write units a second, a transactional write costs two, and every booking passes
+ * through two lists, so one key per list would cap the system near 250 bookings a second. Sixteen carry 4,000;
+ * the sweep reads every shard (48 small queries a quarter hour). See the README's "Scale on paper".
+ */
+export const DUE_LIST_SHARDS = 16;
+
+/** The partition keys the sweep reads for a list: its shards, and the unsharded key earlier versions wrote. */
+export function dueListKeys(list: string): string[] {
+  return [...Array.from({ length: DUE_LIST_SHARDS }, (_, shard) => `${list}#${shard}`), list];
+}
+
+/** FNV-1a of the booking id: the same shard for the same booking on every write, spread evenly. */
+function dueShard(bookingId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < bookingId.length; i++) hash = Math.imul(hash ^ bookingId.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % DUE_LIST_SHARDS;
+}
+
+export function dueEntry(state: BookingState, bookingId: string): { pk: string; sk: string } | undefined {
   if (state.status === 'none') return undefined;
-  if (state.status === 'confirmed') return { pk: dueLists.completion, sk: `${state.end}#${bookingId}` };
+  const shard = dueShard(bookingId);
+  if (state.status === 'confirmed') return { pk: `${dueLists.completion}#${shard}`, sk: `${state.end}#${bookingId}` };
   const waiting = waitingFor(state);
-  if (waiting === 'confirmation') return { pk: dueLists.expiry, sk: `${state.start}#${bookingId}` };
+  if (waiting === 'confirmation') return { pk: `${dueLists.expiry}#${shard}`, sk: `${state.start}#${bookingId}` };
   const stranded = waiting === 'workflow' ? strandedAt(state) : undefined;
-  if (stranded) return { pk: dueLists.stranded, sk: `${stranded}#${bookingId}` };
+  if (stranded) return { pk: `${dueLists.stranded}#${shard}`, sk: `${stranded}#${bookingId}` };
+  // A payment's window ends the hold: the workflow's timer releases it, this list is the backstop.
+  if (waiting === 'payment' && state.status !== 'draft' && state.payment) {
+    return { pk: `${dueLists.payment}#${shard}`, sk: `${state.payment.expiresAt}#${bookingId}` };
+  }
   return undefined;
 }
 

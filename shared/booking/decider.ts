@@ -24,7 +24,20 @@ export type Booking = BookingRequest & {
   requestedAt?: string;
   /** Set by booking.created: the workflow's checks passed and the booking waits for nothing, a confirmation or a payment. */
   awaiting?: PayloadOf<'booking.created'>['awaiting'];
-  payment?: { paymentId: string; amount: number; currency: string; state: 'initiated' | 'completed' | 'failed' | 'refunded' };
+  /** The current payment attempt; `refundedPayments` names every attempt whose money went back. */
+  payment?: {
+    paymentId: string;
+    amount: number;
+    currency: string;
+    attempt: number;
+    expiresAt: string;
+    state: 'initiated' | 'completed' | 'failed' | 'refunded';
+    failure?: { reason: string; code?: string; declineCode?: string };
+    refundedAmount?: number;
+  };
+  /** Every PaymentIntent the booking ever started, and those refunded: a late charge is refunded only once. */
+  paymentIds?: string[];
+  refundedPayments?: string[];
   cancellation?: { by: Actor; reason?: string; kind: 'cancelled' | 'rejected' | 'creation_failed'; step?: string };
   previousTimes?: Array<{ start: string; end: string }>;
   notes?: string;
@@ -38,10 +51,11 @@ export type BookingCommand =
   | { type: 'FailCreation'; reason: string; step: string }
   | { type: 'Confirm'; by: Actor }
   | { type: 'Reject'; reason?: string }
-  | { type: 'InitiatePayment'; paymentId: string; amount: number; currency: string }
+  | { type: 'InitiatePayment'; paymentId: string; amount: number; currency: string; attempt: number; expiresAt: string }
   | { type: 'CompletePayment'; paymentId: string }
-  | { type: 'FailPayment'; paymentId: string; reason: string }
-  | { type: 'RefundPayment'; reason?: string }
+  | { type: 'FailPayment'; paymentId: string; reason: string; code?: string; declineCode?: string }
+  | { type: 'ExpirePayment'; now: string }
+  | { type: 'RefundPayment'; paymentId: string; amount: number; reason?: string }
   | { type: 'Cancel'; by: Actor; reason?: string }
   | { type: 'Reschedule'; by: Actor; start: string; end: string }
   | { type: 'Complete'; now: string }
@@ -135,7 +149,10 @@ export function decide(command: BookingCommand, state: BookingState): BookingEve
       if (booking.cancellation?.kind === 'creation_failed') return [];
       // Cancelled (or rejected) before the workflow accepted it: its time is already given back, nothing to undo.
       if (booking.status === 'cancelled' && booking.awaiting === undefined) return [];
-      if (booking.status !== 'draft') return invalidTransition(booking, command.type);
+      // A booking whose workflow breaks while it waits for its payment never finished being created either.
+      if (booking.status !== 'draft' && booking.status !== 'pending_payment' && booking.status !== 'payment_failed') {
+        return invalidTransition(booking, command.type);
+      }
       return [{ type: 'booking.creation.failed', payload: { reason: command.reason, step: command.step } }];
     case 'Confirm': {
       const confirmed: BookingEvent = { type: 'booking.confirmed', payload: { confirmedBy: command.by, ...times } };
@@ -154,32 +171,58 @@ export function decide(command: BookingCommand, state: BookingState): BookingEve
       return invalidTransition(booking, command.type);
     }
     case 'InitiatePayment': {
-      const canPay = (booking.status === 'draft' && booking.awaiting === 'payment') || booking.status === 'payment_failed';
+      // The workflow's payment step may run twice for one attempt: the same PaymentIntent records nothing new.
       if (booking.status === 'pending_payment' && booking.payment?.paymentId === command.paymentId) return [];
-      if (!canPay) return invalidTransition(booking, command.type);
-      const { paymentId, amount, currency } = command;
-      return [{ type: 'payment.initiated', payload: { paymentId, provider: 'stripe', amount, currency } }];
+      const firstAttempt = booking.status === 'draft' && booking.awaiting === 'payment' && !booking.payment;
+      const retry = booking.status === 'payment_failed' && command.attempt === booking.payment!.attempt + 1;
+      if (!firstAttempt && !retry) return invalidTransition(booking, command.type);
+      if (firstAttempt && command.attempt !== 1) refuse('WrongAttempt', 'the first payment attempt is attempt 1');
+      const { paymentId, amount, currency, attempt, expiresAt } = command;
+      return [{ type: 'payment.initiated', payload: { paymentId, provider: 'stripe', amount, currency, attempt, expiresAt } }];
     }
     case 'CompletePayment': {
       if (booking.payment?.paymentId === command.paymentId && booking.payment.state === 'completed') return [];
       if (booking.status !== 'pending_payment') return invalidTransition(booking, command.type);
-      if (booking.payment?.paymentId !== command.paymentId) refuse('UnknownPayment', `payment ${command.paymentId} is not this booking's`);
+      if (booking.payment?.paymentId !== command.paymentId) refuse('UnknownPayment', `payment ${command.paymentId} is not this booking's current attempt`);
       const { amount, currency } = booking.payment!;
-      return [
-        { type: 'payment.completed', payload: { paymentId: command.paymentId, amount, currency } },
-        { type: 'booking.confirmed', payload: { confirmedBy: 'system', ...times } },
-      ];
+      const completed: BookingEvent = { type: 'payment.completed', payload: { paymentId: command.paymentId, amount, currency } };
+      // Paid, and the event type also wants the organizer's yes: it waits for them as an unpaid one would.
+      if (booking.requiresConfirmation) return [completed];
+      return [completed, { type: 'booking.confirmed', payload: { confirmedBy: 'system', ...times } }];
     }
-    case 'FailPayment':
-      if (booking.status === 'payment_failed' && booking.payment?.paymentId === command.paymentId) return [];
-      if (booking.status !== 'pending_payment') return invalidTransition(booking, command.type);
-      return [{ type: 'payment.failed', payload: { paymentId: command.paymentId, reason: command.reason } }];
-    case 'RefundPayment': {
+    case 'FailPayment': {
       const payment = booking.payment;
-      if (payment?.state === 'refunded') return [];
-      if (booking.status !== 'cancelled' || payment?.state !== 'completed') return invalidTransition(booking, command.type);
-      const { paymentId, amount, currency } = payment;
-      return [{ type: 'payment.refunded', payload: { paymentId, amount, currency, reason: command.reason } }];
+      // Stripe delivers out of order: a failure reported after the payment succeeded, or twice, changes nothing.
+      if (payment?.paymentId === command.paymentId && payment.state !== 'initiated') return [];
+      if (booking.status !== 'pending_payment') return invalidTransition(booking, command.type);
+      if (payment?.paymentId !== command.paymentId) refuse('UnknownPayment', `payment ${command.paymentId} is not this booking's current attempt`);
+      const { paymentId, reason, code, declineCode } = command;
+      return [{ type: 'payment.failed', payload: definedOnly({ paymentId, reason, code, declineCode }) as PayloadOf<'payment.failed'> }];
+    }
+    case 'ExpirePayment': {
+      // The payment window of the current attempt passed: an open payment fails as expired, and the booking lets
+      // its time go. Step Functions starts the task's timer a moment before the attempt is stamped, hence the slack.
+      if (booking.status === 'cancelled') return [];
+      const payment = booking.payment;
+      if ((booking.status !== 'pending_payment' && booking.status !== 'payment_failed') || !payment) return invalidTransition(booking, command.type);
+      if (Date.parse(command.now) + TIMER_SLACK_MS < Date.parse(payment.expiresAt)) refuse('WindowOpen', `the payment window is open until ${payment.expiresAt}`);
+      const released: BookingEvent = { type: 'booking.cancelled', payload: { reason: 'payment window passed', cancelledBy: 'system' } };
+      if (booking.status === 'payment_failed') return [released];
+      return [{ type: 'payment.failed', payload: { paymentId: payment.paymentId, reason: 'expired' } }, released];
+    }
+    case 'RefundPayment': {
+      const { paymentId, amount, reason } = command;
+      if (booking.refundedPayments?.includes(paymentId)) return [];
+      if (!booking.paymentIds?.includes(paymentId)) refuse('UnknownPayment', `payment ${paymentId} is not this booking's`);
+      const payment = booking.payment!;
+      const current = payment.paymentId === paymentId;
+      // A completed payment is refunded only once the booking has let its time go. A charge the booking never
+      // took (it succeeded after its attempt failed, expired or was superseded) is refunded whatever the booking does.
+      if (current && payment.state === 'completed') {
+        if (booking.status !== 'cancelled') return invalidTransition(booking, command.type);
+        if (amount > payment.amount) refuse('RefundTooLarge', `at most ${payment.amount} can be refunded`);
+      }
+      return [{ type: 'payment.refunded', payload: { paymentId, amount, currency: payment.currency, reason } }];
     }
     case 'Cancel':
       // Whatever a booking still waits for (its workflow, a confirmation, a payment), whoever may manage it can
@@ -255,19 +298,33 @@ export function evolve(state: BookingState, event: BookingEvent): BookingState {
     case 'booking.updated':
       return { ...state, ...definedOnly(event.payload.changes) };
     case 'payment.initiated': {
-      const { paymentId, amount, currency } = event.payload;
-      return { ...state, status: 'pending_payment', payment: { paymentId, amount, currency, state: 'initiated' } };
+      const { paymentId, amount, currency, attempt, expiresAt } = event.payload;
+      return {
+        ...state,
+        status: 'pending_payment',
+        payment: { paymentId, amount, currency, attempt, expiresAt, state: 'initiated' },
+        paymentIds: [...(state.paymentIds ?? []), paymentId],
+      };
     }
-    case 'payment.completed':
-      return { ...state, payment: { ...state.payment!, state: 'completed' } };
-    case 'payment.failed':
-      return { ...state, status: 'payment_failed', payment: { ...state.payment!, state: 'failed' } };
-    case 'payment.refunded':
-      return { ...state, payment: { ...state.payment!, state: 'refunded' } };
+    case 'payment.completed': {
+      const paid = { ...state, payment: { ...state.payment!, state: 'completed' as const } };
+      return state.requiresConfirmation ? { ...paid, status: 'draft', awaiting: 'confirmation' } : paid;
+    }
+    case 'payment.failed': {
+      const { reason, code, declineCode } = event.payload;
+      return { ...state, status: 'payment_failed', payment: { ...state.payment!, state: 'failed', failure: definedOnly({ reason, code, declineCode }) as { reason: string } } };
+    }
+    case 'payment.refunded': {
+      const refundedPayments = [...(state.refundedPayments ?? []), event.payload.paymentId];
+      if (state.payment?.paymentId !== event.payload.paymentId) return { ...state, refundedPayments };
+      return { ...state, refundedPayments, payment: { ...state.payment, state: 'refunded', refundedAmount: event.payload.amount } };
+    }
     default:
       return unreachable(event);
   }
 }
+
+const TIMER_SLACK_MS = 10_000;
 
 export const initialState: BookingState = { status: 'none' };
 export const bookingDecider: Decider<BookingCommand, BookingState, BookingEvent> = { decide, evolve, initialState };

@@ -6,7 +6,7 @@ import type { Contract, OperationId } from '../http/contract.ts';
 type Op<K extends OperationId> = Contract[K];
 type BodyOf<K extends OperationId> = Op<K> extends { body: infer B extends z.ZodType } ? z.input<B> : undefined;
 type QueryOf<K extends OperationId> = Op<K> extends { query: infer Q extends z.ZodType } ? Partial<Record<keyof z.input<Q>, string | number>> : undefined;
-export type ResponseOf<K extends OperationId> = z.output<Op<K>['response']>;
+export type ResponseOf<K extends OperationId> = Op<K> extends { response: infer R extends z.ZodType } ? z.output<R> : undefined;
 type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? { [K in Name | keyof PathParams<Rest>]: string } : {};
 export type Booking = ResponseOf<'getBooking'>;
 
@@ -102,6 +102,18 @@ export const routes = {
   getTeam: ['GET', '/teams/{id}'],
   addTeamMember: ['POST', '/teams/{id}/members'],
   removeTeamMember: ['DELETE', '/teams/{id}/members/{userId}'],
+  retryPayment: ['POST', '/bookings/{id}/payment/retry'],
+  stripeWebhook: ['POST', '/webhooks/stripe'],
+  getAnalytics: ['GET', '/analytics'],
+  createWebhook: ['POST', '/webhooks'],
+  listWebhooks: ['GET', '/webhooks'],
+  getWebhook: ['GET', '/webhooks/{id}'],
+  updateWebhook: ['PATCH', '/webhooks/{id}'],
+  deleteWebhook: ['DELETE', '/webhooks/{id}'],
+  rotateWebhookSecret: ['POST', '/webhooks/{id}/secret/rotate'],
+  listDeliveries: ['GET', '/webhooks/{id}/deliveries'],
+  redeliver: ['POST', '/webhooks/{id}/deliveries/{eventId}/redeliver'],
+  replayWebhook: ['POST', '/webhooks/{id}/replay'],
 } as const satisfies Record<OperationId, readonly [string, string]>;
 
 const randomKey = () => globalThis.crypto.randomUUID();
@@ -147,6 +159,7 @@ export class BookingClient {
         await sleep(this.backoff(attempt));
         continue;
       }
+      if (response.status === 204) return undefined as ResponseOf<K>;
       if (response.ok) return (response.headers.get('content-type')?.includes('json') ? await response.json() : await response.text()) as ResponseOf<K>;
       if (retryable(response.status) && !last) {
         await sleep(this.backoff(attempt, response.headers.get('retry-after')));

@@ -7,14 +7,16 @@ import { executeCommand, type AggregateCommand, type ProjectionContext } from '.
 import type { FieldError } from '../http/problems.ts';
 import type { TransactionItem } from '../eventstore/event-store.ts';
 import { readOrganization, readSchedule, readTeam, readUser } from '../scheduling/directory.ts';
-import { GetCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { contract } from '../http/contract.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
-// Strict: a field we do not know (a typo, a field of another version) is a 400 naming it, not silently dropped.
-export const createEventTypeBody = contract.createEventType.body;
-export const updateEventTypeBody = contract.updateEventType.body;
+// The bodies its routes parse (strict: an unknown field is a 400 naming it) live in requests.ts.
+import { updateEventTypeBody } from './requests.ts';
+export { createEventTypeBody, updateEventTypeBody } from './requests.ts';
 export type EventTypeSettings = z.infer<typeof eventTypeSettings>;
-export type EventTypeView = EventTypeSettings & { id: string; ownerId: string; createdAt: string; updatedAt?: string };
+export type { EventTypeView } from './read-model.ts';
+import type { EventTypeView } from './read-model.ts';
+import { eventTypeKey } from './read-model.ts';
+export { eventTypeKey, listEventTypes, readEventType } from './read-model.ts';
 
 export type EventTypeState = { status: 'none' } | ({ status: 'active' } & PayloadOf<'event-type.created'>);
 type EventTypeEvent = Event<'event-type.created', PayloadOf<'event-type.created'>> | Event<'event-type.updated', PayloadOf<'event-type.updated'>>;
@@ -51,7 +53,6 @@ export const eventTypeDecider: Decider<EventTypeCommand, EventTypeState, EventTy
   },
 };
 
-export const eventTypeKey = (id: string) => ({ pk: `EVENTTYPE#${id}`, sk: 'EVENTTYPE' });
 
 type Tables = { client: DynamoDBDocumentClient; stateTable: string };
 
@@ -110,11 +111,6 @@ export function presentEventType(id: string, state: EventTypeState, times: { cre
   return { ...fields, id, createdAt: times.createdAt ?? '', ...(times.updatedAt ? { updatedAt: times.updatedAt } : {}) };
 }
 
-function viewOf(item: Record<string, unknown> | undefined): EventTypeView | undefined {
-  if (!item?.view) return undefined;
-  const view = item.view as EventTypeView;
-  return { ...view, createdAt: (item.createdAt as string | undefined) ?? view.createdAt };
-}
 
 /**
  * Every change to an event type takes this path: decide on its stream, check what it refers to, and write the
@@ -154,26 +150,7 @@ export function executeEventTypeCommand(tables: Tables & { eventsTable: string }
   return executeCommand(tables, { ...eventTypeCommandSpec(tables, id, command), metadata });
 }
 
-/** An event type as its owner sees it (everyone else gets the public part). */
-export async function readEventType(tables: Tables, id: string): Promise<EventTypeView | undefined> {
-  const { Item } = await tables.client.send(new GetCommand({ TableName: tables.stateTable, Key: eventTypeKey(id), ConsistentRead: true }));
-  return viewOf(Item);
-}
 
-export async function listEventTypes(tables: Tables, ownerId: string): Promise<EventTypeView[]> {
-  const items: Array<Record<string, unknown>> = [];
-  const pages = paginateQuery(
-    { client: tables.client },
-    {
-      TableName: tables.stateTable,
-      IndexName: 'byOwner',
-      KeyConditionExpression: 'ownerKey = :owner AND begins_with(ownerSort, :prefix)',
-      ExpressionAttributeValues: { ':owner': `OWNER#${ownerId}`, ':prefix': 'EVENTTYPE#' },
-    },
-  );
-  for await (const page of pages) items.push(...(page.Items ?? []));
-  return items.map((item) => viewOf(item)!);
-}
 
 /** A slug names one event type per owner, as in booking links; the claim on it rides in the same transaction. */
 export function slugClaim(tableName: string, ownerId: string, slug: string, eventTypeId: string): TransactionItem {

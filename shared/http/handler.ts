@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { z } from 'zod';
 import { isId, token } from '../../events/primitives.ts';
 import { DomainError } from '../domain/decider.ts';
@@ -106,4 +106,12 @@ export function header(event: HttpEvent, name: string): string | undefined {
   const checked = value !== undefined && shape?.safeParse(value);
   if (checked && !checked.success) throw problems.invalidBody(fieldErrors(checked.error.issues, ['headers', key]));
   return value;
+}
+
+/** One Lambda for several routes: the handler of the event's route key, or a 404 for any other. */
+export function routeHandler(table: Record<string, ReturnType<typeof httpHandler>>) {
+  const unknown = httpHandler(async (event) => {
+    throw problems.notFound(`route ${event.routeKey}`);
+  });
+  return (event: HttpEvent, context: Context) => (table[event.routeKey] ?? unknown)(event, context);
 }

@@ -11,11 +11,19 @@ function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   return rest;
 }
 
+const securityOf: Record<Security, Array<Record<string, string[]>>> = {
+  public: [],
+  organizer: [{ organizer: [] }],
+  'organizer-or-attendee': [{ organizer: [] }, { bookingToken: [] }, { bookingTokenQuery: [] }],
+  stripe: [{ stripeSignature: [] }],
+};
+
 /** Problem statuses every route may answer, by who may call it. */
 function problemStatuses(security: Security, hasInput: boolean, command: boolean): number[] {
   return [
     ...(hasInput || command ? [400] : []),
-    ...(security === 'public' ? [] : [401]),
+    // Stripe's signature is checked in the handler: a forged or stale one is a 400, not a 401.
+    ...(security === 'public' || security === 'stripe' ? [] : [401]),
     404,
     ...(command ? [409, 422] : []),
     500,
@@ -38,7 +46,7 @@ const problemTitles: Record<number, string> = {
 export function openApiDocument(serverUrl?: string): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [operationId, route] of Object.entries(contract)) {
-    const r = route as (typeof contract)[keyof typeof contract] & { body?: z.ZodType; query?: z.ZodType; command?: boolean };
+    const r = route as (typeof contract)[keyof typeof contract] & { body?: z.ZodType; query?: z.ZodType; response?: z.ZodType; command?: boolean };
     const pathParams = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9._:@|-]{1,128}$' } }));
     const query = r.query ? schemaOf(r.query, 'input') : undefined;
     const queryParams = query
@@ -60,10 +68,10 @@ export function openApiDocument(serverUrl?: string): JsonSchema {
     (paths[r.path] ??= {})[r.method.toLowerCase()] = {
       operationId,
       summary: r.summary,
-      security: r.security === 'public' ? [] : r.security === 'organizer' ? [{ organizer: [] }] : [{ organizer: [] }, { bookingToken: [] }, { bookingTokenQuery: [] }],
+      security: securityOf[r.security],
       parameters: [...pathParams, ...queryParams, ...headers],
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body, 'input') } } } } : {}),
-      responses: { [String(r.status)]: { description: 'Success', content: { [contentType]: { schema: schemaOf(r.response, 'output') } } }, ...problems },
+      responses: { [String(r.status)]: { description: 'Success', ...(r.response ? { content: { [contentType]: { schema: schemaOf(r.response, 'output') } } } : {}) }, ...problems },
     };
   }
   return {
@@ -77,7 +85,8 @@ export function openApiDocument(serverUrl?: string): JsonSchema {
       securitySchemes: {
         organizer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An organizer token (Cognito, or `npm run token` locally)' },
         bookingToken: { type: 'apiKey', in: 'header', name: 'X-Booking-Token', description: "The attendee's manageToken" },
-        bookingTokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: "The attendee's manageToken, in the query" },
+        bookingTokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: "The attendee's manageToken (or a mail's link token), in the query" },
+        stripeSignature: { type: 'apiKey', in: 'header', name: 'Stripe-Signature', description: "Stripe's webhook signature over the raw body, with the endpoint's signing secret" },
       },
     },
   };

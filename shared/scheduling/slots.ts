@@ -5,7 +5,7 @@ import { busyDayRange, busyFromDays } from '../booking/time-claims.ts';
 import { defaultSchedulesOf, readOrganization, readSchedule, readTeam, toEngineSchedule } from './directory.ts';
 import { computeSlots, type Interval, type Schedule, type Slot, type SlotQuery } from './availability.ts';
 import { ruleViolated } from '../domain/decider.ts';
-import { SlotTakenError } from '../booking/booking-commands.ts';
+import { SlotTakenError } from '../booking/slot-taken.ts';
 
 type Tables = { client: DynamoDBDocumentClient; stateTable: string };
 const MINUTE = 60_000;

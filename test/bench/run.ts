@@ -16,6 +16,7 @@ import { busyDayKey, claimCellKey, claimUpdate, planClaimChanges } from '../../s
 import { ListenerFeed } from '../../shared/realtime/feed.ts';
 import { BENCH_DAYS, benchAvailability, benchTeam } from './availability-bench.ts';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { functionEntries, measureColdStarts, printColdStarts } from './cold-start.ts';
 
 type Figure = { section: string; name: string; concurrency?: number; count: number; p50Ms: number; p99Ms: number; perSecond?: number; floor?: string };
 
@@ -71,7 +72,8 @@ async function load(count: number, concurrency: number, operation: (i: number) =
 const dataDir = mkdtempSync(join(tmpdir(), 'booking-bench-'));
 const dynamo = await startDynamoDbLocal({ heapMb: 1024 });
 process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
-const stack = await startLocalStack({ template: synthesizeTemplate(), dynamoEndpoint: dynamo.endpoint, dataDir, log: () => {} });
+const template = synthesizeTemplate();
+const stack = await startLocalStack({ template, dynamoEndpoint: dynamo.endpoint, dataDir, log: () => {} });
 try {
   const token = await stack.issuer.sign('bench-organizer');
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
@@ -158,6 +160,49 @@ try {
     const sorted = [...samples].sort((a, b) => a - b);
     const postSorted = [...posts].sort((a, b) => a - b);
     figures.push({ section: 'push', name, count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), floor: `POST alone ${percentile(postSorted, 50).toFixed(1)} ms p50` });
+  }
+
+  // A paid booking: from the moment Stripe's webhook arrives to the organizer's booking.confirmed push. The
+  // webhook answers once it has verified, deduplicated, settled the attempt and resumed the workflow (its
+  // floor); the workflow then records payment.completed and booking.confirmed, and the push follows.
+  const paidType = await post('/event-types', { title: 'Paid bench', slug: 'paid-bench', lengthMinutes: 30, scheduleId: schedule.id, price: { amount: 4500, currency: 'eur' } });
+  const paidSocket = new WebSocket(`${stack.wsUrl}/?token=${token}`);
+  await new Promise((resolve, reject) => paidSocket.once('open', resolve).once('error', reject));
+  const paidWaiters = new Map<string, { type: string; resolve: () => void }>();
+  paidSocket.on('message', (data) => {
+    const { data: event } = JSON.parse(String(data));
+    const waiter = paidWaiters.get(event?.aggregateId);
+    if (waiter && waiter.type === event.type) waiter.resolve();
+  });
+  const pushOf = (id: string, type: string) => new Promise<void>((resolve) => paidWaiters.set(id, { type, resolve }));
+  const webhookToConfirmed: number[] = [];
+  const webhookAnswered: number[] = [];
+  const postToConfirmed: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t = performance.now();
+    const response = await fetch(`${stack.httpUrl}/bookings`, { method: 'POST', headers, body: JSON.stringify({ eventTypeId: paidType.id, start: nextStart(), attendee }) });
+    const { id } = (await response.json()) as any;
+    await pushOf(id, 'payment.initiated');
+    const confirmed = pushOf(id, 'booking.confirmed');
+    const arrives = performance.now();
+    const { delivery } = await stack.stripe.settle(id, 'succeed');
+    if (delivery.status !== 200) throw new Error(`webhook answered ${delivery.status}`);
+    const answered = performance.now();
+    await confirmed;
+    if (i >= 5) {
+      webhookAnswered.push(answered - arrives);
+      webhookToConfirmed.push(performance.now() - arrives);
+      postToConfirmed.push(performance.now() - t);
+    }
+  }
+  paidSocket.close();
+  const sortedAnswered = [...webhookAnswered].sort((a, b) => a - b);
+  for (const [name, samples] of [
+    ['paid: Stripe webhook arrives -> WebSocket booking.confirmed', webhookToConfirmed],
+    ['paid: POST -> payment -> WebSocket booking.confirmed', postToConfirmed],
+  ] as const) {
+    const sorted = [...samples].sort((a, b) => a - b);
+    figures.push({ section: 'payment', name, count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), floor: `webhook answered ${percentile(sortedAnswered, 50).toFixed(1)} ms p50, ${percentile(sortedAnswered, 99).toFixed(1)} p99` });
   }
 
   // Reconnect and resume: 100 messages missed while away, replayed after ?after=<last position>, timed from
@@ -258,7 +303,10 @@ for (const f of figures) {
     `${f.section.padEnd(13)} | ${f.name.padEnd(58)} | ${String(f.concurrency ?? '').padStart(4)} | ${String(f.count).padStart(6)} | ${f.p50Ms.toFixed(1).padStart(7)} | ${f.p99Ms.toFixed(1).padStart(7)} | ${f.perSecond ? f.perSecond.toFixed(0).padStart(8) : ''.padStart(8)} | ${f.floor ?? ''}`,
   );
 }
+// Measured once the stack has stopped, so the fresh processes have the CPU to themselves.
+const coldStarts = await measureColdStarts(functionEntries(template));
+printColdStarts(coldStarts);
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, figures }, null, 2));
+writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, figures, coldStarts }, null, 2));
 console.log(`\nwrote test/bench/results/latest.json`);

@@ -29,6 +29,8 @@ type World = {
   teamId: string;
   booking: { id: string; manageToken: string };
   foreignBooking: { id: string; manageToken: string };
+  webhookId: string;
+  webhookEventId: string;
 };
 let world: World;
 
@@ -169,6 +171,15 @@ const rows: Row[] = [
     },
   },
   {
+    // A booking that is not payment_failed: who may ask is told it cannot be retried (409), anyone else that it
+    // does not exist. The payments tests cover a real retry.
+    route: 'POST /bookings/{id}/payment/retry',
+    expected: byOrganizerOrAttendee({ owner: 409, ...hidden, attendee: 409 }),
+    request: () => ({ params: { id: world.booking.id }, attendeeToken: world.booking.manageToken }),
+  },
+  // Stripe's, not a person's: without Stripe's signature over the body, whoever sends it gets a 400.
+  { route: 'POST /webhooks/stripe', expected: byAnyone(400), request: () => ({ body: { id: 'evt_1', type: 'payment_intent.succeeded' } }) },
+  {
     route: 'POST /bookings/{id}/confirm',
     expected: byOrganizer({ owner: 200, ...hidden }),
     request: async (caller) => ({ params: { id: (caller === 'owner' ? await awaitingConfirmation() : world.booking).id }, body: {} }),
@@ -266,6 +277,36 @@ const rows: Row[] = [
       return { params: { id: team.id, userId: ids.member } };
     },
   },
+  // Webhooks: a loopback receiver is allowed on the local stack alone (nothing listens there; deliveries fail).
+  { route: 'POST /webhooks', expected: byOrganizer({ owner: 201, member: 201, other: 201, foreign: 201 }), request: () => ({ body: { url: 'http://127.0.0.1:9/mx' } }) },
+  { route: 'GET /webhooks', expected: byOrganizer({ owner: 200, member: 200, other: 200, foreign: 200 }), request: () => ({}), private: () => [world.webhookId] },
+  { route: 'GET /webhooks/{id}', expected: byOrganizer({ owner: 200, ...hidden }), request: () => ({ params: { id: world.webhookId } }) },
+  { route: 'PATCH /webhooks/{id}', expected: byOrganizer({ owner: 200, ...hidden }), request: () => ({ params: { id: world.webhookId }, body: { description: `Hook ${randomUUID()}` } }) },
+  { route: 'POST /webhooks/{id}/secret/rotate', expected: byOrganizer({ owner: 200, ...hidden }), request: () => ({ params: { id: world.webhookId } }) },
+  { route: 'GET /webhooks/{id}/deliveries', expected: byOrganizer({ owner: 200, ...hidden }), request: () => ({ params: { id: world.webhookId } }), private: () => [world.webhookEventId] },
+  {
+    route: 'POST /webhooks/{id}/deliveries/{eventId}/redeliver',
+    expected: byOrganizer({ owner: 202, ...hidden }),
+    request: () => ({ params: { id: world.webhookId, eventId: world.webhookEventId } }),
+  },
+  {
+    route: 'POST /webhooks/{id}/replay',
+    expected: byOrganizer({ owner: 202, ...hidden }),
+    request: () => ({ params: { id: world.webhookId }, body: { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString() } }),
+  },
+  {
+    route: 'DELETE /webhooks/{id}',
+    expected: byOrganizer({ owner: 204, ...hidden }),
+    request: async (caller) => {
+      if (caller !== 'owner') return { params: { id: world.webhookId } };
+      return { params: { id: (await asOwner('POST', '/webhooks', { url: 'http://127.0.0.1:9/gone' })).id } };
+    },
+  },
+  {
+    route: 'GET /analytics',
+    expected: byOrganizer({ owner: 200, member: 200, other: 200, foreign: 200 }),
+    request: () => ({ query: `from=${new Date().toISOString().slice(0, 10)}&to=${new Date().toISOString().slice(0, 10)}` }),
+  },
   {
     // Last, as it ends the accounts: the owner is refused (the last admin of A while members remain), the
     // member leaves A, and the two others go.
@@ -316,8 +357,12 @@ beforeAll(async () => {
   const foreignOrg = await call('POST', '/organizations', bearer(tokens.foreign), { name: 'Org B' });
   expect(foreignOrg.status).toBe(201);
   const foreignType = await call('POST', '/event-types', bearer(tokens.foreign), { title: 'Zed', slug: 'mx-zed', lengthMinutes: 30 });
+  // The owner's webhook, made before the booking, so that the booking's events are delivered to it.
+  world.webhookId = (await asOwner('POST', '/webhooks', { url: 'http://127.0.0.1:9/mx' })).id;
   world.booking = await freshBooking();
   world.foreignBooking = await book(foreignType.body.id);
+  world.webhookEventId = (await asOwner('GET', `/bookings/${world.booking.id}/events`)).events[0].id;
+  await until(() => call('GET', `/webhooks/${world.webhookId}/deliveries`, bearer(tokens.owner)), (r) => r.body.deliveries.some((d: any) => d.eventId === world.webhookEventId));
 }, 180_000);
 afterAll(async () => stack?.stop());
 

@@ -48,14 +48,26 @@ describe('the local runtime reads the synthesized template', () => {
     expect(workflowRule.matches(event('booking.requested'))).toBe(true);
     expect(workflowRule.matches(event('booking.cancelled'))).toBe(false);
     expect(workflowRule.targets[0]!.deadLetterQueueArn).toMatch(/StartBookingWorkflowDLQ/);
-    expect(rules.filter((rule) => rule.matches(event('booking.cancelled'))).length).toBe(2);
+    // audit-log, realtime-push, the refund of a paid booking, webhooks, notifications and analytics
+    expect(rules.filter((rule) => rule.matches(event('booking.cancelled'))).length).toBe(6);
+    expect(rules.filter((rule) => rule.matches(event('user.created'))).length).toBe(2);
   });
 
-  it('refuses to run functions that would disagree on an environment variable in one process', () => {
+  it('gives each function only its own environment, though they share one process', async () => {
     const template = structuredClone(inject('template'));
-    const first = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.EVENTS_TABLE)!;
-    first.Properties!.Environment.Variables.EVENTS_TABLE = 'somewhere-else';
-    expect(() => new LambdaRuntime(new TemplateResolver(template, names)).sharedEnvironment()).toThrow(/EVENTS_TABLE/);
+    const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+    const [writerId, writer] = functions.find(([, r]) => r.Properties?.Environment?.Variables?.EVENTS_TABLE)!;
+    const [readerId] = functions.find(([, r]) => r.Properties?.Environment?.Variables?.STATE_TABLE && !r.Properties?.Environment?.Variables?.EVENTS_TABLE)!;
+    writer.Properties!.Environment.Variables.EVENTS_TABLE = 'somewhere-else';
+    const lambda = new LambdaRuntime(new TemplateResolver(template, names));
+    // A name the functions disagree on has no value outside them; each sees its own inside.
+    expect(lambda.sharedEnvironment().EVENTS_TABLE).toBeUndefined();
+    expect(lambda.withEnvironment(writerId, () => process.env.EVENTS_TABLE)).toBe('somewhere-else');
+    expect(await lambda.withEnvironment(readerId, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return [process.env.EVENTS_TABLE, 'EVENTS_TABLE' in process.env, process.env.STATE_TABLE];
+    })).toEqual([undefined, false, expect.stringMatching(/^StateTable/)]);
+    expect(lambda.withEnvironment(readerId, () => process.env.PATH)).toBe(process.env.PATH);
   });
 
   it('runs the template\'s rate schedules and reports the ones it cannot', () => {

@@ -111,7 +111,7 @@ describe('functions', () => {
 
 describe('stream publisher', () => {
   it('reads the events stream with bisect, partial batch failures, bounded retries and age, and an SQS on-failure destination', () => {
-    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) => JSON.stringify(m.Properties.EventSourceArn).includes('StreamArn'));
     expect(mappings).toHaveLength(1);
     const props = mappings[0]![1].Properties;
     expect(refId(props.FunctionName)).toBe(functionByEntry('stream/publish-events'));
@@ -131,7 +131,7 @@ describe('event rules', () => {
   const rules = ofType('AWS::Events::Rule');
 
   it('the workflow rule matches booking.requested and starts the Standard state machine, with retries and a DLQ', () => {
-    const workflowRules = rules.filter(([, r]) => JSON.stringify(r.Properties.EventPattern).includes('booking.requested'));
+    const workflowRules = rules.filter(([, r]) => r.Properties.Targets.some((t: any) => resources[refId(t.Arn)!]?.Type === 'AWS::StepFunctions::StateMachine'));
     expect(workflowRules).toHaveLength(1);
     const rule = workflowRules[0]![1].Properties;
     expect(rule.EventPattern).toEqual({ source: ['booking-engine'], 'detail-type': ['booking.requested'] });
@@ -225,6 +225,18 @@ describe('HTTP API', () => {
     ['GET /teams/{id}', 'jwt'],
     ['POST /teams/{id}/members', 'jwt'],
     ['DELETE /teams/{id}/members/{userId}', 'jwt'],
+    ['POST /bookings/{id}/payment/retry', 'none'],
+    ['POST /webhooks/stripe', 'none'],
+    ['GET /analytics', 'jwt'],
+    ['POST /webhooks', 'jwt'],
+    ['GET /webhooks', 'jwt'],
+    ['GET /webhooks/{id}', 'jwt'],
+    ['PATCH /webhooks/{id}', 'jwt'],
+    ['DELETE /webhooks/{id}', 'jwt'],
+    ['POST /webhooks/{id}/secret/rotate', 'jwt'],
+    ['GET /webhooks/{id}/deliveries', 'jwt'],
+    ['POST /webhooks/{id}/deliveries/{eventId}/redeliver', 'jwt'],
+    ['POST /webhooks/{id}/replay', 'jwt'],
   ];
 
   it('has exactly the documented routes', () => {
@@ -353,10 +365,134 @@ describe('least privilege', () => {
   });
 });
 
+describe('least privilege: each function gets the actions it calls, on the tables it touches', () => {
+  const tableIds = Object.fromEntries(['EventsTable', 'StateTable', 'ConnectionsTable', 'AuditTable'].map((prefix) => [logicalId(prefix, 'AWS::DynamoDB::Table'), prefix]));
+  const variables: Record<string, string> = { EventsTable: 'EVENTS_TABLE', StateTable: 'STATE_TABLE', ConnectionsTable: 'CONNECTIONS_TABLE', AuditTable: 'AUDIT_TABLE' };
+  /** Which table (and whether its stream) a policy resource names. */
+  const tableOf = (resource: unknown): { table: string; stream: boolean } | undefined => {
+    const text = JSON.stringify(resource);
+    const id = Object.keys(tableIds).find((tableId) => text.includes(`"${tableId}"`));
+    return id ? { table: tableIds[id]!, stream: text.includes('StreamArn') } : undefined;
+  };
+  /** table -> the DynamoDB actions the function may take on it (its items and indexes; the stream apart). */
+  function grants(fnId: string): Record<string, string[]> {
+    const byTable: Record<string, Set<string>> = {};
+    for (const s of statementsOf(fnId)) {
+      if (s.Effect !== 'Allow') continue;
+      for (const resource of [s.Resource].flat()) {
+        const target = tableOf(resource);
+        if (!target) continue;
+        const key = target.stream ? `${target.table} stream` : target.table;
+        for (const action of actionsOf(s).filter((a) => a.startsWith('dynamodb:'))) (byTable[key] ??= new Set()).add(action);
+      }
+    }
+    return Object.fromEntries(Object.entries(byTable).map(([table, actions]) => [table, [...actions].sort()]));
+  }
+  const read = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
+  const readWrite = ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+  const append = ['dynamodb:PutItem', 'dynamodb:Query'];
+  const commandGrants = { EventsTable: append, StateTable: readWrite };
+  const expected: Record<string, Record<string, string[]>> = {
+    'http/health': {},
+    // Generated documents and the console's page: no table at all.
+    'http/openapi': {},
+    'http/console': {},
+    // `?version=N` folds the booking from its events (time travel).
+    'http/get-booking': { StateTable: read, EventsTable: ['dynamodb:Query'] },
+    'http/get-booking-events': { StateTable: read, EventsTable: ['dynamodb:Query'] },
+    'http/get-booking-audit': { StateTable: read, AuditTable: ['dynamodb:Query'] },
+    'workflow/booking-steps': commandGrants,
+    'scheduled/settle-bookings': commandGrants,
+    'stream/publish-events': { 'EventsTable stream': ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] },
+    'subscribers/audit-log': { AuditTable: ['dynamodb:PutItem'] },
+    // Appends each event to its listeners' feeds (conditional puts of new items: the position, its marker, the head).
+    'subscribers/realtime-push': { StateTable: [...read, 'dynamodb:PutItem'].sort(), ConnectionsTable: ['dynamodb:DeleteItem', 'dynamodb:Query'] },
+    'ws/connect': { StateTable: read, ConnectionsTable: ['dynamodb:PutItem'] },
+    'ws/disconnect': { ConnectionsTable: ['dynamodb:DeleteItem'] },
+    // Resume: reads its connection's listener and replays that feed; forgets a connection that has gone.
+    'ws/default': { StateTable: read, ConnectionsTable: ['dynamodb:DeleteItem', 'dynamodb:GetItem'] },
+    // Resumes the paused workflow; reads the booking and its attempt, writes the retry token's claim.
+    'http/retry-payment': { StateTable: readWrite },
+    // The webhook, mail and analytics subscribers read a booking's events and keep their records.
+    'subscribers/webhooks': { EventsTable: ['dynamodb:Query'], StateTable: readWrite },
+    'subscribers/notifications': { EventsTable: ['dynamodb:Query'], StateTable: readWrite },
+    'subscribers/analytics': { EventsTable: ['dynamodb:Query'], StateTable: readWrite },
+  };
+
+  it.each(functions.map(([id]) => [id.replace(/[0-9A-F]{8}$/, ''), id] as const))('%s: exactly its grants, and the table variables of exactly the tables granted', (_name, fnId) => {
+    const entry = entryOf(fnId).replace(/^functions\//, '').replace(/\.ts$/, '');
+    const granted = grants(fnId);
+    const route = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => JSON.stringify(r.Properties.Target ?? '').includes('Integration') && JSON.stringify(resources[r.Properties.Target?.['Fn::Join']?.[1]?.[1]?.Ref]?.Properties?.IntegrationUri ?? '').includes(`"${fnId}"`));
+    // HTTP routes: GETs read the state table; commands append events and keep the state table.
+    const want = expected[entry] ?? (route?.[1].Properties.RouteKey.startsWith('GET ') ? { StateTable: read } : commandGrants);
+    expect(granted).toEqual(want);
+    const environment = Object.keys(resources[fnId]!.Properties.Environment?.Variables ?? {});
+    const tableVariables = environment.filter((name) => Object.values(variables).includes(name)).sort();
+    const grantedTables = Object.keys(want).filter((table) => !table.endsWith(' stream')).map((table) => variables[table]!).sort();
+    expect(tableVariables).toEqual(grantedTables);
+  });
+
+  it('the event table is append-only to every function: no UpdateItem, DeleteItem, BatchWriteItem or Scan on it', () => {
+    const writers = functions.filter(([id]) => grants(id).EventsTable?.includes('dynamodb:PutItem'));
+    expect(writers.length).toBeGreaterThan(20);
+    for (const [id] of functions) {
+      for (const action of grants(id).EventsTable ?? []) expect(['dynamodb:PutItem', 'dynamodb:Query'], `${id} may ${action} on the event table`).toContain(action);
+    }
+  });
+
+  it('no policy allows a Scan, which no function does', () => {
+    for (const [id, p] of ofType('AWS::IAM::Policy')) {
+      for (const s of p.Properties.PolicyDocument.Statement as Statement[]) expect(actionsOf(s), id).not.toContain('dynamodb:Scan');
+    }
+  });
+
+  it('only a function whose code sends task tokens may SendTaskSuccess or SendTaskFailure', () => {
+    const calls = (entry: string) => moduleGraph(entry).some((file) => /SendTask(Success|Failure)Command/.test(readFileSync(file, 'utf8')));
+    for (const [id] of functions) {
+      const may = [...allowedActions(id)].some((a) => a.startsWith('states:SendTask'));
+      expect(may, `${id} may send task tokens`).toBe(calls(entryOf(id)));
+    }
+  });
+
+  it('exactly the functions that verify tokens themselves are told the issuer', () => {
+    for (const [id, fn] of functions) {
+      const told = 'JWT_ISSUER' in (fn.Properties.Environment?.Variables ?? {});
+      const verifies = moduleGraph(entryOf(id)).some((file) => !file.endsWith('identity.ts') && /verifyToken\(|optionalOrganizer\(/.test(readFileSync(file, 'utf8')));
+      if (told) expect(verifies, `${id} is told the issuer but never verifies a token`).toBe(true);
+    }
+    // And those that must: $connect, the public event type view (its owner sees more), and every booking route
+    // that checks its caller in the handler (API Gateway cannot say "or"; confirm and reject share that check).
+    const httpApi = logicalId('HttpApi', 'AWS::ApiGatewayV2::Api');
+    const unauthorizedBookingRoutes = ofType('AWS::ApiGatewayV2::Route').filter(
+      ([, r]) => refId(r.Properties.ApiId) === httpApi && /^\S+ \/bookings\/\{id\}/.test(r.Properties.RouteKey) && r.Properties.AuthorizationType !== 'JWT',
+    );
+    expect(unauthorizedBookingRoutes.length).toBeGreaterThan(3);
+    const mustVerify = [
+      functionByEntry('ws/connect'),
+      functionByEntry('http/get-event-type'),
+      functionByEntry('http/confirm-booking'),
+      functionByEntry('http/reject-booking'),
+      ...unauthorizedBookingRoutes.map(([, r]) => refId(resources[r.Properties.Target['Fn::Join'][1][1].Ref]!.Properties.IntegrationUri)!),
+    ];
+    for (const id of mustVerify) expect(resources[id]!.Properties.Environment.Variables.JWT_ISSUER, id).toBeDefined();
+  });
+});
+
+/** The project's source files a module reaches through its relative imports (itself included). */
+function moduleGraph(entry: string, seen = new Set<string>()): string[] {
+  const file = entry.startsWith('/') ? entry : `${projectRoot}${entry}`;
+  if (seen.has(file)) return [];
+  seen.add(file);
+  const source = readFileSync(file, 'utf8');
+  for (const [, path] of source.matchAll(/from '(\.{1,2}\/[^']+\.ts)'/g)) moduleGraph(fileURLToPath(new URL(path!, `file://${file}`)), seen);
+  return [...seen];
+}
+
 describe('queues', () => {
-  it('the five dead-letter queues exist, encrypted at rest and TLS-only, keeping messages 14 days', () => {
-    const queues = ofType('AWS::SQS::Queue');
-    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AuditLogDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'StartBookingWorkflowDLQ']);
+  it('the dead-letter queues exist, encrypted at rest and TLS-only, keeping messages 14 days', () => {
+    // The webhook delivery queue is a work queue (its messages are attempts), not a DLQ: checked below.
+    const queues = ofType('AWS::SQS::Queue').filter(([id]) => !id.startsWith('WebhooksDeliveryQueue'));
+    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AnalyticsDLQ', 'AuditLogDLQ', 'PaymentsRefundPaymentsDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'NotificationsDLQ', 'StartBookingWorkflowDLQ', 'WebhookDeliveriesDLQ', 'WebhooksDLQ'].sort());
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, `${id} is encrypted`).toBeTruthy();
       expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
@@ -367,6 +503,28 @@ describe('queues', () => {
         },
       });
     }
+  });
+});
+
+describe('email', () => {
+  it('sends through an SES configuration set that suppresses addresses which bounce or complain', () => {
+    template.hasResourceProperties('AWS::SES::ConfigurationSet', { SuppressionOptions: { SuppressedReasons: Match.arrayWith(['BOUNCE', 'COMPLAINT']) } });
+    const fn = functionByEntry('subscribers/notifications');
+    const variables = resources[fn]!.Properties.Environment.Variables;
+    expect(refId(variables.SES_CONFIGURATION_SET)).toMatch(/^NotificationsMailConfigurationSet/);
+    expect(variables.MAIL_FROM).toContain('@');
+  });
+});
+
+describe('webhook delivery queue', () => {
+  it('is encrypted, TLS-only, parks what keeps failing in the deliveries DLQ, and feeds the worker with batch item failures', () => {
+    const [[id, queue]] = ofType('AWS::SQS::Queue').filter(([id]) => id.startsWith('WebhooksDeliveryQueue')) as [[string, any]];
+    expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
+    expect(refId(queue.Properties.RedrivePolicy.deadLetterTargetArn)).toMatch(/^WebhookDeliveriesDLQ/);
+    const mapping = ofType('AWS::Lambda::EventSourceMapping').find(([, m]) => refId(m.Properties.EventSourceArn) === id)!;
+    expect(mapping[1].Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(refId(mapping[1].Properties.FunctionName)).toBe(functionByEntry('webhooks/deliver'));
   });
 });
 
@@ -393,7 +551,7 @@ describe('operations', () => {
   });
 
   it('every dead-letter queue has an alarm that fires on one visible message', () => {
-    const queues = ofType('AWS::SQS::Queue');
+    const queues = ofType('AWS::SQS::Queue').filter(([id]) => !id.startsWith('WebhooksDeliveryQueue'));
     expect(queues.length).toBeGreaterThan(0);
     for (const [id] of queues) {
       const [alarm, ...more] = alarmOn('ApproximateNumberOfMessagesVisible', 'QueueName', id);

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { dueLists, executeBookingCommand, readBooking, type BookingTables } from '../../shared/booking/booking-commands.ts';
+import { dueListKeys, dueLists, executeBookingCommand, readBooking, type BookingTables } from '../../shared/booking/booking-commands.ts';
 import { strandedAfterMinutes, type BookingRequest } from '../../shared/booking/decider.ts';
 import { EventStore } from '../../shared/eventstore/event-store.ts';
 import { DomainError } from '../../shared/domain/decider.ts';
@@ -53,10 +53,14 @@ async function requested(booking: BookingRequest): Promise<string> {
 const viewOf = async (bookingId: string) => (await readBooking(tables, bookingId))!.booking;
 const historyOf = async (bookingId: string) => (await new EventStore(tables.client, tables.eventsTable).load(bookingId)).map((event) => event.type);
 async function strandedListed(bookingId: string): Promise<string[]> {
-  const { Items = [] } = await tables.client.send(
-    new QueryCommand({ TableName: tables.stateTable, KeyConditionExpression: 'pk = :list', ExpressionAttributeValues: { ':list': dueLists.stranded }, ConsistentRead: true }),
-  );
-  return Items.filter((item) => item.bookingId === bookingId).map((item) => item.sk as string);
+  const listed: string[] = [];
+  for (const list of dueListKeys(dueLists.stranded)) {
+    const { Items = [] } = await tables.client.send(
+      new QueryCommand({ TableName: tables.stateTable, KeyConditionExpression: 'pk = :list', ExpressionAttributeValues: { ':list': list }, ConsistentRead: true }),
+    );
+    listed.push(...Items.filter((item) => item.bookingId === bookingId).map((item) => item.sk as string));
+  }
+  return listed;
 }
 
 async function refusal(promise: Promise<unknown>): Promise<unknown> {

@@ -42,7 +42,8 @@ const created = (awaiting: 'nothing' | 'confirmation' | 'payment'): BookingEvent
   payload: { eventTypeId: 'et-1', organizerId: 'org-1', hostIds: ['org-1'], ...times, awaiting },
 });
 const confirmed = (by: 'system' | 'organizer' = 'system'): BookingEvent => ({ type: 'booking.confirmed', payload: { confirmedBy: by, ...times } });
-const paymentInitiated: BookingEvent = { type: 'payment.initiated', payload: { paymentId: 'pay-1', provider: 'stripe', amount: 5000, currency: 'EUR' } };
+const paymentExpiresAt = '2030-01-01T10:30:00.000Z';
+const paymentInitiated: BookingEvent = { type: 'payment.initiated', payload: { paymentId: 'pay-1', provider: 'stripe', amount: 5000, currency: 'EUR', attempt: 1, expiresAt: paymentExpiresAt } };
 const paymentFailed: BookingEvent = { type: 'payment.failed', payload: { paymentId: 'pay-1', reason: 'card_declined' } };
 const later = { start: '2030-01-08T10:00:00.000Z', end: '2030-01-08T10:30:00.000Z' };
 const rescheduled: BookingEvent = {
@@ -79,7 +80,7 @@ describe('booking decider: the transitions of the seed diagram', () => {
 
   it('Draft -> PendingPayment (submit with payment)', () => {
     spec.given([requestedWith({ price: paid.price }), created('payment')])
-      .when({ type: 'InitiatePayment', paymentId: 'pay-1', amount: 5000, currency: 'EUR' })
+      .when({ type: 'InitiatePayment', paymentId: 'pay-1', amount: 5000, currency: 'EUR', attempt: 1, expiresAt: paymentExpiresAt })
       .then([paymentInitiated]);
   });
 
@@ -95,8 +96,8 @@ describe('booking decider: the transitions of the seed diagram', () => {
   });
 
   it('PaymentFailed -> PendingPayment (retry payment)', () => {
-    const retry = { type: 'payment.initiated' as const, payload: { paymentId: 'pay-2', provider: 'stripe' as const, amount: 5000, currency: 'EUR' } };
-    spec.given(histories.payment_failed).when({ type: 'InitiatePayment', paymentId: 'pay-2', amount: 5000, currency: 'EUR' }).then([retry]);
+    const retry = { type: 'payment.initiated' as const, payload: { paymentId: 'pay-2', provider: 'stripe' as const, amount: 5000, currency: 'EUR', attempt: 2, expiresAt: paymentExpiresAt } };
+    spec.given(histories.payment_failed).when({ type: 'InitiatePayment', paymentId: 'pay-2', amount: 5000, currency: 'EUR', attempt: 2, expiresAt: paymentExpiresAt }).then([retry]);
   });
 
   it('PaymentFailed -> Cancelled', () => {
@@ -167,11 +168,11 @@ describe('booking decider: the lifecycle around the diagram', () => {
       confirmed(),
       cancelled,
     ];
-    spec.given(paidAndCancelled).when({ type: 'RefundPayment' }).then([
+    spec.given(paidAndCancelled).when({ type: 'RefundPayment', paymentId: 'pay-1', amount: 5000 }).then([
       { type: 'payment.refunded', payload: { paymentId: 'pay-1', amount: 5000, currency: 'EUR', reason: undefined } },
     ]);
     spec.given([...paidAndCancelled, { type: 'payment.refunded', payload: { paymentId: 'pay-1', amount: 5000, currency: 'EUR' } }])
-      .when({ type: 'RefundPayment' })
+      .when({ type: 'RefundPayment', paymentId: 'pay-1', amount: 5000 })
       .thenNothing();
   });
 
@@ -297,7 +298,7 @@ describe('booking decider: what a booking waits for', () => {
 describe('booking decider: every transition outside the allowed set is refused', () => {
   // Each situation a booking can be in, and the commands of people and of the system that it accepts; a
   // workflow command that comes again, or too late, records nothing; every other command must throw a DomainError.
-  type Situation = { history: BookingEvent[]; allowed: Array<BookingCommand['type']>; nothing?: Array<BookingCommand['type']> };
+  type Situation = { history: BookingEvent[]; allowed: string[]; nothing?: string[] };
   const situations: Record<string, Situation> = {
     'draft, workflow not yet run': { history: [requested], allowed: ['FailCreation', 'Cancel', 'ReleaseStranded', 'UpdateDetails'] },
     'draft request, workflow not yet run': { history: [requestedWith({ requiresConfirmation: true })], allowed: ['FailCreation', 'Reject', 'Cancel', 'ReleaseStranded', 'UpdateDetails'] },
@@ -307,43 +308,48 @@ describe('booking decider: every transition outside the allowed set is refused',
     },
     'draft awaiting payment': {
       history: [requestedWith({ price: paid.price }), created('payment')],
-      allowed: ['InitiatePayment', 'Cancel', 'FailCreation', 'UpdateDetails'],
+      allowed: ['InitiatePayment (attempt 1)', 'Cancel', 'FailCreation', 'UpdateDetails'],
     },
-    pending_payment: { history: histories.pending_payment, allowed: ['CompletePayment', 'FailPayment', 'Cancel', 'UpdateDetails'] },
+    // FailCreation from the payment states is the workflow's compensation when a step breaks mid-payment; a
+    // refund of the current attempt is the late-charge case (paid after its attempt closed).
+    pending_payment: { history: histories.pending_payment, allowed: ['CompletePayment', 'FailPayment', 'Cancel', 'ExpirePayment', 'RefundPayment', 'FailCreation', 'UpdateDetails'] },
     confirmed: { history: histories.confirmed, allowed: ['Cancel', 'Reschedule', 'Complete', 'UpdateDetails'] },
-    payment_failed: { history: histories.payment_failed, allowed: ['InitiatePayment', 'Cancel', 'UpdateDetails'] },
+    payment_failed: { history: histories.payment_failed, allowed: ['InitiatePayment (attempt 2)', 'Cancel', 'ExpirePayment', 'RefundPayment', 'FailCreation', 'UpdateDetails'], nothing: ['FailPayment'] },
     rescheduled: { history: histories.rescheduled, allowed: ['Confirm', 'Cancel', 'Expire', 'UpdateDetails'] },
-    cancelled: { history: histories.cancelled, allowed: [] },
+    cancelled: { history: histories.cancelled, allowed: [], nothing: ['ExpirePayment'] },
     'released as stranded': {
       history: [requested, { type: 'booking.creation.failed', payload: { step: 'Timeout', reason: 'stranded' } }],
       allowed: [],
-      nothing: ['FailCreation'],
+      nothing: ['FailCreation', 'ExpirePayment'],
     },
-    'cancelled before the workflow ran': { history: [requested, { type: 'booking.cancelled', payload: { cancelledBy: 'attendee' } }], allowed: [], nothing: ['FailCreation'] },
+    'cancelled before the workflow ran': { history: [requested, { type: 'booking.cancelled', payload: { cancelledBy: 'attendee' } }], allowed: [], nothing: ['FailCreation', 'ExpirePayment'] },
     completed: { history: histories.completed, allowed: [] },
   };
   const far = '2031-01-01T00:00:00.000Z';
-  const commands: BookingCommand[] = [
-    { type: 'Confirm', by: 'organizer' },
-    { type: 'Reject', reason: 'no' },
-    { type: 'InitiatePayment', paymentId: 'pay-9', amount: 5000, currency: 'EUR' },
-    { type: 'CompletePayment', paymentId: 'pay-1' },
-    { type: 'FailPayment', paymentId: 'pay-9', reason: 'declined' },
-    { type: 'Cancel', by: 'attendee' },
-    { type: 'Cancel', by: 'organizer' },
-    { type: 'Reschedule', by: 'attendee', start: '2030-02-01T09:00:00.000Z', end: '2030-02-01T09:30:00.000Z' },
-    { type: 'Complete', now: far },
-    { type: 'Expire', now: far },
-    { type: 'ReleaseStranded', now: far },
-    { type: 'UpdateDetails', changes: { notes: 'bring slides' } },
-    { type: 'FailCreation', reason: 'x', step: 'Validate' },
+  const commands: Array<[string, BookingCommand]> = [
+    ['Confirm', { type: 'Confirm', by: 'organizer' }],
+    ['Reject', { type: 'Reject', reason: 'no' }],
+    ['InitiatePayment (attempt 1)', { type: 'InitiatePayment', paymentId: 'pay-9', amount: 5000, currency: 'EUR', attempt: 1, expiresAt: far }],
+    ['InitiatePayment (attempt 2)', { type: 'InitiatePayment', paymentId: 'pay-9', amount: 5000, currency: 'EUR', attempt: 2, expiresAt: far }],
+    ['CompletePayment', { type: 'CompletePayment', paymentId: 'pay-1' }],
+    ['FailPayment', { type: 'FailPayment', paymentId: 'pay-1', reason: 'declined' }],
+    ['ExpirePayment', { type: 'ExpirePayment', now: far }],
+    ['RefundPayment', { type: 'RefundPayment', paymentId: 'pay-1', amount: 5000 }],
+    ['Cancel', { type: 'Cancel', by: 'attendee' }],
+    ['Cancel', { type: 'Cancel', by: 'organizer' }],
+    ['Reschedule', { type: 'Reschedule', by: 'attendee', start: '2030-02-01T09:00:00.000Z', end: '2030-02-01T09:30:00.000Z' }],
+    ['Complete', { type: 'Complete', now: far }],
+    ['Expire', { type: 'Expire', now: far }],
+    ['ReleaseStranded', { type: 'ReleaseStranded', now: far }],
+    ['UpdateDetails', { type: 'UpdateDetails', changes: { notes: 'bring slides' } }],
+    ['FailCreation', { type: 'FailCreation', reason: 'x', step: 'Validate' }],
   ];
   for (const [situation, { history, allowed, nothing = [] }] of Object.entries(situations)) {
-    for (const command of commands) {
-      const permitted = allowed.includes(command.type);
-      const repeated = nothing.includes(command.type);
+    for (const [name, command] of commands) {
+      const permitted = allowed.includes(name);
+      const repeated = nothing.includes(name);
       const by = 'by' in command ? ` by the ${command.by}` : '';
-      it(`${situation} ${permitted ? 'accepts' : repeated ? 'records nothing for' : 'refuses'} ${command.type}${by}`, () => {
+      it(`${situation} ${permitted ? 'accepts' : repeated ? 'records nothing for' : 'refuses'} ${name}${by}`, () => {
         const state = fold(bookingDecider, history);
         if (repeated) {
           expect(bookingDecider.decide(command, state)).toEqual([]);

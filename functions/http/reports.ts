@@ -1,0 +1,15 @@
+import { routeHandler } from '../../shared/http/handler.ts';
+import { handler as analytics } from './get-analytics.ts';
+import { deliveries, get, list } from './webhooks.ts';
+
+/**
+ * One read-only function for the organizer's reports: their webhooks, the delivery log, their figures. Shared
+ * (see `sharedFunction` in infra/booking-stack.ts) because CloudFormation allows 500 resources per stack and
+ * each route of its own costs about nine; all it may do is read the state table.
+ */
+export const handler = routeHandler({
+  'GET /analytics': analytics,
+  'GET /webhooks': list,
+  'GET /webhooks/{id}': get,
+  'GET /webhooks/{id}/deliveries': deliveries,
+});
