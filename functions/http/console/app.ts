@@ -105,6 +105,52 @@ $('slots-form').addEventListener('submit', async (event) => {
   }
 });
 
+// Webhook deliveries: the organizer's subscriptions, each one's delivery log (newest first), and redelivery.
+async function loadWebhooks() {
+  try {
+    const { webhooks } = await client.call('listWebhooks');
+    $('webhooks').replaceChildren(
+      ...webhooks.map((w) => {
+        const item = el('li', `${w.url} ${w.active ? 'active' : `off (${w.disabledReason ?? 'disabled'})`} `);
+        const button = el('button', 'Deliveries', { type: 'button', 'aria-label': `Deliveries of ${w.url}`, 'data-webhook': w.id });
+        button.addEventListener('click', () => void showDeliveries(w.id));
+        item.append(button);
+        return item;
+      }),
+    );
+  } catch (error) {
+    say(problemText(error));
+  }
+}
+
+async function showDeliveries(webhookId: string) {
+  try {
+    const { deliveries } = await client.call('listDeliveries', { params: { id: webhookId } });
+    $('deliveries').replaceChildren(
+      ...deliveries.map((d) => {
+        const delivery = d as { eventId: string; eventType: string; state: string; attempts: Array<{ status: number | null }> };
+        const last = delivery.attempts.at(-1);
+        const item = el('li', `${delivery.eventType} ${delivery.state}, ${delivery.attempts.length} attempt(s)${last ? `, last answered ${last.status ?? 'nothing'}` : ''} `, { 'data-event': delivery.eventId });
+        const again = el('button', 'Redeliver', { type: 'button', 'aria-label': `Redeliver ${delivery.eventType} ${delivery.eventId}` });
+        again.addEventListener('click', async () => {
+          try {
+            await client.call('redeliver', { params: { id: webhookId, eventId: delivery.eventId } });
+            say(`redelivering ${delivery.eventId}`);
+            await showDeliveries(webhookId);
+          } catch (error) {
+            say(problemText(error));
+          }
+        });
+        item.append(again);
+        return item;
+      }),
+    );
+  } catch (error) {
+    say(problemText(error));
+  }
+}
+
 $('signed-in').textContent = token ? 'signed in' : 'not signed in: open the URL npm start prints';
 void loadBookings();
+if (token) void loadWebhooks();
 document.body.dataset.ready = 'true';

@@ -26,6 +26,8 @@ export function consolePage(script: string, options: { api?: string; ws?: string
   <form id="slots-form"><label for="eventTypeId">Event type id</label> <input id="eventTypeId" name="eventTypeId" required>
   <label for="day">Day</label> <input id="day" name="day" type="date" required> <button type="submit">Show slots</button></form>
   <ul id="slots"></ul></section>
+<section aria-labelledby="webhooks-h"><h2 id="webhooks-h">Webhook deliveries</h2>
+  <ul id="webhooks"></ul><h3 id="deliveries-h">Deliveries</h3><ul id="deliveries" aria-labelledby="deliveries-h"></ul></section>
 <script type="module">${script.replaceAll('</script', '<\\/script')}</script>
 </body>
 </html>`;
