@@ -10,6 +10,7 @@ import { postOrForget } from '../../shared/realtime/delivery.ts';
 import { eventMessage, ListenerFeed } from '../../shared/realtime/feed.ts';
 import { readEventType } from '../../shared/event-types/read-model.ts';
 import { readOrganization, readSchedule, readTeam } from '../../shared/scheduling/directory.ts';
+import { subscriptionOwner } from '../../shared/webhooks/subscriptions.ts';
 
 /**
  * Pushes each domain event, as published, to the live connections of the users it concerns. Each of them first
@@ -40,7 +41,8 @@ export async function handler(busEvent: EventBridgeEvent<string, unknown>): Prom
 /**
  * Who an event concerns, and nobody else: a booking, its organizer, its hosts and its team's current members,
  * and its attendee; an organization's or team's event, its current members and the user it is about (the
- * invitee hears of their invitation, a removed member of their removal); a schedule or event type, its owner.
+ * invitee hears of their invitation, a removed member of their removal); a schedule or event type, its owner;
+ * a webhook subscription's (created, changed, disabled, deleted), its organizer.
  */
 async function concernedUsers(event: TypedEvent): Promise<string[]> {
   const tables = bookingTables();
@@ -65,6 +67,8 @@ async function concernedUsers(event: TypedEvent): Promise<string[]> {
       return [(await readEventType(tables, event.aggregateId))?.ownerId].filter((id): id is string => Boolean(id));
     case 'calendar':
       return subject;
+    case 'webhook':
+      return [await subscriptionOwner(tables, event.aggregateId)].filter((id): id is string => Boolean(id));
     default:
       return [];
   }

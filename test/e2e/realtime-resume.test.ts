@@ -29,6 +29,26 @@ beforeAll(async () => {
 afterAll(async () => stack?.stop());
 
 describe('positions and resume', () => {
+  it("an organizer hears of their webhooks' changes on the same feed, positions running on", async () => {
+    const socket = await connect(`${stack.wsUrl}/?token=${token}`);
+    const created = await api('/webhooks', { method: 'POST', auth: token, headers: { 'idempotency-key': crypto.randomUUID() }, json: { url: 'http://127.0.0.1:9/hook' } });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as any;
+    const first = await socket.next((m) => m.data?.aggregateId === id && m.data.type === 'webhook.created');
+    expect(first.data.payload).not.toHaveProperty('secret');
+    expect((await api(`/webhooks/${id}`, { method: 'DELETE', auth: token, headers: { 'idempotency-key': crypto.randomUUID() } })).status).toBe(204);
+    const deleted = await socket.next((m) => m.data?.aggregateId === id && m.data.type === 'webhook.deleted');
+    expect(deleted.position).toBe(first.position + 1);
+    // Another organizer hears nothing of it.
+    const stranger = await connect(`${stack.wsUrl}/?token=${await stack.issuer.sign('resume-stranger')}`);
+    const resumed = stranger.next((m) => m.type === 'resumed' || m.type === 'reset');
+    stranger.send({ action: 'resume', after: 0 });
+    expect(await resumed).toMatchObject({ type: 'resumed', head: 0 });
+    expect(events(stranger)).toEqual([]);
+    socket.close();
+    stranger.close();
+  });
+
   it('an organizer who reconnects with ?after= gets exactly the missed messages, in order, then live ones, none twice', async () => {
     const first = await connect(`${stack.wsUrl}/?token=${token}`);
     const booking = await book(1);
