@@ -168,7 +168,9 @@ export class BookingClient {
       const text = await response.text();
       let problem: { status: number; type: string; title: string; detail?: string; errors?: Array<{ path: string; message: string }> };
       try {
-        problem = JSON.parse(text);
+        const parsed = JSON.parse(text);
+        // API Gateway's own refusals (its JWT authorizer's 401, its throttle's 429) are {"message": ...}, not problems.
+        problem = typeof parsed?.type === 'string' ? parsed : { status: response.status, type: 'about:blank', title: String(parsed?.message ?? response.statusText) };
       } catch {
         problem = { status: response.status, type: '/problems/unexpected', title: response.statusText || 'Unexpected answer', detail: text.slice(0, 500) };
       }

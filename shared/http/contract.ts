@@ -68,6 +68,9 @@ const webhookSchema = z.object({
   updatedAt: z.string().optional(),
 });
 
+/** API Gateway's own answer when its JWT authorizer refuses a token (HTTP APIs cannot shape it as a problem). */
+export const gatewayUnauthorizedSchema = z.object({ message: z.literal('Unauthorized') });
+
 export const problemSchema = z.object({
   type: z.string(),
   title: z.string(),
@@ -91,6 +94,10 @@ type Route = {
   response?: z.ZodType;
   /** A command: an Idempotency-Key makes its retries safe. */
   command?: boolean;
+  /** A public route that reads a bearer token when one is sent (its owner sees more): a bad one is a 401. */
+  optionalToken?: boolean;
+  /** Refuses a known caller without the role it takes (an organization's admin): 403. */
+  forbidden?: boolean;
 };
 
 const route = <const R extends Route>(r: R) => r;
@@ -100,7 +107,7 @@ export const contract = {
   openapi: route({ method: 'GET', path: '/openapi.json', security: 'public', summary: 'This document', status: 200, response: anObject }),
   console: route({ method: 'GET', path: '/console', security: 'public', summary: 'The operator console (HTML)', status: 200, response: z.string() }),
   createEventType: route({ method: 'POST', path: '/event-types', security: 'organizer', summary: 'Create an event type', body: createEventTypeBody, status: 201, response: anObject, command: true }),
-  getEventType: route({ method: 'GET', path: '/event-types/{id}', security: 'public', summary: 'An event type (all of it to its owner)', status: 200, response: anObject }),
+  getEventType: route({ method: 'GET', path: '/event-types/{id}', security: 'public', optionalToken: true, summary: 'An event type (all of it to its owner)', status: 200, response: anObject }),
   listEventTypes: route({ method: 'GET', path: '/event-types', security: 'organizer', summary: 'Your event types', status: 200, response: anObject }),
   updateEventType: route({ method: 'PATCH', path: '/event-types/{id}', security: 'organizer', summary: 'Change an event type', body: updateEventTypeBody, status: 200, response: anObject, command: true }),
   createBooking: route({
@@ -144,7 +151,7 @@ export const contract = {
     summary: 'Bookable starts by day',
     query: slotsQuery,
     status: 200,
-    response: z.object({ slots: z.record(z.string(), z.array(z.object({ start: z.string() }).loose())) }),
+    response: z.object({ eventTypeId: z.string(), timeZone: z.string(), slots: z.record(z.string(), z.array(z.object({ start: z.string() }).loose())) }),
   }),
   getMe: route({ method: 'GET', path: '/users/me', security: 'organizer', summary: 'Your profile', status: 200, response: anObject }),
   createMe: route({ method: 'POST', path: '/users/me', security: 'organizer', summary: 'Create your profile', body: createProfileBody, status: 201, response: anObject, command: true }),
@@ -156,16 +163,16 @@ export const contract = {
   updateSchedule: route({ method: 'PATCH', path: '/schedules/{id}', security: 'organizer', summary: 'Change a schedule', body: updateScheduleBody, status: 200, response: anObject, command: true }),
   createOrganization: route({ method: 'POST', path: '/organizations', security: 'organizer', summary: 'Create an organization', body: createOrganizationBody, status: 201, response: anObject, command: true }),
   getOrganization: route({ method: 'GET', path: '/organizations/{id}', security: 'organizer', summary: 'An organization', status: 200, response: anObject }),
-  invite: route({ method: 'POST', path: '/organizations/{id}/invitations', security: 'organizer', summary: 'Invite a user', body: inviteBody, status: 201, response: anObject, command: true }),
-  revokeInvitation: route({ method: 'DELETE', path: '/organizations/{id}/invitations/{userId}', security: 'organizer', summary: 'Revoke an invitation', status: 200, response: anObject, command: true }),
+  invite: route({ method: 'POST', path: '/organizations/{id}/invitations', security: 'organizer', summary: 'Invite a user', body: inviteBody, status: 201, response: anObject, command: true, forbidden: true }),
+  revokeInvitation: route({ method: 'DELETE', path: '/organizations/{id}/invitations/{userId}', security: 'organizer', summary: 'Revoke an invitation', status: 200, response: anObject, command: true, forbidden: true }),
   acceptInvitation: route({ method: 'POST', path: '/organizations/{id}/invitations/accept', security: 'organizer', summary: 'Accept an invitation', status: 200, response: anObject, command: true }),
   declineInvitation: route({ method: 'POST', path: '/organizations/{id}/invitations/decline', security: 'organizer', summary: 'Decline an invitation', status: 200, response: anObject, command: true }),
   listInvitations: route({ method: 'GET', path: '/invitations', security: 'organizer', summary: 'Invitations waiting for your answer', status: 200, response: anObject }),
-  removeMember: route({ method: 'DELETE', path: '/organizations/{id}/members/{userId}', security: 'organizer', summary: 'Remove a member', status: 200, response: anObject, command: true }),
-  createTeam: route({ method: 'POST', path: '/organizations/{id}/teams', security: 'organizer', summary: 'Create a team', body: createTeamBody, status: 201, response: anObject, command: true }),
+  removeMember: route({ method: 'DELETE', path: '/organizations/{id}/members/{userId}', security: 'organizer', summary: 'Remove a member', status: 200, response: anObject, command: true, forbidden: true }),
+  createTeam: route({ method: 'POST', path: '/organizations/{id}/teams', security: 'organizer', summary: 'Create a team', body: createTeamBody, status: 201, response: anObject, command: true, forbidden: true }),
   getTeam: route({ method: 'GET', path: '/teams/{id}', security: 'organizer', summary: 'A team', status: 200, response: anObject }),
-  addTeamMember: route({ method: 'POST', path: '/teams/{id}/members', security: 'organizer', summary: 'Add a team member', body: addTeamMemberBody, status: 200, response: anObject, command: true }),
-  removeTeamMember: route({ method: 'DELETE', path: '/teams/{id}/members/{userId}', security: 'organizer', summary: 'Remove a team member', status: 200, response: anObject, command: true }),
+  addTeamMember: route({ method: 'POST', path: '/teams/{id}/members', security: 'organizer', summary: 'Add a team member', body: addTeamMemberBody, status: 200, response: anObject, command: true, forbidden: true }),
+  removeTeamMember: route({ method: 'DELETE', path: '/teams/{id}/members/{userId}', security: 'organizer', summary: 'Remove a team member', status: 200, response: anObject, command: true, forbidden: true }),
   retryPayment: route({
     method: 'POST',
     path: '/bookings/{id}/payment/retry',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { eventCatalog, eventTypeNames } from '../../events/catalog.ts';
 import { envelopeSchema, eventMetadataSchema } from '../../events/envelope.ts';
-import { contract, problemSchema, type Security } from './contract.ts';
+import { contract, gatewayUnauthorizedSchema, problemSchema, type Security } from './contract.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -18,14 +18,15 @@ const securityOf: Record<Security, Array<Record<string, string[]>>> = {
   stripe: [{ stripeSignature: [] }],
 };
 
-/** Problem statuses every route may answer, by who may call it. */
-function problemStatuses(security: Security, hasInput: boolean, command: boolean): number[] {
+/** Problem statuses a route may answer, by who may call it and what it takes. */
+function problemStatuses(r: { security: Security; body?: unknown; query?: unknown; command?: boolean; optionalToken?: boolean; forbidden?: boolean }): number[] {
   return [
-    ...(hasInput || command ? [400] : []),
+    ...(r.body || r.query || r.command ? [400] : []),
     // Stripe's signature is checked in the handler: a forged or stale one is a 400, not a 401.
-    ...(security === 'public' || security === 'stripe' ? [] : [401]),
+    ...((r.security === 'public' && !r.optionalToken) || r.security === 'stripe' ? [] : [401]),
+    ...(r.forbidden ? [403] : []),
     404,
-    ...(command ? [409, 422] : []),
+    ...(r.command ? [409, 422] : []),
     500,
   ];
 }
@@ -33,6 +34,7 @@ function problemStatuses(security: Security, hasInput: boolean, command: boolean
 const problemTitles: Record<number, string> = {
   400: 'The request is malformed (errors lists each field by path)',
   401: 'No valid token',
+  403: 'You may not do this here (it takes a role you do not have)',
   404: 'It does not exist (for you)',
   409: 'It conflicts with the current state',
   422: 'It breaks a rule',
@@ -46,7 +48,7 @@ const problemTitles: Record<number, string> = {
 export function openApiDocument(serverUrl?: string): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [operationId, route] of Object.entries(contract)) {
-    const r = route as (typeof contract)[keyof typeof contract] & { body?: z.ZodType; query?: z.ZodType; response?: z.ZodType; command?: boolean };
+    const r = route as (typeof contract)[keyof typeof contract] & { body?: z.ZodType; query?: z.ZodType; response?: z.ZodType; command?: boolean; optionalToken?: boolean; forbidden?: boolean };
     const pathParams = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9._:@|-]{1,128}$' } }));
     const query = r.query ? schemaOf(r.query, 'input') : undefined;
     const queryParams = query
@@ -59,16 +61,20 @@ export function openApiDocument(serverUrl?: string): JsonSchema {
       : [];
     const headers = r.command ? [{ name: 'Idempotency-Key', in: 'header', required: false, description: 'A retry with the same key within 24 h gets the first answer and writes nothing', schema: { type: 'string', minLength: 1, maxLength: 128 } }] : [];
     const problems = Object.fromEntries(
-      problemStatuses(r.security, Boolean(r.body || r.query), Boolean(r.command)).map((status) => [
+      problemStatuses(r).map((status) => [
         String(status),
-        { description: problemTitles[status], content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+        // API Gateway's JWT authorizer refuses organizer routes itself, before any handler, in its own shape.
+        status === 401 && r.security === 'organizer'
+          ? { description: `${problemTitles[status]} (API Gateway's JWT authorizer)`, content: { 'application/json': { schema: { $ref: '#/components/schemas/GatewayUnauthorized' } } } }
+          : { description: problemTitles[status], content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
       ]),
     );
     const contentType = operationId === 'console' ? 'text/html' : 'application/json';
     (paths[r.path] ??= {})[r.method.toLowerCase()] = {
       operationId,
       summary: r.summary,
-      security: securityOf[r.security],
+      // An optional token: anonymous ({}), or an organizer's bearer token.
+      security: r.optionalToken ? [{}, { organizer: [] }] : securityOf[r.security],
       parameters: [...pathParams, ...queryParams, ...headers],
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body, 'input') } } } } : {}),
       responses: { [String(r.status)]: { description: 'Success', ...(r.response ? { content: { [contentType]: { schema: schemaOf(r.response, 'output') } } } : {}) }, ...problems },
@@ -81,7 +87,7 @@ export function openApiDocument(serverUrl?: string): JsonSchema {
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     paths,
     components: {
-      schemas: { Problem: schemaOf(problemSchema, 'output') },
+      schemas: { Problem: schemaOf(problemSchema, 'output'), GatewayUnauthorized: schemaOf(gatewayUnauthorizedSchema, 'output') },
       securitySchemes: {
         organizer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An organizer token (Cognito, or `npm run token` locally)' },
         bookingToken: { type: 'apiKey', in: 'header', name: 'X-Booking-Token', description: "The attendee's manageToken" },
