@@ -5,6 +5,7 @@ import { inject } from 'vitest';
 import { build } from 'esbuild';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { BookingClient, LiveFeed, ProblemError, routes, store, type LiveEvent } from '../../shared/client/index.ts';
 import { contract } from '../../shared/http/contract.ts';
 import { futureSlot, startTestStack, type TestStack } from '../support/local-stack.ts';
@@ -134,6 +135,15 @@ describe('the typed client', () => {
     expect(positions).toEqual(positions.map((_, i) => positions[0]! + i));
     expect(new Set(delivered.map((d) => d.event.id)).size).toBe(delivered.length);
     feed.close();
+  });
+
+  it('serves a document that validates as OpenAPI 3.1 (against the OpenAPI schema, by swagger-parser)', async () => {
+    const validated = (await SwaggerParser.validate(structuredClone(openapi))) as { openapi?: string };
+    expect(validated.openapi).toBe('3.1.0');
+    // And a broken one does not: the check can fail.
+    const broken = structuredClone(openapi);
+    broken.paths['/slots'].get.parameters[0].in = 'nowhere';
+    await expect(SwaggerParser.validate(broken)).rejects.toThrow(/schema validation failed/);
   });
 
   it('answers as its OpenAPI document says (every answer of this file validates)', () => {
