@@ -59,6 +59,11 @@ type RouteDefinition = {
 // Each grant sets the table's variable and its exact actions together (bindTable): a route gets the tables it
 // uses and nothing else. The event table is append-only to every writer.
 const readState = (fn: ServiceFunction, t: Tables) => bindTable(fn, { table: t.state, variable: 'STATE_TABLE', accessMode: 'read' });
+// A booking's read model and its stream of events: `?version=N` folds the booking as it was after event N.
+const readHistory = (fn: ServiceFunction, t: Tables) => {
+  readState(fn, t);
+  bindTable(fn, { table: t.events, variable: 'EVENTS_TABLE', accessMode: 'queryOnly' });
+};
 const writeBooking = (fn: ServiceFunction, t: Tables) => {
   bindTable(fn, { table: t.events, variable: 'EVENTS_TABLE', accessMode: 'append' });
   bindTable(fn, { table: t.state, variable: 'STATE_TABLE', accessMode: 'readWrite' });
@@ -67,23 +72,19 @@ const writeBooking = (fn: ServiceFunction, t: Tables) => {
 /** The HTTP API: every route, its handler module, who may call it, and what the handler may touch. */
 const routes: RouteDefinition[] = [
   { method: HttpMethod.GET, path: '/health', entry: 'http/health', access: 'public', grant: () => {} },
+  // Generated from shared/http/contract.ts, the schemas the handlers parse with.
+  { method: HttpMethod.GET, path: '/openapi.json', entry: 'http/openapi', access: 'public', grant: () => {} },
+  // The operator console's page; it calls the API like any client, with the operator's token.
+  { method: HttpMethod.GET, path: '/console', entry: 'http/console', access: 'public', grant: () => {} },
   { method: HttpMethod.POST, path: '/event-types', entry: 'http/create-event-type', access: 'organizer', grant: writeBooking },
   { method: HttpMethod.GET, path: '/event-types/{id}', entry: 'http/get-event-type', access: 'public', verifiesToken: true, grant: readState },
   { method: HttpMethod.GET, path: '/event-types', entry: 'http/list-event-types', access: 'organizer', grant: readState },
   { method: HttpMethod.PATCH, path: '/event-types/{id}', entry: 'http/update-event-type', access: 'organizer', grant: writeBooking },
   { method: HttpMethod.POST, path: '/bookings', entry: 'http/create-booking', access: 'public', grant: writeBooking },
   { method: HttpMethod.GET, path: '/bookings', entry: 'http/list-bookings', access: 'organizer', grant: readState },
-  { method: HttpMethod.GET, path: '/bookings/{id}', entry: 'http/get-booking', access: 'organizer-or-attendee', grant: readState },
-  {
-    method: HttpMethod.GET,
-    path: '/bookings/{id}/events',
-    entry: 'http/get-booking-events',
-    access: 'organizer-or-attendee',
-    grant: (fn, t) => {
-      readState(fn, t);
-      bindTable(fn, { table: t.events, variable: 'EVENTS_TABLE', accessMode: 'queryOnly' });
-    },
-  },
+  // Reads the event stream too: `?version=N` folds the booking as it was.
+  { method: HttpMethod.GET, path: '/bookings/{id}', entry: 'http/get-booking', access: 'organizer-or-attendee', grant: readHistory },
+  { method: HttpMethod.GET, path: '/bookings/{id}/events', entry: 'http/get-booking-events', access: 'organizer-or-attendee', grant: readHistory },
   {
     method: HttpMethod.GET,
     path: '/bookings/{id}/audit',
@@ -358,16 +359,22 @@ export class BookingStack extends Stack {
     // $connect verifies the token itself (a browser cannot send an Authorization header on a WebSocket).
     const connect = new ServiceFunction(this, 'WsConnectFunction', { entry: 'ws/connect', environment: tokenEnvironment });
     const disconnect = new ServiceFunction(this, 'WsDisconnectFunction', { entry: 'ws/disconnect' });
-    const keepAlive = new ServiceFunction(this, 'WsDefaultFunction', { entry: 'ws/default' });
+    // Pings, and resumes: replays a listener's feed (state table) onto the connection.
+    const keepAlive = new ServiceFunction(this, 'WsDefaultFunction', { entry: 'ws/default', environment: { WS_MANAGEMENT_ENDPOINT: stage.callbackUrl } });
     bindTable(connect, { table: tables.connections, variable: 'CONNECTIONS_TABLE', accessMode: 'putOnly' });
     bindTable(connect, { table: tables.state, variable: 'STATE_TABLE', accessMode: 'read' });
     bindTable(disconnect, { table: tables.connections, variable: 'CONNECTIONS_TABLE', accessMode: 'deleteOnly' });
+    // Reads the connection's listener and resume point; forgets a connection API Gateway reports gone.
+    bindTable(keepAlive, { table: tables.connections, variable: 'CONNECTIONS_TABLE', accessMode: 'getAndDelete' });
+    bindTable(keepAlive, { table: tables.state, variable: 'STATE_TABLE', accessMode: 'read' });
+    stage.grantManagementApiAccess(keepAlive);
     sockets.addRoute('$connect', { integration: new WebSocketLambdaIntegration('WsConnect', connect) });
     sockets.addRoute('$disconnect', { integration: new WebSocketLambdaIntegration('WsDisconnect', disconnect) });
     sockets.addRoute('$default', { integration: new WebSocketLambdaIntegration('WsDefault', keepAlive), returnResponse: true });
 
     const push = this.subscriber(bus, 'RealtimePush', 'subscribers/realtime-push', allDomainEvents, { WS_MANAGEMENT_ENDPOINT: stage.callbackUrl });
-    bindTable(push, { table: tables.state, variable: 'STATE_TABLE', accessMode: 'read' });
+    // Reads who an event concerns and appends it to each listener's feed (new items only: positions, markers).
+    bindTable(push, { table: tables.state, variable: 'STATE_TABLE', accessMode: 'readAndPut' });
     bindTable(push, { table: tables.connections, variable: 'CONNECTIONS_TABLE', accessMode: 'queryAndDelete' });
     stage.grantManagementApiAccess(push);
     new CfnOutput(this, 'WebSocketUrl', { value: stage.url });

@@ -1,9 +1,8 @@
-import { z } from 'zod';
-import { reasonText } from '../../events/primitives.ts';
 import { bookingCommandRoute } from '../../shared/booking/booking-route.ts';
 import { parseJsonBody } from '../../shared/http/handler.ts';
+import { reasonBody } from '../../shared/booking/requests.ts';
 
-const body = z.strictObject({ reason: reasonText.optional() });
+const body = reasonBody;
 
 /**
  * The organizer (or a host) or the attendee lets a booking go, whatever it still waits for: its workflow, a

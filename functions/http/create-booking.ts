@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { attendeeSchema, explanation } from '../../events/booking.ts';
-import { id, instant } from '../../events/primitives.ts';
 import { newManageToken } from '../../shared/booking/access.ts';
 import { executeBookingCommand, SlotTakenError, type BookingTables } from '../../shared/booking/booking-commands.ts';
 import type { BookingRequest } from '../../shared/booking/decider.ts';
+import { explanation } from '../../events/booking.ts';
 import { presentBooking } from '../../shared/booking/presenter.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { readEventType, type EventTypeView } from '../../shared/event-types/read-model.ts';
@@ -15,14 +14,10 @@ import { notFound, ruleViolated } from '../../shared/domain/decider.ts';
 import { countAssignment, explainAssignment, rankHosts, readLoads } from '../../shared/scheduling/round-robin.ts';
 import { offeredHostsAt } from '../../shared/scheduling/slots.ts';
 import { readAhead } from '../../shared/scheduling/read-ahead.ts';
+import { createBookingBody } from '../../shared/booking/requests.ts';
 import { DEFAULT_PAYMENT_WINDOW_MINUTES } from '../../shared/payments/terms.ts';
 
-const body = z.strictObject({
-  eventTypeId: id,
-  start: instant,
-  end: instant.optional(),
-  attendee: attendeeSchema,
-});
+const body = createBookingBody;
 type Body = z.infer<typeof body>;
 
 const MINUTE = 60_000;

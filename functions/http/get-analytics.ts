@@ -1,18 +1,12 @@
-import { z } from 'zod';
 import { organizer } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { httpHandler, json } from '../../shared/http/handler.ts';
 import { fieldErrors, problems } from '../../shared/http/problems.ts';
 import { present, readDays, sum, type Counters } from '../../shared/analytics/figures.ts';
+import { analyticsQuery as query } from '../../shared/analytics/requests.ts';
 import { readOrganization } from '../../shared/scheduling/directory.ts';
 
 const DAY = 86_400_000;
-const date = z.iso.date({ message: 'must be a date YYYY-MM-DD' });
-const query = z
-  .object({ from: date, to: date, organizationId: z.string().min(1).max(200).optional() })
-  .refine((q) => q.to >= q.from, { message: 'must not be before from', path: ['to'] })
-  // Dates without a time parse as UTC midnights: their difference is whole days.
-  .refine((q) => (Date.parse(q.to) - Date.parse(q.from)) / DAY < 366, { message: 'a range spans at most 366 days', path: ['to'] });
 
 /**
  * The caller's daily figures (each event counted on the day it happened in their zone), or, for an admin

@@ -1,5 +1,3 @@
-import { z } from 'zod';
-import { dateOrInstant, id, timeZone } from '../../events/primitives.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { readEventType } from '../../shared/event-types/read-model.ts';
 import { httpHandler, json } from '../../shared/http/handler.ts';
@@ -8,15 +6,11 @@ import { boundOf, parseQuery } from '../../shared/http/query.ts';
 import { groupSlotsByDay } from '../../shared/scheduling/availability.ts';
 import { slotQueryFor, slotsOf } from '../../shared/scheduling/slots.ts';
 import { readAhead } from '../../shared/scheduling/read-ahead.ts';
+import { slotsQuery } from '../../shared/scheduling/requests.ts';
 
 const MAX_RANGE_DAYS = 62;
 const DAY = 86_400_000;
-const query = z.object({
-  eventTypeId: id,
-  start: dateOrInstant,
-  end: dateOrInstant,
-  timeZone: timeZone.default('UTC'),
-});
+const query = slotsQuery;
 
 /** Public: the bookable starts of an event type, by day in the booker's time zone. */
 export const handler = httpHandler(async (event) => {

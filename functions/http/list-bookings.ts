@@ -1,24 +1,16 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { dateOrInstant, timeZone } from '../../events/primitives.ts';
 import { organizer } from '../../shared/auth/identity.ts';
-import { bookingStatuses } from '../../shared/booking/decider.ts';
 import type { BookingView } from '../../shared/booking/booking-commands.ts';
 import { presentBooking } from '../../shared/booking/presenter.ts';
 import { bookingTables } from '../../shared/config.ts';
-import { MAX_CURSOR_LENGTH, openCursor, sealCursor } from '../../shared/http/cursor.ts';
+import { openCursor, sealCursor } from '../../shared/http/cursor.ts';
 import { httpHandler, json } from '../../shared/http/handler.ts';
 import { problems } from '../../shared/http/problems.ts';
 import { boundOf, parseQuery } from '../../shared/http/query.ts';
+import { listBookingsQuery } from '../../shared/booking/requests.ts';
 
-const query = z.object({
-  status: z.enum(bookingStatuses).optional(),
-  /** A date-time, or a date: that day's start in `timeZone` (UTC unless given), as /slots reads dates. */
-  from: dateOrInstant.optional(),
-  timeZone: timeZone.default('UTC'),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(MAX_CURSOR_LENGTH).optional(),
-});
+const query = listBookingsQuery;
 
 /** A position in the byOwner index: the table's key and the index's key of the last booking on a page. */
 const position = z.object({ pk: z.string().max(300), sk: z.string().max(300), ownerKey: z.string().max(300), ownerSort: z.string().max(300) });

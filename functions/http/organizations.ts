@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
-import { boundedList, id as anId, shortText } from '../../events/primitives.ts';
 import { organizer, type Identity } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { httpHandler, json, parseJsonBody, pathParameter, type HttpEvent } from '../../shared/http/handler.ts';
@@ -21,11 +19,9 @@ import {
 } from '../../shared/people/organizations.ts';
 import { readOrganization, readTeam } from '../../shared/scheduling/directory.ts';
 import type { TransactionItem } from '../../shared/eventstore/event-store.ts';
+import { addTeamMemberBody, createOrganizationBody, createTeamBody, inviteBody } from '../../shared/scheduling/requests.ts';
 
 const tables = () => bookingTables();
-const name = shortText(200);
-const userId = anId;
-const role = z.enum(['admin', 'member']);
 
 type Authorize = (state: OrganizationState) => void;
 
@@ -61,7 +57,7 @@ const inviteeOf = (me: Identity): Authorize => (state) => {
 
 export const create = httpHandler(async (event) => {
   const me = organizer(event);
-  const body = parseJsonBody(event, z.strictObject({ name }));
+  const body = parseJsonBody(event, createOrganizationBody);
   return organizationCommand(event, me, randomUUID(), { type: 'Create', name: body.name, createdBy: me.userId }, { status: 201 });
 });
 
@@ -75,7 +71,7 @@ export const get = httpHandler(async (event) => {
 /** An admin invites a user; they become a member only by accepting. */
 export const invite = httpHandler(async (event) => {
   const me = organizer(event);
-  const body = parseJsonBody(event, z.strictObject({ userId, role: role.default('member') }));
+  const body = parseJsonBody(event, inviteBody);
   return organizationCommand(event, me, pathParameter(event, 'id'), { type: 'Invite', userId: body.userId, role: body.role }, { status: 201, authorize: adminOf(me) });
 });
 
@@ -164,7 +160,7 @@ function outsidersOf(organization: OrganizationState, userIds: string[], path: s
 export const createTeam = httpHandler(async (event) => {
   const me = organizer(event);
   const organizationId = pathParameter(event, 'id');
-  const body = parseJsonBody(event, z.strictObject({ name, memberIds: boundedList(userId, 90).default([]) }));
+  const body = parseJsonBody(event, createTeamBody);
   const organization = (await readOrganization(tables(), organizationId)) ?? { status: 'none' as const };
   adminOf(me)(organization);
   outsidersOf(organization, body.memberIds, 'memberIds');
@@ -182,7 +178,7 @@ export const getTeam = httpHandler(async (event) => {
 export const addTeamMember = httpHandler(async (event) => {
   const me = organizer(event);
   const id = pathParameter(event, 'id');
-  const body = parseJsonBody(event, z.strictObject({ userId }));
+  const body = parseJsonBody(event, addTeamMemberBody);
   const { team, organization } = await visibleTeam(me, id);
   requireAdmin(me, organization);
   outsidersOf(organization, [body.userId], 'userId');

@@ -1,9 +1,8 @@
-import { z } from 'zod';
-import { reasonText } from '../../events/primitives.ts';
 import { bookingCommandRoute } from '../../shared/booking/booking-route.ts';
 import { parseJsonBody } from '../../shared/http/handler.ts';
+import { reasonBody } from '../../shared/booking/requests.ts';
 
-const body = z.strictObject({ reason: reasonText.optional() });
+const body = reasonBody;
 
 /**
  * The organizer declines a request that needs their confirmation, whether or not the workflow has checked it

@@ -1,14 +1,13 @@
-import { z } from 'zod';
-import { instant } from '../../events/primitives.ts';
 import { bookingCommandRoute } from '../../shared/booking/booking-route.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { readEventType } from '../../shared/event-types/read-model.ts';
 import { parseJsonBody } from '../../shared/http/handler.ts';
 import { problems } from '../../shared/http/problems.ts';
 import { offeredHostsAt } from '../../shared/scheduling/slots.ts';
+import { rescheduleBody } from '../../shared/booking/requests.ts';
 
 const MINUTE = 60_000;
-const body = z.strictObject({ start: instant });
+const body = rescheduleBody;
 
 /**
  * The new time keeps the booking's length and hosts, and must be one the event type offers them, counting

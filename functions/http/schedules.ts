@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
-import { scheduleDefinition, scheduleUpdated } from '../../events/scheduling.ts';
 import { organizer } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { putView } from '../../shared/domain/aggregate-commands.ts';
@@ -10,10 +8,11 @@ import { respondToCommand } from '../../shared/http/command-response.ts';
 import { problems } from '../../shared/http/problems.ts';
 import { clearDefaultSchedule, keys, listOwned, pointDefaultSchedule, readDefaultScheduleId, readSchedule, type Active } from '../../shared/scheduling/directory.ts';
 import { scheduleDecider, type ScheduleState } from '../../shared/scheduling/schedules.ts';
+import { createScheduleBody, updateScheduleBody } from '../../shared/scheduling/schedule-requests.ts';
 
 // Strict: an unknown field (a typo) is a 400 naming it rather than silently ignored.
-const body = z.strictObject({ ...scheduleDefinition.shape, isDefault: z.boolean().optional() });
-const changesBody = z.strictObject(scheduleUpdated.shape.changes.shape);
+const body = createScheduleBody;
+const changesBody = updateScheduleBody;
 
 /** The stored view, with `isDefault` as the owner's default pointer says (the one truth about it). */
 const withDefault = (schedule: Active<ScheduleState>, defaultId: string | undefined) => ({ ...schedule, isDefault: schedule.id === defaultId });

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { organizer, type Identity } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { putView } from '../../shared/domain/aggregate-commands.ts';
@@ -12,7 +11,7 @@ import { deactivateEventType, endFutureBookings, eventTypesOwnedBy, leaveOrganiz
 import { organizationDecider } from '../../shared/people/organizations.ts';
 import { userDecider, type UserCommand, type UserState } from '../../shared/people/users.ts';
 import { keys, readUser } from '../../shared/scheduling/directory.ts';
-import { userCreated, userUpdated } from '../../events/others.ts';
+import { createProfileBody, updateProfileBody } from '../../shared/people/requests.ts';
 
 /** A user manages their own profile; the token's subject is their id. */
 function run(event: HttpEvent, me: Identity, command: UserCommand, status = 200, extra: Record<string, unknown> = {}) {
@@ -29,9 +28,9 @@ function run(event: HttpEvent, me: Identity, command: UserCommand, status = 200,
 
 // PATCH takes the changed fields themselves, like the other PATCH routes; a field it does not know is an error,
 // not silently dropped.
-const profileChanges = z.strictObject(userUpdated.shape.changes.shape);
+const profileChanges = updateProfileBody;
 
-export const createMe = httpHandler((event) => run(event, organizer(event), { type: 'Register', profile: parseJsonBody(event, z.strictObject(userCreated.shape)) }, 201));
+export const createMe = httpHandler((event) => run(event, organizer(event), { type: 'Register', profile: parseJsonBody(event, createProfileBody) }, 201));
 export const updateMe = httpHandler((event) => run(event, organizer(event), { type: 'UpdateProfile', changes: parseJsonBody(event, profileChanges) }));
 export const getMe = httpHandler(async (event) => {
   const me = organizer(event);

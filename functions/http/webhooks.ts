@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
-import { eventCatalog, eventTypeNames } from '../../events/catalog.ts';
 import { organizer, type Identity } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { httpHandler, json, parseJsonBody, pathParameter, routeHandler, type HttpEvent } from '../../shared/http/handler.ts';
@@ -8,18 +6,13 @@ import { respondToCommand } from '../../shared/http/command-response.ts';
 import { problems } from '../../shared/http/problems.ts';
 import { listDeliveries, presentDelivery, readDelivery } from '../../shared/webhooks/delivery.ts';
 import { webhookPorts } from '../../shared/webhooks/ports.ts';
+import { createWebhookBody, deliveriesQuery, replayBody, updateWebhookBody } from '../../shared/webhooks/requests.ts';
 import { checkTarget } from '../../shared/webhooks/ssrf.ts';
 import {
   listSubscriptions, newSecret, presentSubscription, readSecrets, readSubscription, secretsWrite, subscriptionView, webhookDecider, type WebhookState, type WebhookView,
 } from '../../shared/webhooks/subscriptions.ts';
 import { guardFromEnvironment, redeliver, replay } from '../../shared/webhooks/worker.ts';
 
-/** The event names a webhook may ask for: the booking's, as the catalog names them. */
-const bookingEventNames = eventTypeNames.filter((name) => eventCatalog[name].aggregateType === 'booking');
-const eventNames = z.array(z.enum(bookingEventNames as [string, ...string[]], { message: `must be one of ${bookingEventNames.join(', ')}` })).min(1).max(50);
-const url = z.url({ message: 'must be an absolute http(s) URL' }).max(2000);
-const createBody = z.object({ url, events: eventNames.optional(), description: z.string().trim().max(500).optional() });
-const updateBody = z.object({ url: url.optional(), events: eventNames.nullable().optional(), description: z.string().trim().max(500).optional(), active: z.boolean().optional() });
 /** How long the previous secret keeps signing after a rotation: a day for receivers to switch over. */
 const ROTATION_OVERLAP_MS = 24 * 3_600_000;
 
@@ -49,7 +42,7 @@ const command = (event: HttpEvent, me: Identity, id: string, createdAt: string) 
 /** A new subscription; its secret is in this answer and never again. */
 export const create = httpHandler(async (event) => {
   const me = organizer(event);
-  const input = parseJsonBody(event, createBody);
+  const input = parseJsonBody(event, createWebhookBody);
   await checkUrl(input.url);
   const id = randomUUID();
   const secret = newSecret();
@@ -75,7 +68,7 @@ export const get = httpHandler(async (event) => json(200, presentSubscription(aw
 /** Changes what is sent; a new URL passes the SSRF guard again; `active: true` turns a disabled one back on. */
 export const update = httpHandler(async (event) => {
   const me = organizer(event);
-  const input = parseJsonBody(event, updateBody);
+  const input = parseJsonBody(event, updateWebhookBody);
   const view = await mine(event, me);
   if (input.url) await checkUrl(input.url);
   return respondToCommand(event, me, {
@@ -116,12 +109,10 @@ export const rotateSecret = httpHandler(async (event) => {
   });
 });
 
-const pageQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(25), cursor: z.string().max(2000).optional() });
-
 /** The delivery log, newest event first: each attempt's time, status and latency, and when the next is due. */
 export const deliveries = httpHandler(async (event) => {
   const view = await mine(event, organizer(event));
-  const query = pageQuery.safeParse(event.queryStringParameters ?? {});
+  const query = deliveriesQuery.safeParse(event.queryStringParameters ?? {});
   if (!query.success) throw problems.invalidBody(query.error.issues.map((i) => ({ path: `query.${i.path.join('.')}`, message: i.message })));
   let page;
   try {
@@ -140,11 +131,6 @@ export const redeliverOne = httpHandler(async (event) => {
   if (!(await readDelivery(bookingTables(), view.id, eventId))) throw problems.notFound('delivery');
   return json(202, presentDelivery(await redeliver(webhookPorts(), view.id, eventId)));
 });
-
-const replayBody = z
-  .object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) })
-  .refine((r) => Date.parse(r.to) > Date.parse(r.from), { message: 'must be after from', path: ['to'] })
-  .refine((r) => Date.parse(r.to) - Date.parse(r.from) <= 31 * 86_400_000, { message: 'a replay spans at most 31 days', path: ['to'] });
 
 /** Sends, again or for the first time, every event of the time range that the subscription wants. */
 export const replayRange = httpHandler(async (event) => {

@@ -22,6 +22,10 @@ export const accessModes = {
   deleteOnly: ['dynamodb:DeleteItem'],
   /** Finding items by an index and deleting the stale ones (the push subscriber's connections). */
   queryAndDelete: ['dynamodb:Query', 'dynamodb:DeleteItem'],
+  /** Reading one item by key and deleting a stale one (the WebSocket $default route's connection record). */
+  getAndDelete: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
+  /** Reading read models and adding new items by conditional put, never updating or deleting (the listener feeds). */
+  readAndPut: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem'],
 } as const;
 
 export type AccessMode = keyof typeof accessModes;

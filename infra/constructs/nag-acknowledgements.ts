@@ -21,10 +21,12 @@ const publicRoutes: Record<string, string> = {
   'GET /event-types/{id}': 'the public booking page of an event type; its owner, by an optional bearer token verified in the handler, sees more',
   'POST /bookings': 'booking needs no account: the attendee books from the public page, bounded by the stage throttle and idempotency keys',
   'GET /slots': 'the public booking page shows free slots to anyone',
+  'GET /openapi.json': 'the API description, generated from the schemas in the code: what any client may already learn by calling; it reads nothing',
+  'GET /console': 'a static page (HTML and script, no data): it calls the API with the operator\'s own token, which rides in the URL fragment and never reaches this route',
   'POST /webhooks/stripe': 'Stripe calls it: the handler verifies the Stripe-Signature HMAC over the raw body (400 and nothing changed otherwise), and dedupes by event id',
   '$connect': 'the WebSocket handshake: browsers cannot send an Authorization header, so $connect verifies the token (or the booking token) itself and refuses others with 401',
   '$disconnect': 'API Gateway calls it after a connection that $connect accepted ends; clients cannot call it',
-  '$default': 'only reached over a connection $connect accepted (keep-alive pings)',
+  '$default': 'only reached over a connection $connect accepted (keep-alive pings, and resume, which replays that connection\'s own feed)',
 };
 const callerCheckedInHandler = 'the organizer (bearer token) or the attendee (booking token) may call it; API Gateway cannot express "or", so the handler checks both and answers anyone else 404';
 

@@ -79,7 +79,9 @@ Booking engine running locally (ready in ${((Date.now() - started) / 1000).toFix
   DynamoDB Local  ${dynamo.endpoint}
   SQS (DLQs)      ${stack.sqsEndpoint}   list them: npm run dlq; redrive: npm run dlq -- redrive <queue>
   Stripe (local)  ${stack.stripe.url}   pay a booking: npm run --silent stripe -- succeed|fail <bookingId>
-${stack.sesUrl ? `  SES (mail)      ${stack.sesUrl}   read the mails sent: ${stack.sesUrl}/store\n` : ''}  Dev token for "dev-organizer" (12 h; more with: npm run --silent token -- <userId>):
+${stack.sesUrl ? `  SES (mail)      ${stack.sesUrl}   read the mails sent: ${stack.sesUrl}/store\n` : ''}  Console         ${stack.httpUrl}/console#token=${token}&ws=${encodeURIComponent(stack.wsUrl)}
+  OpenAPI         ${stack.httpUrl}/openapi.json
+  Dev token for "dev-organizer" (12 h; more with: npm run --silent token -- <userId>):
   ${token}
 ${stack.notRun.length ? `  Not run locally: ${stack.notRun.join(', ')}` : '  Every resource type in the template is run locally.'}
 Ctrl-C stops everything.`);

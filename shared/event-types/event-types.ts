@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Event, EventMetadata } from '../../events/envelope.ts';
 import type { PayloadOf } from '../../events/catalog.ts';
-import { eventTypeSettings, eventTypeUpdated } from '../../events/scheduling.ts';
+import { eventTypeSettings } from '../../events/scheduling.ts';
 import { DomainError, conflict, notFound, ruleViolated, unreachable, type Decider } from '../domain/decider.ts';
 import { executeCommand, type AggregateCommand, type ProjectionContext } from '../domain/aggregate-commands.ts';
 import type { FieldError } from '../http/problems.ts';
@@ -9,9 +9,9 @@ import type { TransactionItem } from '../eventstore/event-store.ts';
 import { readOrganization, readSchedule, readTeam, readUser } from '../scheduling/directory.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
-// Strict: a field we do not know (a typo, a field of another version) is a 400 naming it, not silently dropped.
-export const createEventTypeBody = z.strictObject(eventTypeSettings.shape);
-export const updateEventTypeBody = z.strictObject(eventTypeUpdated.shape.changes.shape);
+// The bodies its routes parse (strict: an unknown field is a 400 naming it) live in requests.ts.
+import { updateEventTypeBody } from './requests.ts';
+export { createEventTypeBody, updateEventTypeBody } from './requests.ts';
 export type EventTypeSettings = z.infer<typeof eventTypeSettings>;
 export type { EventTypeView } from './read-model.ts';
 import type { EventTypeView } from './read-model.ts';

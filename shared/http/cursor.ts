@@ -3,8 +3,10 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 
 type Tables = { client: DynamoDBDocumentClient; stateTable: string };
 
-/** The longest cursor we hand out or read: a DynamoDB page key, sealed, is a few hundred characters. */
-export const MAX_CURSOR_LENGTH = 1024;
+import { MAX_CURSOR_LENGTH } from './bounds.ts';
+
+// Here too, for the routes that read cursors; kept in a module of its own so the contract can say it without this one's SDK.
+export { MAX_CURSOR_LENGTH };
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;

@@ -122,6 +122,12 @@ export async function readSubscription(tables: Tables, id: string): Promise<Webh
   return view && view.status !== 'deleted' ? view : undefined;
 }
 
+/** Whose subscription this is, deleted or not: the organizer hears of every event of their webhooks. */
+export async function subscriptionOwner(tables: Tables, id: string): Promise<string | undefined> {
+  const { Item } = await tables.client.send(new GetCommand({ TableName: tables.stateTable, Key: webhookKeys.subscription(id), ConsistentRead: true }));
+  return (Item?.view as WebhookView | undefined)?.organizerId;
+}
+
 export async function readSecrets(tables: Tables, id: string): Promise<StoredSecrets | undefined> {
   const { Item } = await tables.client.send(new GetCommand({ TableName: tables.stateTable, Key: webhookKeys.secrets(id), ConsistentRead: true }));
   return Item?.secrets as StoredSecrets | undefined;

@@ -1,7 +1,7 @@
 // `npm run bench`: the booking engine's speed on the local stack, each figure beside its floor measured in
 // the same run. Prints a table and writes test/bench/results/latest.json. Not a test: nothing here passes or
 // fails on time.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -13,6 +13,7 @@ import { startDynamoDbLocal, localAwsConfig } from '../../infra/local/dynamodb-l
 import { startLocalStack } from '../../infra/local/runtime.ts';
 import { synthesizeTemplate } from '../../infra/synth.ts';
 import { busyDayKey, busyDayRange, busyDayUpdate, claimCellKey, claimUpdate, planBusyDayChanges, planClaimChanges } from '../../shared/booking/time-claims.ts';
+import { ListenerFeed } from '../../shared/realtime/feed.ts';
 import { BENCH_DAYS, benchAvailability, benchTeam } from './availability-bench.ts';
 import { BatchGetCommand, BatchWriteCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { keys as directoryKeys } from '../../shared/scheduling/directory.ts';
@@ -24,10 +25,10 @@ type Figure = { section: string; name: string; concurrency?: number; count: numb
 const figures: Figure[] = [];
 
 /**
- * `npm run bench -- --only=idle,availability` runs only the named sections (load, idle, payment, availability,
- * cold-start); all of them by default.
+ * `npm run bench -- --only=idle,availability` runs only the named sections (load, idle, payment, resume, console,
+ * availability, cold-start); all of them by default.
  */
-const SECTIONS = ['load', 'idle', 'payment', 'availability', 'cold-start'] as const;
+const SECTIONS = ['load', 'idle', 'payment', 'resume', 'console', 'availability', 'cold-start'] as const;
 const onlyArgument = process.argv.find((arg) => arg.startsWith('--only='));
 const selected = new Set(onlyArgument ? onlyArgument.slice('--only='.length).split(',') : SECTIONS);
 for (const name of selected) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`unknown bench section ${name}; known: ${SECTIONS.join(', ')}`);
@@ -236,6 +237,67 @@ try {
       const sorted = [...samples].sort((a, b) => a - b);
       figures.push({ section: 'payment', name, count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), floor: `webhook answered ${percentile(sortedAnswered, 50).toFixed(1)} ms p50, ${percentile(sortedAnswered, 99).toFixed(1)} p99` });
     }
+  }
+
+  if (runs('resume')) {
+    // Reconnect and resume: 100 messages missed while away, replayed after ?after=<last position>, timed from
+    // opening the socket to the 100th message; the floor is reading the same 100 feed entries from DynamoDB.
+    const feed = new ListenerFeed(documents, tables.state);
+    const last = await feed.head('bench-organizer');
+    while ((await feed.head('bench-organizer')) < last + 100) {
+      await book();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Wait for the workflow's events to settle, so the replay is the same each time.
+    for (let previous = -1, current = await feed.head('bench-organizer'); current !== previous; current = await feed.head('bench-organizer')) {
+      previous = current;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const resumeRuns: number[] = [];
+    const feedReads: number[] = [];
+    for (let run = 0; run < 7; run++) {
+      const t = performance.now();
+      const resumed = new WebSocket(`${stack.wsUrl}/?token=${token}&after=${last}`);
+      await new Promise<void>((resolve, reject) => {
+        resumed.once('open', () => resumed.send(JSON.stringify({ action: 'resume' })));
+        resumed.on('message', (data) => {
+          if (JSON.parse(String(data)).position === last + 100) resolve();
+        });
+        resumed.once('error', reject);
+      });
+      resumeRuns.push(performance.now() - t);
+      resumed.close();
+      const r = performance.now();
+      await feed.after('bench-organizer', last);
+      feedReads.push(performance.now() - r);
+    }
+    const resumeSorted = resumeRuns.sort((a, b) => a - b);
+    const readSorted = feedReads.sort((a, b) => a - b);
+    figures.push({ section: 'resume', name: 'reconnect ?after= -> 100 missed messages replayed', count: resumeSorted.length, p50Ms: percentile(resumeSorted, 50), p99Ms: percentile(resumeSorted, 99), floor: `feed read alone ${percentile(readSorted, 50).toFixed(1)} ms p50` });
+
+  }
+
+  // The console's first paint in headless chromium, beside the page's own fetch (when chromium is installed).
+  const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (runs('console') && existsSync(chromiumPath)) {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'] });
+    const paints: number[] = [];
+    const fetches: number[] = [];
+    for (let run = 0; run < 7; run++) {
+      const page = await browser.newPage();
+      await page.goto(`${stack.httpUrl}/console#token=${token}&ws=${encodeURIComponent(stack.wsUrl)}`);
+      await page.waitForSelector('body[data-ready="true"]');
+      paints.push(await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN));
+      await page.close();
+      const f = performance.now();
+      await (await fetch(`${stack.httpUrl}/console`)).text();
+      fetches.push(performance.now() - f);
+    }
+    await browser.close();
+    const paintSorted = paints.sort((a, b) => a - b);
+    const fetchSorted = fetches.sort((a, b) => a - b);
+    figures.push({ section: 'console', name: 'GET /console -> first contentful paint (chromium)', count: paintSorted.length, p50Ms: percentile(paintSorted, 50), p99Ms: percentile(paintSorted, 99), floor: `page fetch alone ${percentile(fetchSorted, 50).toFixed(1)} ms p50` });
   }
 
   // Availability: the engine alone, then the same 10-host round-robin month through GET /slots, where the

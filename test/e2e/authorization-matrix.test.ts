@@ -2,6 +2,8 @@
 // kind of caller, with the status each must get; a foreign resource answers exactly like one that does not
 // exist. And on the WebSocket: only the users an event concerns hear of it.
 import { randomUUID } from 'node:crypto';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connect, futureSlot, startTestStack, type LiveSocket, type TestStack } from '../support/local-stack.ts';
 
@@ -72,8 +74,12 @@ async function call(method: string, path: string, headers: Record<string, string
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as any, text };
+  // The console answers HTML; everything else JSON or problem+json.
+  const isJson = response.headers.get('content-type')?.includes('json');
+  return { status: response.status, body: (text && isJson ? JSON.parse(text) : undefined) as any, text, contentType: response.headers.get('content-type') ?? '' };
 }
+/** Every answer the matrix got, by route template, to be checked against GET /openapi.json at the end. */
+const answers: Array<{ route: string; caller: Caller; status: number; contentType: string; body: unknown; text: string }> = [];
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 function credentials(caller: Caller, request: Request): Record<string, string> {
@@ -126,6 +132,9 @@ const succeeds = (caller: Caller, ...who: Caller[]) => who.includes(caller);
 /** One row per route of the template; a route added without a row fails the coverage test below. */
 const rows: Row[] = [
   { route: 'GET /health', expected: byAnyone(200), request: () => ({}) },
+  // Public documents: the same for everyone, whatever token is sent.
+  { route: 'GET /openapi.json', expected: byAnyone(200), request: () => ({}) },
+  { route: 'GET /console', expected: byAnyone(200), request: () => ({}) },
   {
     route: 'POST /event-types',
     expected: byOrganizer({ owner: 201, member: 201, other: 201, foreign: 201 }),
@@ -378,6 +387,7 @@ describe('authorization matrix', () => {
     for (const caller of callers) {
       const request = await row.request(caller);
       const response = await call(method, pathOf(route, request), credentials(caller, request), request.body);
+      answers.push({ route, caller, status: response.status, contentType: response.contentType, body: response.body, text: response.text });
       const expected = row.expected[caller];
       if (response.status !== expected) {
         failures.push(`${caller}: expected ${expected}, got ${response.status} ${response.text.slice(0, 200)}`);
@@ -396,6 +406,34 @@ describe('authorization matrix', () => {
     }
     expect(failures).toEqual([]);
   }, 120_000);
+
+  it('every answer above is one the OpenAPI document lists for its route, and its body validates', async () => {
+    const document = (await call('GET', '/openapi.json')).body;
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+    const named = Object.fromEntries(Object.entries(document.components.schemas).map(([name, schema]) => [`#/components/schemas/${name}`, ajv.compile(schema as object)]));
+    const mismatches: string[] = [];
+    for (const answer of answers) {
+      const [method, path] = answer.route.split(' ') as [string, string];
+      const response = document.paths[path]?.[method.toLowerCase()]?.responses?.[String(answer.status)];
+      const where = `${answer.route} (${answer.caller}) ${answer.status}`;
+      if (!response) {
+        mismatches.push(`${where}: not in the document`);
+        continue;
+      }
+      const content = response.content as Record<string, { schema: any }> | undefined;
+      if (!content) {
+        if (answer.text !== '') mismatches.push(`${where}: the document says no body, got ${answer.text.slice(0, 100)}`);
+        continue;
+      }
+      const [type, { schema }] = Object.entries(content)[0]!;
+      if (!answer.contentType.startsWith(type)) mismatches.push(`${where}: ${answer.contentType}, the document says ${type}`);
+      const validate = schema.$ref ? named[schema.$ref]! : ajv.compile(schema);
+      if (!validate(type.includes('json') ? answer.body : answer.text)) mismatches.push(`${where}: ${ajv.errorsText(validate.errors)}`);
+    }
+    expect(answers.length).toBe(rows.length * callers.length);
+    expect(mismatches).toEqual([]);
+  });
 });
 
 describe('live events go only to the users they concern', () => {

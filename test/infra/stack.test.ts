@@ -198,6 +198,8 @@ describe('HTTP API', () => {
   // public, or the attendee's booking token checked in the handler).
   const expected: Array<[string, 'jwt' | 'none']> = [
     ['GET /health', 'none'],
+    ['GET /openapi.json', 'none'],
+    ['GET /console', 'none'],
     ['POST /event-types', 'jwt'],
     ['GET /event-types/{id}', 'none'],
     ['GET /event-types', 'jwt'],
@@ -398,16 +400,23 @@ describe('least privilege: each function gets the actions it calls, on the table
   const commandGrants = { EventsTable: append, StateTable: readWrite };
   const expected: Record<string, Record<string, string[]>> = {
     'http/health': {},
+    // Generated documents and the console's page: no table at all.
+    'http/openapi': {},
+    'http/console': {},
+    // `?version=N` folds the booking from its events (time travel).
+    'http/get-booking': { StateTable: read, EventsTable: ['dynamodb:Query'] },
     'http/get-booking-events': { StateTable: read, EventsTable: ['dynamodb:Query'] },
     'http/get-booking-audit': { StateTable: read, AuditTable: ['dynamodb:Query'] },
     'workflow/booking-steps': commandGrants,
     'scheduled/settle-bookings': commandGrants,
     'stream/publish-events': { 'EventsTable stream': ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] },
     'subscribers/audit-log': { AuditTable: ['dynamodb:PutItem'] },
-    'subscribers/realtime-push': { StateTable: read, ConnectionsTable: ['dynamodb:DeleteItem', 'dynamodb:Query'] },
+    // Appends each event to its listeners' feeds (conditional puts of new items: the position, its marker, the head).
+    'subscribers/realtime-push': { StateTable: [...read, 'dynamodb:PutItem'].sort(), ConnectionsTable: ['dynamodb:DeleteItem', 'dynamodb:Query'] },
     'ws/connect': { StateTable: read, ConnectionsTable: ['dynamodb:PutItem'] },
     'ws/disconnect': { ConnectionsTable: ['dynamodb:DeleteItem'] },
-    'ws/default': {},
+    // Resume: reads its connection's listener and replays that feed; forgets a connection that has gone.
+    'ws/default': { StateTable: read, ConnectionsTable: ['dynamodb:DeleteItem', 'dynamodb:GetItem'] },
     // Resumes the paused workflow; reads the booking and its attempt, writes the retry token's claim.
     'http/retry-payment': { StateTable: readWrite },
     // The webhook, mail and analytics subscribers read a booking's events and keep their records.

@@ -33,7 +33,7 @@ export async function startTestStack(options: { dynamoEndpoint?: string } = {}):
   };
 }
 
-export type LiveSocket = { messages: any[]; next: (predicate: (message: any) => boolean) => Promise<any>; close: () => void };
+export type LiveSocket = { messages: any[]; next: (predicate: (message: any) => boolean) => Promise<any>; send: (message: unknown) => void; close: () => void };
 
 /** A WebSocket client that keeps every message and can wait for one that matches. */
 export async function connect(url: string): Promise<LiveSocket> {
@@ -63,6 +63,7 @@ export async function connect(url: string): Promise<LiveSocket> {
         if (seen) resolve(seen);
         else waiters.push({ predicate, resolve });
       }),
+    send: (message) => socket.send(JSON.stringify(message)),
     close: () => socket.close(),
   };
 }

@@ -1,0 +1,156 @@
+/// <reference lib="dom" />
+// The operator console, in the browser: built on the typed client, its live feed and nothing else. Bundled with
+// the client into console-assets.ts (npm run console:build), which GET /console serves.
+import { BookingClient, LiveFeed, ProblemError, type Booking, type LiveEvent } from '../../../shared/client/index.ts';
+
+const params = new URLSearchParams(location.hash.slice(1));
+// The token arrives in the fragment, which is never sent to a server; it is kept for this tab only.
+const token = params.get('token') ?? sessionStorage.getItem('console-token') ?? undefined;
+if (token) sessionStorage.setItem('console-token', token);
+const wsUrl = params.get('ws') ?? sessionStorage.getItem('console-ws') ?? document.body.dataset.ws ?? '';
+if (wsUrl) sessionStorage.setItem('console-ws', wsUrl);
+history.replaceState(null, '', location.pathname);
+
+const client = new BookingClient({ baseUrl: document.body.dataset.api || location.origin, token });
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const el = (tag: string, text?: string, attrs: Record<string, string> = {}) => {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  return node;
+};
+const say = (message: string) => ($('status').textContent = message);
+const problemText = (error: unknown) => (error instanceof ProblemError ? `${error.status} ${error.title}: ${error.detail ?? ''}` : String(error));
+
+// Live feed: newest first, at most 200 rows.
+function showEvent(event: LiveEvent, position: number) {
+  const row = el('li', `#${position} ${event.type} v${event.version} ${event.aggregateId}`, { 'data-aggregate': event.aggregateId });
+  if (event.aggregateId && event.type.startsWith('booking.')) {
+    const open = el('button', 'Open', { type: 'button', 'aria-label': `Open booking ${event.aggregateId}` });
+    open.addEventListener('click', () => void openBooking(event.aggregateId));
+    row.append(' ', open);
+  }
+  const feed = $('feed');
+  feed.prepend(row);
+  while (feed.children.length > 200) feed.lastElementChild!.remove();
+  if (event.type.startsWith('booking.')) void loadBookings();
+}
+if (token && wsUrl) {
+  new LiveFeed({
+    url: `${wsUrl}/?token=${encodeURIComponent(token)}`,
+    onEvent: showEvent,
+    onReset: () => void loadBookings(),
+    onStatus: (status) => ($('live-status').textContent = status),
+  });
+}
+
+async function loadBookings() {
+  try {
+    const { bookings } = await client.listBookings({ limit: 50 });
+    const list = $('bookings');
+    list.replaceChildren(
+      ...bookings.map((b: Booking) => {
+        const item = el('li');
+        const button = el('button', `${b.start.slice(0, 16).replace('T', ' ')} ${b.title} — ${b.status}`, { type: 'button', 'data-booking': b.id });
+        button.addEventListener('click', () => void openBooking(b.id));
+        item.append(button);
+        return item;
+      }),
+    );
+  } catch (error) {
+    say(problemText(error));
+  }
+}
+
+async function openBooking(id: string) {
+  try {
+    const [booking, { events }] = await Promise.all([client.getBooking(id), client.bookingEvents(id)]);
+    $('detail-title').textContent = `${booking.title} (${id})`;
+    const history = $('history');
+    history.replaceChildren(
+      ...events.map((e) => {
+        const item = el('li');
+        const button = el('button', `v${e.version} ${e.type} ${e.metadata.timestamp}`, { type: 'button', 'data-version': String(e.version) });
+        button.addEventListener('click', () => void showVersion(id, e.version, events.length));
+        item.append(button);
+        return item;
+      }),
+    );
+    $<HTMLInputElement>('version').max = String(events.length);
+    $<HTMLInputElement>('version').value = String(events.length);
+    $('version').onchange = () => void showVersion(id, Number($<HTMLInputElement>('version').value), events.length);
+    await showVersion(id, events.length, events.length);
+    $('detail').hidden = false;
+    $('version').focus();
+  } catch (error) {
+    say(problemText(error));
+  }
+}
+
+async function showVersion(id: string, version: number, of: number) {
+  const past = await client.getBooking(id, { version });
+  $<HTMLInputElement>('version').value = String(version);
+  $('version-label').textContent = `version ${version} of ${of}`;
+  $('snapshot').textContent = JSON.stringify(past, null, 2);
+}
+
+$('slots-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target as HTMLFormElement);
+  try {
+    const { slots } = await client.slots({ eventTypeId: String(form.get('eventTypeId')), start: String(form.get('day')), end: String(form.get('day')), timeZone: 'UTC' });
+    $('slots').replaceChildren(...Object.values(slots).flat().map((s) => el('li', s.start)));
+  } catch (error) {
+    say(problemText(error));
+  }
+});
+
+// Webhook deliveries: the organizer's subscriptions, each one's delivery log (newest first), and redelivery.
+async function loadWebhooks() {
+  try {
+    const { webhooks } = await client.call('listWebhooks');
+    $('webhooks').replaceChildren(
+      ...webhooks.map((w) => {
+        const item = el('li', `${w.url} ${w.active ? 'active' : `off (${w.disabledReason ?? 'disabled'})`} `);
+        const button = el('button', 'Deliveries', { type: 'button', 'aria-label': `Deliveries of ${w.url}`, 'data-webhook': w.id });
+        button.addEventListener('click', () => void showDeliveries(w.id));
+        item.append(button);
+        return item;
+      }),
+    );
+  } catch (error) {
+    say(problemText(error));
+  }
+}
+
+async function showDeliveries(webhookId: string) {
+  try {
+    const { deliveries } = await client.call('listDeliveries', { params: { id: webhookId } });
+    $('deliveries').replaceChildren(
+      ...deliveries.map((d) => {
+        const delivery = d as { eventId: string; eventType: string; state: string; attempts: Array<{ status: number | null }> };
+        const last = delivery.attempts.at(-1);
+        const item = el('li', `${delivery.eventType} ${delivery.state}, ${delivery.attempts.length} attempt(s)${last ? `, last answered ${last.status ?? 'nothing'}` : ''} `, { 'data-event': delivery.eventId });
+        const again = el('button', 'Redeliver', { type: 'button', 'aria-label': `Redeliver ${delivery.eventType} ${delivery.eventId}` });
+        again.addEventListener('click', async () => {
+          try {
+            await client.call('redeliver', { params: { id: webhookId, eventId: delivery.eventId } });
+            say(`redelivering ${delivery.eventId}`);
+            await showDeliveries(webhookId);
+          } catch (error) {
+            say(problemText(error));
+          }
+        });
+        item.append(again);
+        return item;
+      }),
+    );
+  } catch (error) {
+    say(problemText(error));
+  }
+}
+
+$('signed-in').textContent = token ? 'signed in' : 'not signed in: open the URL npm start prints';
+void loadBookings();
+if (token) void loadWebhooks();
+document.body.dataset.ready = 'true';
