@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import * as booking from './booking.ts';
+import * as calendarSync from './calendar-sync.ts';
 import * as others from './others.ts';
 import * as scheduling from './scheduling.ts';
 import * as webhooks from './webhooks.ts';
@@ -50,6 +51,9 @@ export const eventCatalog = {
   'calendar.disconnected': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarDisconnected },
   'calendar.event.created': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarEventCreated },
   'calendar.event.updated': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarEventUpdated },
+  'calendar.conflict.detected': { aggregateType: 'calendar', schemaVersion: 1, payload: calendarSync.calendarConflictDetected },
+  'calendar.conflict.resolved': { aggregateType: 'calendar', schemaVersion: 1, payload: calendarSync.calendarConflictResolved },
+  'calendar.sync.failing': { aggregateType: 'calendar', schemaVersion: 1, payload: calendarSync.calendarSyncFailing },
   'webhook.created': { aggregateType: 'webhook', schemaVersion: 1, payload: webhooks.webhookCreated },
   'webhook.updated': { aggregateType: 'webhook', schemaVersion: 1, payload: webhooks.webhookUpdated },
   'webhook.secret.rotated': { aggregateType: 'webhook', schemaVersion: 1, payload: webhooks.webhookSecretRotated },

@@ -20,6 +20,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { rebuildProjections } from '../../shared/projections/rebuild.ts';
 import { LocalStepFunctions } from './step-functions.ts';
 import { LocalScheduler, schedulesOf } from './scheduler.ts';
+import { startSchedulerApi } from './scheduler-api.ts';
 import { StreamPoller } from './stream-poller.ts';
 import { SqsPoller } from './sqs-poller.ts';
 import { startLocalSes } from './ses.ts';
@@ -47,7 +48,8 @@ export const localSupport: Record<string, string> = {
   'AWS::ApiGatewayV2::Authorizer': 'JWT checked against the local issuer',
   'AWS::ApiGatewayV2::Stage': 'one local stage',
   'AWS::ApiGatewayV2::RouteResponse': 'route responses sent back',
-  'AWS::Scheduler::Schedule': 'rate schedules invoking Lambda (others are reported)',
+  'AWS::Scheduler::Schedule': 'rate schedules invoking Lambda or SQS, with retries and DLQ (cron and other targets are reported); the Scheduler API runs rate and at() schedules created at run time',
+  'AWS::Scheduler::ScheduleGroup': 'a group of the local Scheduler API',
   'AWS::Cognito::UserPool': 'replaced by the local token issuer (npm run token)',
   'AWS::Cognito::UserPoolClient': 'replaced by the local token issuer',
   'AWS::SES::ConfigurationSet': 'aws-ses-v2-local keeps every mail sent (GET /store); no suppression list',
@@ -92,6 +94,8 @@ export type LocalStack = {
   stepFunctions: LocalStepFunctions;
   lambda: LambdaRuntime;
   scheduler: LocalScheduler;
+  /** The local EventBridge Scheduler API (AWS_ENDPOINT_URL_SCHEDULER). */
+  schedulerEndpoint: string;
   stripe: LocalStripe;
   close(): Promise<void>;
 };
@@ -203,6 +207,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const eventBridge = await startEventBridgeEndpoint({ onEvents: (events) => bus.put(events) });
     closers.push(() => eventBridge.close());
 
+    // EventBridge Scheduler: the template's schedules, and those functions create through the Scheduler API.
+    const { schedules, notRun: unscheduled } = schedulesOf(resolver);
+    notRun.push(...unscheduled);
+    const scheduler = new LocalScheduler({
+      schedules,
+      groups: resolver.ofType('AWS::Scheduler::ScheduleGroup').map(([logicalId, r]) => String(resolver.resolve(r.Properties?.Name) ?? logicalId)),
+      invoke: (id, input) => lambda.invoke(id, input),
+      sendToQueue,
+      deadLetter: sendToQueue,
+      log,
+    });
+    const schedulerApi = await startSchedulerApi(scheduler);
+    closers.push(() => schedulerApi.close());
+
     Object.assign(process.env, {
       AWS_REGION: localAwsConfig.region,
       AWS_ACCESS_KEY_ID: localAwsConfig.credentials.accessKeyId,
@@ -211,6 +229,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       AWS_ENDPOINT_URL_SFN: sfnEndpoint.endpoint,
+      AWS_ENDPOINT_URL_SCHEDULER: schedulerApi.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: sfnEndpoint.endpoint,
       // Only here: the Stripe adapter talks to api.stripe.com unless told otherwise.
       STRIPE_API_URL: stripe.url,
@@ -293,9 +312,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     closers.unshift(() => control.close());
 
-    const { schedules, notRun: unscheduled } = schedulesOf(resolver);
-    notRun.push(...unscheduled);
-    const scheduler = new LocalScheduler({ schedules, invoke: (id, input) => lambda.invoke(id, input), deadLetter: sendToQueue, log });
     scheduler.start();
     closers.unshift(() => scheduler.stop());
 
@@ -359,6 +375,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stepFunctions,
       lambda,
       scheduler,
+      schedulerEndpoint: schedulerApi.endpoint,
       stripe,
       close: async () => {
         for (const close of [...closers, ...emulators]) await close();
