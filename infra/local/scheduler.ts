@@ -125,9 +125,14 @@ export function schedulesOf(resolver: TemplateResolver, env: Record<string, stri
     const p = resolver.resolve(resource.Properties ?? {});
     const plan = planOf(String(p.ScheduleExpression), p.ScheduleExpressionTimezone);
     const target = targetOf(String(p.Target?.Arn ?? ''));
-    const why = plan.kind === 'not-run' ? plan.reason : target.kind === 'not-run' ? target.reason : p.State === 'DISABLED' ? 'disabled' : plan.kind === 'at' ? 'one-time schedules of the template are not run locally' : undefined;
+    const expression = String(p.ScheduleExpression);
+    const why = plan.kind === 'not-run' ? plan.reason
+      : target.kind === 'not-run' ? `${expression}: ${target.reason}`
+      : p.State === 'DISABLED' ? `${expression}: disabled`
+      : plan.kind === 'at' ? `${expression}: one-time schedules of the template are not run locally`
+      : undefined;
     if (why || plan.kind !== 'rate' || target.kind === 'not-run') {
-      notRun.push(`AWS::Scheduler::Schedule ${logicalId} (${p.ScheduleExpression}${why ? `: ${why}` : ''})`);
+      notRun.push(`AWS::Scheduler::Schedule ${logicalId}: ${why}`);
       continue;
     }
     const override = localPeriodMs(resource, env);

@@ -1,8 +1,8 @@
 // Conflicts between a host's live bookings and the busy time imported from their calendars. Pure: given both
 // sides as they are now, which pairs overlap and how badly; given the conflicts recorded open, which are new
 // and which are resolved, and why. The conflict decider (conflict-decider.ts) records them as events.
-import { createHash } from 'node:crypto';
 import type { BusySpan, ExternalBusyEvent } from '../calendars/provider.ts';
+import { derivedUuid } from './ids.ts';
 
 /** A booking that still holds the host's time (requested, pending, confirmed; not cancelled, rejected, ended). */
 export type LiveBooking = {
@@ -44,8 +44,7 @@ export type ResolutionReason = 'booking_cancelled' | 'booking_moved' | 'external
  * it recorded once).
  */
 export function conflictIdOf(input: { bookingId: string; connectionId: string; calendarId: string; externalEventId: string }): string {
-  const digest = createHash('sha256').update(JSON.stringify([input.bookingId, input.connectionId, input.calendarId, input.externalEventId])).digest('base64url');
-  return `conflict-${digest.slice(0, 32)}`;
+  return derivedUuid('calendar-conflict', input.bookingId, input.connectionId, input.calendarId, input.externalEventId);
 }
 
 const overlapOf = (a: BusySpan, b: BusySpan): BusySpan | undefined => {
