@@ -16,7 +16,7 @@ import {
   ValidationException,
   type CreateScheduleCommandInput,
 } from '@aws-sdk/client-scheduler';
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { startLocalSqs, type LocalSqs } from '../../infra/local/sqs.ts';
 import { LocalScheduler, planOf } from '../../infra/local/scheduler.ts';
 import { startSchedulerApi, type SchedulerApi } from '../../infra/local/scheduler-api.ts';
@@ -101,7 +101,7 @@ const gone = (name: string, groupName?: string) =>
   });
 
 async function receiveAll(queue: string, count: number) {
-  const got: NonNullable<Awaited<ReturnType<SQSClient['send']>>['Messages']> = [];
+  const got: Message[] = [];
   while (got.length < count) {
     const { Messages } = await sqsClient.send(new ReceiveMessageCommand({ QueueUrl: sqs.queueUrl(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }));
     got.push(...(Messages ?? []));
