@@ -8,7 +8,7 @@ import type { Event } from '../../events/envelope.ts';
 import type { PayloadOf } from '../../events/catalog.ts';
 import { MAX_CALENDARS } from '../../events/calendars.ts';
 import { clip } from '../../events/primitives.ts';
-import { conflict, notFound, ruleViolated, unreachable, type Decider, type RuleViolationField } from '../domain/decider.ts';
+import { notFound, ruleViolated, unreachable, type Decider, type RuleViolationField } from '../domain/decider.ts';
 import type { ExternalCalendar, ProviderName } from './provider.ts';
 
 export type ConnectedCalendar = PayloadOf<'calendar.connected'>['calendars'][number];
@@ -62,7 +62,8 @@ export type ConnectionCommand =
       externalEventId: string;
       /** The booking's version the write carried: a write at or below the recorded one is a repeat. */
       sequence: number;
-      kind: 'created' | 'updated' | 'deleted';
+      /** `put`: the booking's event now exists as the booking is; `deleted`: it is gone. */
+      kind: 'put' | 'deleted';
       change?: 'moved' | 'cancelled' | 'details';
     };
 
@@ -161,11 +162,12 @@ export const connectionDecider: Decider<ConnectionCommand, ConnectionState, Conn
         if (known && known.sequence >= command.sequence) return [];
         const base = { bookingId: command.bookingId, userId, provider: state.provider, calendarId: command.calendarId, externalEventId: command.externalEventId, sequence: command.sequence };
         if (command.kind === 'deleted') {
-          if (!known || known.deleted) return known ? [] : [{ type: 'calendar.event.deleted', payload: base }];
-          return [{ type: 'calendar.event.deleted', payload: base }];
+          // Nothing was written (or it is already removed): nothing to record.
+          return !known || known.deleted ? [] : [{ type: 'calendar.event.deleted', payload: base }];
         }
-        if (command.kind === 'created' && !known) return [{ type: 'calendar.event.created', payload: base }];
-        if (known?.deleted) throw conflict('CalendarEventDeleted', 'the booking\'s calendar event was already removed');
+        // The first write of a booking is its creation, whatever the event that caused it (a confirmation
+        // redelivered after the reschedule writes the booking as it now is).
+        if (!known || known.deleted) return [{ type: 'calendar.event.created', payload: base }];
         return [{ type: 'calendar.event.updated', payload: { ...base, change: command.change ?? 'details' } }];
       }
       default:

@@ -130,7 +130,7 @@ describe('disconnect', () => {
 });
 
 describe('recording writes', () => {
-  const write = (kind: 'created' | 'updated' | 'deleted', sequence: number) => ({ type: 'RecordWrite', bookingId: 'b-1', calendarId: 'work', externalEventId: 'ext-1', sequence, kind, change: kind === 'updated' ? 'moved' : undefined }) as const;
+  const write = (kind: 'created' | 'updated' | 'deleted', sequence: number) => ({ type: 'RecordWrite', bookingId: 'b-1', calendarId: 'work', externalEventId: 'ext-1', sequence, kind: kind === 'deleted' ? 'deleted' : 'put', change: kind === 'updated' ? 'moved' : undefined }) as const;
   it('a write is recorded once per booking version: a redelivery records nothing', () => {
     const [created] = connectionDecider.decide(write('created', 2), stateAfter([connected()]));
     expect(created).toEqual({ type: 'calendar.event.created', payload: { bookingId: 'b-1', userId: 'org-1', provider: 'google', calendarId: 'work', externalEventId: 'ext-1', sequence: 2 } });
@@ -141,5 +141,11 @@ describe('recording writes', () => {
     const [deleted] = connectionDecider.decide(write('deleted', 4), stateAfter([connected(), created!, moved!]));
     expect(deleted!.type).toBe('calendar.event.deleted');
     spec.given([connected(), created!, moved!, deleted!]).when(write('deleted', 4)).thenNothing();
+  });
+
+  it('an older write arriving late changes nothing', () => {
+    const [moved] = connectionDecider.decide(write('updated', 5), stateAfter([connected()]));
+    expect(moved!.type).toBe('calendar.event.created');
+    spec.given([connected(), moved!]).when(write('created', 2)).thenNothing();
   });
 });
