@@ -19,7 +19,7 @@ import { Redriver } from './redrive.ts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { rebuildProjections } from '../../shared/projections/rebuild.ts';
 import { LocalStepFunctions } from './step-functions.ts';
-import { LocalScheduler, schedulesOf } from './scheduler.ts';
+import { LocalScheduler, localPeriodEnvironment, schedulesOf } from './scheduler.ts';
 import { startSchedulerApi } from './scheduler-api.ts';
 import { StreamPoller } from './stream-poller.ts';
 import { SqsPoller } from './sqs-poller.ts';
@@ -163,6 +163,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await ensureTables(dynamo, options.template, (logicalId) => resolver.ref(logicalId));
 
     const lambda = new LambdaRuntime(resolver, log);
+    // A period shortened locally (SYNC_PERIOD_SECONDS) reaches the functions that compute next runs from it.
+    for (const [functionId, values] of localPeriodEnvironment(resolver)) Object.assign(lambda.get(functionId).environment, values);
     const stepFunctions = new LocalStepFunctions(resolver, (id, event) => lambda.invoke(id, event), log);
 
     // Secrets come from files under the data directory, never from the template. The Stripe secret is made on

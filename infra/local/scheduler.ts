@@ -17,6 +17,12 @@ import { LOCAL_ACCOUNT, LOCAL_REGION, type TemplateResolver } from './template-r
  * the template keeps the one period both runtimes start from.
  */
 export const LOCAL_PERIOD_VARIABLE_METADATA = 'BookingEngine:LocalPeriodVariable';
+/**
+ * Metadata on a function: `{ENV_NAME: 'LOCAL_VARIABLE'}`: locally, the function's ENV_NAME (a period in seconds it
+ * computes next runs from, e.g. the sync worker's CALENDAR_SYNC_PERIOD_SECONDS) takes the local variable's value
+ * too, so the schedule and the state it keeps agree on the shortened period.
+ */
+export const LOCAL_PERIOD_ENVIRONMENT_METADATA = 'BookingEngine:LocalPeriodEnvironment';
 /** The shortest local period such a variable may set. */
 export const MIN_LOCAL_PERIOD_SECONDS = 5;
 
@@ -115,6 +121,22 @@ function localPeriodMs(resource: { Metadata?: Record<string, any> }, env: Record
     throw new Error(`${variable} must be a whole number of seconds from ${MIN_LOCAL_PERIOD_SECONDS} to 86400, not "${env[variable]}"`);
   }
   return seconds * 1000;
+}
+
+/** Per function, the environment values a local period variable replaces (LOCAL_PERIOD_ENVIRONMENT_METADATA). */
+export function localPeriodEnvironment(resolver: TemplateResolver, env: Record<string, string | undefined> = process.env): Map<string, Record<string, string>> {
+  const overrides = new Map<string, Record<string, string>>();
+  for (const [logicalId, resource] of resolver.ofType('AWS::Lambda::Function')) {
+    const mapping = resource.Metadata?.[LOCAL_PERIOD_ENVIRONMENT_METADATA] as Record<string, string> | undefined;
+    if (!mapping) continue;
+    const values: Record<string, string> = {};
+    for (const [name, variable] of Object.entries(mapping)) {
+      const ms = localPeriodMs({ Metadata: { [LOCAL_PERIOD_VARIABLE_METADATA]: variable } }, env);
+      if (ms !== undefined) values[name] = String(ms / 1000);
+    }
+    if (Object.keys(values).length) overrides.set(logicalId, values);
+  }
+  return overrides;
 }
 
 /** The template's schedules the local runtime can run, and a description of each it cannot. */
