@@ -1,12 +1,16 @@
 import { Duration } from 'aws-cdk-lib';
+import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { CfnFunction, IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Schedule, ScheduleExpression, type CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { Tables } from '../booking-stack.ts';
+import { EVENT_SOURCE } from '../../events/envelope.ts';
+import type { RouteDefinition, Tables } from '../booking-stack.ts';
 import { LOCAL_PERIOD_ENVIRONMENT_METADATA, LOCAL_PERIOD_VARIABLE_METADATA } from '../local/scheduler.ts';
 import { bindTable } from './bind-table.ts';
+import { EventSubscriber } from './event-subscriber.ts';
 import { ServiceFunction } from './service-function.ts';
 
 export type CalendarSyncProps = {
@@ -41,9 +45,13 @@ export class CalendarSync extends Construct {
   readonly dispatcher: ServiceFunction;
   readonly schedule: Schedule;
   readonly dispatchDeadLetters: IQueue;
+  /** GET /calendars/conflicts: the caller's conflicts (the organizer as host). */
+  readonly routes: RouteDefinition[];
+  private readonly props: CalendarSyncProps;
 
   constructor(scope: Construct, id: string, props: CalendarSyncProps) {
     super(scope, id);
+    this.props = props;
     const minutes = syncScheduleMinutes(props.syncPeriodSeconds);
     this.dispatcher = new ServiceFunction(this, 'DispatchFunction', {
       entry: 'scheduled/dispatch-calendar-sync',
@@ -63,5 +71,36 @@ export class CalendarSync extends Construct {
     (this.schedule.node.defaultChild as CfnSchedule).addMetadata(LOCAL_PERIOD_VARIABLE_METADATA, LOCAL_SYNC_PERIOD_VARIABLE);
     const worker = props.syncWorker?.node.defaultChild as CfnFunction | undefined;
     worker?.addMetadata(LOCAL_PERIOD_ENVIRONMENT_METADATA, { CALENDAR_SYNC_PERIOD_SECONDS: LOCAL_SYNC_PERIOD_VARIABLE });
+    this.routes = [
+      {
+        method: HttpMethod.GET,
+        path: '/calendars/conflicts',
+        entry: 'http/calendar-conflicts',
+        access: 'organizer',
+        grant: (fn, tables) => bindTable(fn, { table: tables.state, variable: 'STATE_TABLE', accessMode: 'queryOnly' }),
+      },
+    ];
+  }
+
+  /**
+   * The subscriber that reconciles a host's conflicts when one of their bookings starts holding time, moves or
+   * ends (the sync worker does it when their busy time changes).
+   */
+  connect(options: { bus: IEventBus }): { conflicts: ServiceFunction } {
+    const subscriber = new EventSubscriber(this, 'CalendarConflicts', {
+      bus: options.bus,
+      entry: 'subscribers/calendar-conflicts',
+      description: 'Detects and resolves calendar conflicts when a booking starts holding time, moves or ends',
+      pattern: { source: [EVENT_SOURCE], detailType: [...CONFLICT_BOOKING_EVENTS] },
+      environment: {},
+      timeout: Duration.seconds(60),
+      deadLetterQueue: this.props.deadLetterQueue,
+    });
+    bindTable(subscriber.fn, { table: this.props.tables.state, variable: 'STATE_TABLE', accessMode: 'readWrite' });
+    bindTable(subscriber.fn, { table: this.props.tables.events, variable: 'EVENTS_TABLE', accessMode: 'append' });
+    return { conflicts: subscriber.fn };
   }
 }
+
+/** The booking events after which a host's conflicts may have changed. */
+export const CONFLICT_BOOKING_EVENTS = ['booking.confirmed', 'booking.rescheduled', 'booking.cancelled', 'booking.rejected', 'booking.creation.failed'] as const;
