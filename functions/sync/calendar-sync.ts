@@ -3,6 +3,7 @@ import { bookingTables } from '../../shared/config.ts';
 import { calendarAdapters } from '../../shared/calendars/adapters.ts';
 import { enqueueSync, parseSyncMessage } from '../../shared/calendars/sync-queue.ts';
 import { syncConnection } from '../../shared/calendars/sync-worker.ts';
+import { reconcileConnectionConflicts } from '../../shared/calendar-sync/conflict-store.ts';
 import { logger } from '../../shared/observability/logger.ts';
 
 const periodSeconds = () => Number(process.env.CALENDAR_SYNC_PERIOD_SECONDS ?? 300) || 300;
@@ -18,7 +19,9 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
       continue;
     }
     try {
-      await syncConnection(ports, message);
+      const { outcome } = await syncConnection(ports, message);
+      // The sync engine: the conflicts the merged busy time brings or resolves (calendar.conflict.*).
+      if (outcome === 'synced') await reconcileConnectionConflicts(ports.tables, message.connectionId);
     } catch {
       batchItemFailures.push({ itemIdentifier: record.messageId });
     }

@@ -8,7 +8,7 @@ import { bookingKey, type BookingView } from '../booking/booking-commands.ts';
 import { claimCellKey } from '../booking/time-claims.ts';
 import { executeCommand } from '../domain/aggregate-commands.ts';
 import type { TransactionItem } from '../eventstore/event-store.ts';
-import { calendarKeys } from '../calendars/store.ts';
+import { calendarKeys, readConnection } from '../calendars/store.ts';
 import { conflictDecider, type ConflictState } from './conflict-decider.ts';
 import { reconcileConflicts, type Conflict, type ImportedBusyEvent, type LiveBooking, type ResolutionReason } from './conflicts.ts';
 
@@ -200,4 +200,10 @@ export async function reconcileHostConflicts(tables: BookingTables, hostId: stri
   for (const conflict of detected) detectedCount += (await record(conflict.conflictId, { type: 'detect', conflict })).events.length;
   for (const { conflict, reason } of resolved) resolvedCount += (await record(conflict.conflictId, { type: 'resolve', reason })).events.length;
   return { detected: detectedCount, resolved: resolvedCount };
+}
+
+/** After a sync merged a connection's busy time: its organizer's conflicts, reconciled. */
+export async function reconcileConnectionConflicts(tables: BookingTables, connectionId: string, now = new Date()): Promise<ConflictTally> {
+  const view = await readConnection(tables, connectionId);
+  return view ? reconcileHostConflicts(tables, view.organizerId, now, { correlationId: connectionId }) : { detected: 0, resolved: 0 };
 }
