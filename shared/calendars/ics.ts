@@ -278,9 +278,10 @@ export const bookingObjectName = (bookingId: string) => `booking-${encodeURIComp
  * message). The UID is the invites' (render.ts), so the invite the attendee got and this entry are one event.
  * Times are written in the booking's zone with its VTIMEZONE, from Luxon DateTimes (a native Date would be
  * written in the process's zone), and the calendar has no zone name (that would make DTSTAMP floating). The
+ * `options.sequence` sets SEQUENCE above one the stored object already has. The
  * attendee carries SCHEDULE-AGENT=CLIENT: the invite mail is ours, a scheduling server must not send another.
  */
-export function bookingToIcs(event: BookingCalendarEvent, stamp: string): string {
+export function bookingToIcs(event: BookingCalendarEvent, stamp: string, options: { sequence?: number } = {}): string {
   const calendar = ical({ prodId: { company: 'booking-engine', product: 'bookings' } });
   const utc = /^(UTC|Etc\/UTC|Etc\/GMT|GMT)$/.test(event.timeZone);
   const zone = utc ? 'UTC' : event.timeZone;
@@ -288,7 +289,7 @@ export function bookingToIcs(event: BookingCalendarEvent, stamp: string): string
   const description = event.manageUrl ? `${event.description}\n\nManage this booking: ${event.manageUrl}` : event.description;
   const vevent = calendar.createEvent({
     id: inviteUid(event.bookingId),
-    sequence: event.sequence,
+    sequence: options.sequence ?? event.sequence,
     stamp: DateTime.fromISO(stamp, { zone: 'UTC' }),
     status: event.status === 'cancelled' ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
     start: DateTime.fromISO(event.start, { zone }),
@@ -300,6 +301,8 @@ export function bookingToIcs(event: BookingCalendarEvent, stamp: string): string
     organizer: { name: event.organizer.name ?? event.organizer.email, email: event.organizer.email },
     attendees: [{ name: event.attendee.name, email: event.attendee.email, scheduleAgent: 'CLIENT' as ICalAttendeeScheduleAgent }],
   });
-  vevent.x('X-BOOKING-ID', event.bookingId);
+  // The booking's own sequence, apart from SEQUENCE (which a calendar client may raise): what a retried or
+  // concurrent write compares, so an older write never undoes a newer one.
+  vevent.x([['X-BOOKING-ID', event.bookingId], ['X-BOOKING-SEQUENCE', String(event.sequence)]]);
   return calendar.toString();
 }
