@@ -91,16 +91,20 @@ export class CalendarAuthError extends Error {
 /** The provider is unavailable or throttling after the adapter's own retries; worth retrying later. */
 export class CalendarUnavailableError extends Error {
   override readonly name = 'CalendarUnavailableError';
-  constructor(message: string, readonly retryAfterSeconds?: number) {
+  readonly retryAfterSeconds?: number;
+  constructor(message: string, retryAfterSeconds?: number) {
     super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
 /** The provider refused the request for a reason retrying will not change (bad calendar id, 403, 400). */
 export class CalendarRequestError extends Error {
   override readonly name = 'CalendarRequestError';
-  constructor(message: string, readonly status?: number) {
+  readonly status?: number;
+  constructor(message: string, status?: number) {
     super(message);
+    this.status = status;
   }
 }
 
