@@ -30,6 +30,8 @@ import { startAwsJsonEndpoint } from './aws-json-endpoint.ts';
 import { startLocalStripe, type LocalStripe } from './stripe.ts';
 import { LOCAL_SECRET_METADATA } from '../constructs/payments.ts';
 import { LOCAL_KEY_METADATA } from '../constructs/calendars.ts';
+import { DEFAULT_GOOGLE_CLIENT } from './google-calendar.ts';
+import { DEFAULT_GRAPH_CLIENT } from './microsoft-graph.ts';
 
 /** How each resource type of the template is honoured here. Anything not listed is reported as not run. */
 export const localSupport: Record<string, string> = {
@@ -389,8 +391,8 @@ function localSecrets(resolver: TemplateResolver, dir: string): Map<string, stri
     if (!existsSync(file) && resource.Metadata?.[LOCAL_SECRET_METADATA] === 'calendar-oauth') {
       // The local Google and Microsoft servers' dev clients; the state key signs the OAuth state.
       const clients = {
-        google: { clientId: 'local-google-client', clientSecret: `local-${randomBytes(18).toString('hex')}` },
-        microsoft: { clientId: 'local-microsoft-client', clientSecret: `local-${randomBytes(18).toString('hex')}` },
+        google: DEFAULT_GOOGLE_CLIENT,
+        microsoft: DEFAULT_GRAPH_CLIENT,
         stateKey: randomBytes(32).toString('base64url'),
       };
       writeFileSync(file, JSON.stringify(clients, null, 2), { mode: 0o600 });
