@@ -25,6 +25,7 @@ import { EventSubscriber } from './constructs/event-subscriber.ts';
 import { Webhooks } from './constructs/webhooks.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { Analytics } from './constructs/analytics.ts';
+import { Calendars } from './constructs/calendars.ts';
 
 /** How a route is reached: by anyone, by a signed-in organizer (checked by API Gateway), or by either an
  * organizer or the attendee's booking token (checked in the handler, since API Gateway cannot express "or"). */
@@ -177,7 +178,10 @@ export class BookingStack extends Stack {
 
     const deadLetterQueue = (id: string) => this.deadLetterQueue(id);
     const webhooks = new Webhooks(this, 'Webhooks', { bus, tables, deadLetterQueue });
-    const api = this.httpApi(tables, tokenEnvironment, jwtIssuer, jwtAudience, [...routes, ...webhooks.routes]);
+    const syncPeriodSeconds = Number(this.node.tryGetContext('syncPeriodSeconds') ?? 300);
+    const calendars = new Calendars(this, 'Calendars', { tables, deadLetterQueue, syncPeriodSeconds });
+    const api = this.httpApi(tables, tokenEnvironment, jwtIssuer, jwtAudience, [...routes, ...webhooks.routes, ...calendars.routes]);
+    calendars.connect({ bus, publicApiUrl: api.apiEndpoint });
     new Notifications(this, 'Notifications', {
       bus,
       tables,
@@ -188,7 +192,7 @@ export class BookingStack extends Stack {
     new Analytics(this, 'Analytics', { bus, tables, deadLetterQueue });
     this.publisher(tables, bus);
     const payments = new Payments(this, 'Payments', { tables, tokenEnvironment });
-    const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, payments: payments.workflowPayments });
+    const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, payments: payments.workflowPayments, calendars: calendars.liveBusy });
     const watched = payments.connect({ api, stateMachine: workflow.stateMachine, bus });
     this.alarms.apiFunctions(watched.apiFunctions, 'Payments');
     for (const { name, queue } of watched.deadLetterQueues) this.alarms.deadLetters(name, queue);

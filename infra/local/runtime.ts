@@ -30,6 +30,9 @@ import { startWebSocketApi } from './websocket-api.ts';
 import { startAwsJsonEndpoint } from './aws-json-endpoint.ts';
 import { startLocalStripe, type LocalStripe } from './stripe.ts';
 import { LOCAL_SECRET_METADATA } from '../constructs/payments.ts';
+import { LOCAL_KEY_METADATA } from '../constructs/calendars.ts';
+import { DEFAULT_GOOGLE_CLIENT } from './google-calendar.ts';
+import { DEFAULT_GRAPH_CLIENT } from './microsoft-graph.ts';
 
 /** How each resource type of the template is honoured here. Anything not listed is reported as not run. */
 export const localSupport: Record<string, string> = {
@@ -53,6 +56,7 @@ export const localSupport: Record<string, string> = {
   'AWS::Cognito::UserPool': 'replaced by the local token issuer (npm run token)',
   'AWS::Cognito::UserPoolClient': 'replaced by the local token issuer',
   'AWS::SES::ConfigurationSet': 'aws-ses-v2-local keeps every mail sent (GET /store); no suppression list',
+  'AWS::KMS::Key': 'replaced by a key file in the data dir (calendar-credentials.key, CALENDAR_KEY_FILE): the same envelope encryption, the file as master key',
 };
 /**
  * Types with no behaviour to play on one machine: permissions, log groups, the CDK's own metadata, and the
@@ -235,6 +239,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_SECRETS_MANAGER: sfnEndpoint.endpoint,
       // Only here: the Stripe adapter talks to api.stripe.com unless told otherwise.
       STRIPE_API_URL: stripe.url,
+      // The calendars' KMS key, played by a key file (the vault seals data keys with it instead of KMS).
+      ...localKeyFiles(resolver, options.dataDir),
       ...(ses ? { AWS_ENDPOINT_URL_SES: ses.url } : {}),
       // Developers point webhooks at receivers on this machine; in the cloud loopback stays refused.
       WEBHOOKS_ALLOW_LOOPBACK: 'true',
@@ -401,7 +407,25 @@ function localSecrets(resolver: TemplateResolver, dir: string): Map<string, stri
       const keys = { apiKey: `sk_test_local_${randomBytes(18).toString('hex')}`, webhookSecret: `whsec_${randomBytes(24).toString('base64url')}` };
       writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
     }
+    if (!existsSync(file) && resource.Metadata?.[LOCAL_SECRET_METADATA] === 'calendar-oauth') {
+      // The local Google and Microsoft servers' dev clients; the state key signs the OAuth state.
+      const clients = {
+        google: DEFAULT_GOOGLE_CLIENT,
+        microsoft: DEFAULT_GRAPH_CLIENT,
+        stateKey: randomBytes(32).toString('base64url'),
+      };
+      writeFileSync(file, JSON.stringify(clients, null, 2), { mode: 0o600 });
+    }
     if (existsSync(file)) values.set(logicalId, readFileSync(file, 'utf8'));
   }
   return values;
+}
+
+/** The key files that stand in for the template's KMS keys (made on first start), as the variable the vault reads. */
+function localKeyFiles(resolver: TemplateResolver, dataDir: string): Record<string, string> {
+  const key = resolver.ofType('AWS::KMS::Key').find(([, r]) => r.Metadata?.[LOCAL_KEY_METADATA] === 'calendar-credentials');
+  if (!key) return {};
+  const file = join(dataDir, 'calendar-credentials.key');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32), { mode: 0o600 });
+  return { CALENDAR_KEY_FILE: file };
 }

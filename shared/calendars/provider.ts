@@ -7,7 +7,16 @@ export type ProviderName = 'google' | 'microsoft' | 'caldav';
 /** What an adapter needs to act for one connection. Stored encrypted; never in events, logs or responses. */
 export type ProviderCredentials =
   | { kind: 'oauth'; refreshToken: string; accessToken?: string; accessTokenExpiresAt?: number }
-  | { kind: 'basic'; serverUrl: string; username: string; password: string; homeUrl?: string };
+  | {
+      kind: 'basic';
+      serverUrl: string;
+      username: string;
+      password: string;
+      /** Found by discovery (CalDAV calendar-home-set): reads and listings start here, with no discovery. */
+      homeUrl?: string;
+      /** The account's calendar user addresses (CalDAV calendar-user-address-set): its declined invitations block nothing. */
+      addresses?: string[];
+    };
 
 /** One calendar of a connection, as the provider lists it. `id` is the provider's (a URL for CalDAV). */
 export type ExternalCalendar = { id: string; name: string; primary: boolean; writable: boolean; timeZone?: string };
@@ -91,16 +100,20 @@ export class CalendarAuthError extends Error {
 /** The provider is unavailable or throttling after the adapter's own retries; worth retrying later. */
 export class CalendarUnavailableError extends Error {
   override readonly name = 'CalendarUnavailableError';
-  constructor(message: string, readonly retryAfterSeconds?: number) {
+  readonly retryAfterSeconds?: number;
+  constructor(message: string, retryAfterSeconds?: number) {
     super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
 /** The provider refused the request for a reason retrying will not change (bad calendar id, 403, 400). */
 export class CalendarRequestError extends Error {
   override readonly name = 'CalendarRequestError';
-  constructor(message: string, readonly status?: number) {
+  readonly status?: number;
+  constructor(message: string, status?: number) {
     super(message);
+    this.status = status;
   }
 }
 

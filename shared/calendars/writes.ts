@@ -16,22 +16,11 @@ import { CalendarAuthError, CalendarUnavailableError, type BookingCalendarEvent 
 import { patchSyncState, readConnection, readDestination } from './store.ts';
 import { requireReauth } from './sync-worker.ts';
 import { readCredentials } from './vault.ts';
+import { calendarIntent } from './booking-events.ts';
 
 export type WritePorts = { tables: BookingTables; adapters: CalendarAdapters; publicApiUrl: string };
 
-/** The booking events after which a host's calendar may need to change. */
-export const bookingEventsWritten = ['booking.confirmed', 'booking.rescheduled', 'booking.updated', 'booking.cancelled', 'booking.rejected', 'booking.creation.failed'] as const;
-
 export type HostWrite = { hostId: string; outcome: 'written' | 'removed' | 'no_destination' | 'needs_reauth' | 'not_written' };
-
-/** What the hosts' calendars should hold for this booking now: the event, or nothing. */
-export function calendarIntent(booking: Booking, history: BookingEvent[]): 'put' | 'remove' | 'none' {
-  const everConfirmed = history.some((event) => event.type === 'booking.confirmed');
-  if (!everConfirmed) return 'none';
-  // A move waiting for the organizer's yes still holds the new time.
-  if (booking.status === 'confirmed' || booking.status === 'rescheduled' || booking.status === 'completed') return 'put';
-  return 'remove';
-}
 
 export async function writeBookingToCalendars(ports: WritePorts, event: TypedEvent): Promise<HostWrite[]> {
   if (event.aggregateType !== 'booking') return [];
