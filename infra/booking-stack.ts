@@ -26,6 +26,7 @@ import { Webhooks } from './constructs/webhooks.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { Analytics } from './constructs/analytics.ts';
 import { Calendars } from './constructs/calendars.ts';
+import { CalendarSync } from './constructs/calendar-sync.ts';
 
 /** How a route is reached: by anyone, by a signed-in organizer (checked by API Gateway), or by either an
  * organizer or the attendee's booking token (checked in the handler, since API Gateway cannot express "or"). */
@@ -180,8 +181,10 @@ export class BookingStack extends Stack {
     const webhooks = new Webhooks(this, 'Webhooks', { bus, tables, deadLetterQueue });
     const syncPeriodSeconds = Number(this.node.tryGetContext('syncPeriodSeconds') ?? 300);
     const calendars = new Calendars(this, 'Calendars', { tables, deadLetterQueue, syncPeriodSeconds });
-    const api = this.httpApi(tables, tokenEnvironment, jwtIssuer, jwtAudience, [...routes, ...webhooks.routes, ...calendars.routes]);
+    const calendarSync = new CalendarSync(this, 'CalendarSync', { tables, syncQueue: calendars.syncQueue, syncWorker: calendars.syncWorker, syncPeriodSeconds, deadLetterQueue });
+    const api = this.httpApi(tables, tokenEnvironment, jwtIssuer, jwtAudience, [...routes, ...webhooks.routes, ...calendars.routes, ...calendarSync.routes]);
     calendars.connect({ bus, publicApiUrl: api.apiEndpoint });
+    calendarSync.connect({ bus });
     new Notifications(this, 'Notifications', {
       bus,
       tables,

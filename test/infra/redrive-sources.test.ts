@@ -28,6 +28,8 @@ describe('redrive targets come from the template', () => {
       WebhooksDLQ: [expect.stringMatching(/^lambda-async:WebhooksFunction/), expect.stringMatching(/^rule-target:WebhooksFunction/)],
       PaymentsRefundPaymentsDLQ: [expect.stringMatching(/^lambda-async:PaymentsRefundPaymentsFunction/), expect.stringMatching(/^rule-target:PaymentsRefundPaymentsFunction/)],
       SettleBookingsDLQ: ['schedule:SettleBookingsFunction'],
+      CalendarSyncDispatchDLQ: [expect.stringMatching(/^schedule:CalendarSyncDispatchFunction/)],
+      CalendarConflictsDLQ: [expect.stringMatching(/^lambda-async:CalendarSyncCalendarConflictsFunction/), expect.stringMatching(/^rule-target:CalendarSyncCalendarConflictsFunction/)],
       // Work queues' redrive policies: parked messages go back onto the queue they came from.
       WebhookDeliveriesDLQ: [expect.stringMatching(/^queue:WebhooksDeliveryQueue/)],
       CalendarSyncDLQ: [expect.stringMatching(/^queue:CalendarsSyncQueue/)],

@@ -244,6 +244,7 @@ describe('HTTP API', () => {
     ['GET /calendars/connect/{provider}', 'jwt'],
     ['GET /calendars/callback/{provider}', 'none'],
     ['GET /calendars/connected', 'none'],
+    ['GET /calendars/conflicts', 'jwt'],
   ];
 
   it('has exactly the documented routes', () => {
@@ -425,6 +426,12 @@ describe('least privilege: each function gets the actions it calls, on the table
     // Records needs_reauth and the writes it made; keeps busy time, sync state and its lease.
     'sync/calendar-sync': commandGrants,
     'subscribers/calendar-writes': commandGrants,
+    // Claims due entries of the sync due list (moves them along the index); never reads or writes anything else.
+    'scheduled/dispatch-calendar-sync': { StateTable: ['dynamodb:Query', 'dynamodb:UpdateItem'] },
+    // Lists the caller's conflicts from the owner index.
+    'http/calendar-conflicts': { StateTable: ['dynamodb:Query'] },
+    // Records conflicts (their aggregates and views) after booking changes.
+    'subscribers/calendar-conflicts': commandGrants,
   };
 
   it.each(functions.map(([id]) => [id.replace(/[0-9A-F]{8}$/, ''), id] as const))('%s: exactly its grants, and the table variables of exactly the tables granted', (_name, fnId) => {
@@ -500,7 +507,7 @@ describe('queues', () => {
   it('the dead-letter queues exist, encrypted at rest and TLS-only, keeping messages 14 days', () => {
     // The webhook delivery queue is a work queue (its messages are attempts), not a DLQ: checked below.
     const queues = ofType('AWS::SQS::Queue').filter(([id]) => !id.startsWith('WebhooksDeliveryQueue') && !id.startsWith('CalendarsSyncQueue'));
-    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AnalyticsDLQ', 'AuditLogDLQ', 'PaymentsRefundPaymentsDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'NotificationsDLQ', 'StartBookingWorkflowDLQ', 'WebhookDeliveriesDLQ', 'WebhooksDLQ', 'CalendarSyncDLQ', 'CalendarWritesDLQ'].sort());
+    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AnalyticsDLQ', 'AuditLogDLQ', 'PaymentsRefundPaymentsDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'NotificationsDLQ', 'StartBookingWorkflowDLQ', 'WebhookDeliveriesDLQ', 'WebhooksDLQ', 'CalendarSyncDLQ', 'CalendarWritesDLQ', 'CalendarSyncDispatchDLQ', 'CalendarConflictsDLQ'].sort());
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, `${id} is encrypted`).toBeTruthy();
       expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
