@@ -31,6 +31,7 @@ export const calendarSyncFailing = z.object({
   connectionId: id,
   provider: z.enum(['google', 'microsoft', 'caldav']),
   failures: z.number().int().min(1).max(1_000_000),
+  /** The last success before this failure streak (or the connection's creation): the streak began after it, and names it. */
   failingSince: instant,
   lastError: reasonText,
 });

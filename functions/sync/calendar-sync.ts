@@ -4,6 +4,7 @@ import { calendarAdapters } from '../../shared/calendars/adapters.ts';
 import { enqueueSync, parseSyncMessage } from '../../shared/calendars/sync-queue.ts';
 import { syncConnection } from '../../shared/calendars/sync-worker.ts';
 import { reconcileConnectionConflicts } from '../../shared/calendar-sync/conflict-store.ts';
+import { reportPersistentFailure } from '../../shared/calendar-sync/sync-notices.ts';
 import { logger } from '../../shared/observability/logger.ts';
 
 const periodSeconds = () => Number(process.env.CALENDAR_SYNC_PERIOD_SECONDS ?? 300) || 300;
@@ -23,6 +24,8 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
       // The sync engine: the conflicts the merged busy time brings or resolves (calendar.conflict.*).
       if (outcome === 'synced') await reconcileConnectionConflicts(ports.tables, message.connectionId);
     } catch {
+      // The sync engine: a failure streak that has become persistent is told to the organizer, once.
+      await reportPersistentFailure(ports.tables, message.connectionId).catch((error) => logger.warn('calendar sync failure not reported', { connectionId: message.connectionId, error: (error as Error).message }));
       batchItemFailures.push({ itemIdentifier: record.messageId });
     }
   }
