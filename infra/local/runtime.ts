@@ -222,6 +222,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       invoke: (id, input) => lambda.invoke(id, input),
       sendToQueue,
       deadLetter: sendToQueue,
+      stateFile: join(options.dataDir, 'scheduler.json'),
       log,
     });
     const schedulerApi = await startSchedulerApi(scheduler);

@@ -7,6 +7,7 @@
 // Local choices: a flexible time window fires at its start, an at() already past fires at once, retries back
 // off from 200 ms (the cloud waits longer), and precision is the millisecond, not Scheduler's minute.
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { offsetAt } from '../../shared/scheduling/time-zones.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type TemplateResolver } from './template-resolver.ts';
 
@@ -200,6 +201,12 @@ type Entry = {
 };
 
 type Group = { arn: string; createdAt: number; modifiedAt: number };
+type SavedState = {
+  version: 1;
+  groups: string[];
+  createTokens: Array<[string, { token: string; arn: string }]>;
+  schedules: Array<{ definition: ScheduleDefinition; createdAt: number; modifiedAt: number; clientToken?: string; completed?: boolean }>;
+};
 
 const keyOf = (group: string, name: string) => `${group}/${name}`;
 
@@ -215,6 +222,9 @@ export class LocalScheduler {
   private readonly deadLetter: (queueArn: string, body: string, attributes: Record<string, string>) => Promise<void>;
   private readonly log: (message: string) => void;
   private readonly retryBaseMs: number;
+  private readonly stateFile?: string;
+  /** Groups of the template (and `default`): not saved, since the template makes them again. */
+  private readonly fixedGroups: Set<string>;
 
   constructor(options: {
     schedules: LocalSchedule[];
@@ -225,6 +235,8 @@ export class LocalScheduler {
     /** Schedule groups of the template (AWS::Scheduler::ScheduleGroup), besides `default`. */
     groups?: string[];
     retryBaseMs?: number;
+    /** Where the schedules and groups made through the API are kept across restarts (as SQS keeps its queues). */
+    stateFile?: string;
     log: (message: string) => void;
   }) {
     this.invoke = options.invoke;
@@ -232,7 +244,9 @@ export class LocalScheduler {
     this.sendToQueue = options.sendToQueue ?? options.deadLetter;
     this.log = options.log;
     this.retryBaseMs = options.retryBaseMs ?? 200;
-    for (const group of ['default', ...(options.groups ?? [])]) this.putGroup(group);
+    this.stateFile = options.stateFile;
+    this.fixedGroups = new Set(['default', ...(options.groups ?? [])]);
+    for (const group of this.fixedGroups) this.putGroup(group);
     for (const schedule of options.schedules) {
       const definition = schedule.definition ?? {
         Name: schedule.logicalId,
@@ -255,6 +269,34 @@ export class LocalScheduler {
       entry.everyMs = schedule.everyMs;
       this.entries.set(keyOf(definition.GroupName, definition.Name), entry);
     }
+    this.load();
+  }
+
+  private load(): void {
+    if (!this.stateFile || !existsSync(this.stateFile)) return;
+    const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as SavedState;
+    for (const name of saved.groups) if (!this.groups.has(name)) this.putGroup(name);
+    for (const [key, token] of saved.createTokens) this.createTokens.set(key, token);
+    for (const item of saved.schedules) {
+      const key = keyOf(item.definition.GroupName, item.definition.Name);
+      if (this.entries.has(key)) continue;
+      const entry = this.entryOf(item.definition, item.createdAt);
+      Object.assign(entry, { modifiedAt: item.modifiedAt, clientToken: item.clientToken, completed: item.completed });
+      this.entries.set(key, entry);
+    }
+  }
+
+  /** Writes what the API made (not the template's schedules) to the state file, whole, atomically. */
+  private save(): void {
+    if (!this.stateFile) return;
+    const state: SavedState = {
+      version: 1,
+      groups: [...this.groups.keys()].filter((name) => !this.fixedGroups.has(name)),
+      createTokens: [...this.createTokens],
+      schedules: [...this.entries.values()].filter((e) => !e.logicalId).map((e) => ({ definition: e.definition, createdAt: e.createdAt, modifiedAt: e.modifiedAt, clientToken: e.clientToken, completed: e.completed })),
+    };
+    writeFileSync(`${this.stateFile}.tmp`, JSON.stringify(state));
+    renameSync(`${this.stateFile}.tmp`, this.stateFile);
   }
 
   /** The template's rate schedules, as the runtime runs them. */
@@ -303,6 +345,7 @@ export class LocalScheduler {
     const notRun = this.notRun().find((line) => line.startsWith(`schedule ${definition.GroupName}/${definition.Name}:`));
     if (notRun) this.log(`scheduler: ${notRun}`);
     if (this.started) this.arm(entry);
+    this.save();
     return { ScheduleArn: entry.arn };
   }
 
@@ -315,6 +358,7 @@ export class LocalScheduler {
     entry.clientToken = existing.clientToken;
     this.entries.set(key, entry);
     if (this.started) this.arm(entry);
+    this.save();
     return { ScheduleArn: entry.arn };
   }
 
@@ -347,6 +391,7 @@ export class LocalScheduler {
     if (!entry) throw new SchedulerError('ResourceNotFoundException', `Schedule ${name} does not exist.`);
     this.disarm(entry);
     this.entries.delete(key);
+    this.save();
   }
 
   list(filter: { group?: string; namePrefix?: string; state?: string }): Array<Record<string, unknown>> {
@@ -366,7 +411,9 @@ export class LocalScheduler {
 
   createGroup(name: string): { ScheduleGroupArn: string } {
     if (this.groups.has(name)) throw new SchedulerError('ConflictException', `Schedule group ${name} already exists.`);
-    return { ScheduleGroupArn: this.putGroup(name).arn };
+    const group = this.putGroup(name);
+    this.save();
+    return { ScheduleGroupArn: group.arn };
   }
 
   getGroup(name: string): Record<string, unknown> {
@@ -389,6 +436,7 @@ export class LocalScheduler {
       this.entries.delete(key);
     }
     this.groups.delete(name);
+    this.save();
   }
 
   // --- running ---------------------------------------------------------------------------------------------
@@ -435,31 +483,39 @@ export class LocalScheduler {
     if (entry.definition.State === 'DISABLED' || entry.completed || entry.plan.kind === 'not-run' || entry.target.kind === 'not-run') return;
     if (entry.plan.kind === 'rate') {
       const everyMs = entry.everyMs ?? entry.plan.everyMs;
-      entry.timer = setInterval(() => {
-        const now = Date.now();
-        const { StartDate, EndDate } = entry.definition;
-        if ((StartDate !== undefined && now < StartDate * 1000) || (EndDate !== undefined && now >= EndDate * 1000)) return;
-        void this.track(this.fire(entry, now));
-      }, everyMs);
+      const tick = (due: number) =>
+        this.wake(entry, due, () => {
+          const { StartDate, EndDate } = entry.definition;
+          if (!((StartDate !== undefined && due < StartDate * 1000) || (EndDate !== undefined && due >= EndDate * 1000))) void this.track(this.fire(entry, due));
+          // Missed ticks (a stalled process) are not caught up: Scheduler does not either.
+          const next = due + everyMs;
+          tick(next > Date.now() ? next : Date.now() + everyMs);
+        });
+      tick(Date.now() + everyMs);
       return;
     }
     const atMs = entry.plan.atMs;
-    const wait = atMs - Date.now();
-    if (wait > MAX_TIMER_MS) {
-      entry.timer = setTimeout(() => this.arm(entry), MAX_TIMER_MS);
-      return;
-    }
-    entry.timer = setTimeout(() => {
+    this.wake(entry, atMs, () => {
       entry.timer = undefined;
       entry.completed = true;
+      this.save();
       void this.track(
         this.fire(entry, atMs).finally(() => {
           const key = keyOf(entry.definition.GroupName, entry.definition.Name);
           // Deleted after it ran (DELETE), unless it was replaced or deleted meanwhile.
-          if (entry.definition.ActionAfterCompletion === 'DELETE' && this.entries.get(key) === entry) this.entries.delete(key);
+          if (entry.definition.ActionAfterCompletion === 'DELETE' && this.entries.get(key) === entry) {
+            this.entries.delete(key);
+            this.save();
+          }
         }),
       );
-    }, Math.max(0, wait));
+    });
+  }
+
+  /** Runs `then` at `at` (at once if past), in steps where it is beyond setTimeout's reach. */
+  private wake(entry: Entry, at: number, then: () => void): void {
+    const wait = at - Date.now();
+    entry.timer = wait > MAX_TIMER_MS ? setTimeout(() => this.wake(entry, at, then), MAX_TIMER_MS) : setTimeout(then, Math.max(0, wait));
   }
 
   private disarm(entry: Entry): void {

@@ -2,6 +2,9 @@
 // one-time and rate schedules running against a Lambda target and a real (local) SQS queue, retries and the
 // dead-letter queue, and what it reports it cannot run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ConflictException,
   CreateScheduleCommand,
@@ -248,6 +251,29 @@ describe('local EventBridge Scheduler API', () => {
     await client.send(new CreateScheduleCommand(oneTime('hold-1', lambdaArn('Hold'), { GroupName: 'holds', ScheduleExpression: 'at(2099-01-01T00:00:00)' })));
     await client.send(new DeleteScheduleGroupCommand({ Name: 'holds' }));
     await expect(client.send(new GetScheduleCommand({ Name: 'hold-1', GroupName: 'holds' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('keeps what the API made across a restart, and a one-time schedule due meanwhile fires when it starts again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scheduler-state-'));
+    const stateFile = join(dir, 'scheduler.json');
+    const fired: unknown[] = [];
+    const make = () => new LocalScheduler({ schedules: [], invoke: async (_, input) => void fired.push(input), deadLetter: async () => {}, stateFile, log: () => {} });
+    const first = make();
+    first.createGroup('renewals');
+    first.create({ Name: 'renew-later', GroupName: 'renewals', ScheduleExpression: 'at(2099-01-01T00:00:00)', State: 'ENABLED', FlexibleTimeWindow: { Mode: 'OFF' }, ActionAfterCompletion: 'DELETE', Target: { Arn: lambdaArn('Renew'), RoleArn: roleArn } }, 'token-1');
+    // Made while stopped, due while stopped: the restarted scheduler runs it.
+    first.create({ Name: 'overdue', GroupName: 'default', ScheduleExpression: atSoon(-60_000), State: 'ENABLED', FlexibleTimeWindow: { Mode: 'OFF' }, ActionAfterCompletion: 'DELETE', Target: { Arn: lambdaArn('Renew'), RoleArn: roleArn, Input: '{"overdue":true}' } });
+    await first.stop();
+    const second = make();
+    expect(second.get('renewals', 'renew-later')).toMatchObject({ ScheduleExpression: 'at(2099-01-01T00:00:00)' });
+    expect(second.create({ Name: 'renew-later', GroupName: 'renewals', ScheduleExpression: 'rate(1 day)', State: 'ENABLED', FlexibleTimeWindow: { Mode: 'OFF' }, ActionAfterCompletion: 'NONE', Target: { Arn: lambdaArn('Renew'), RoleArn: roleArn } }, 'token-1').ScheduleArn).toContain('renewals/renew-later');
+    second.start();
+    await until(async () => (fired.length ? true : undefined));
+    await second.stop();
+    expect(fired).toEqual([{ overdue: true }]);
+    const third = make();
+    expect(third.list({}).map((s) => s.Name)).toEqual(['renew-later']);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('reads at() in its zone, the earlier instant of a repeated hour', () => {
