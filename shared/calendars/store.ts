@@ -184,6 +184,8 @@ export function presentConnection(view: Omit<ConnectionView, 'written'>, sync: S
       lastSuccessAt: sync.lastSuccessAt ?? null,
       lastError: sync.lastError ?? null,
       nextRunAt: sync.nextRunAt ?? null,
+      // The sync engine's counts: requests the last read made (one per unchanged calendar), failures in a row.
+      counts: { requests: sync.requests ?? null, failures: sync.failures },
     },
     createdAt: view.createdAt,
     updatedAt: view.updatedAt,

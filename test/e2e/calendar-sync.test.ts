@@ -101,6 +101,19 @@ describe('calendar sync by schedule', () => {
     expect(next - Date.parse(connection.body.sync.lastSuccessAt)).toBeLessThanOrEqual(5_000);
   });
 
+  it('an unchanged calendar costs one request per scheduled read', async () => {
+    const first = (await call('GET', `/calendars/connections/${connectionId}`, tokens.ann)).body.sync.lastSuccessAt;
+    // Two scheduled reads later, with nothing changed in the calendar.
+    let runs = 0;
+    let seen = first;
+    const after = await until(() => call('GET', `/calendars/connections/${connectionId}`, tokens.ann), (r) => {
+      if (r.body.sync.lastSuccessAt !== seen) [runs, seen] = [runs + 1, r.body.sync.lastSuccessAt];
+      return runs >= 2;
+    });
+    expect(runs).toBeGreaterThanOrEqual(2);
+    expect(after.body.sync).toMatchObject({ state: 'ok', counts: { requests: 1, failures: 0 } });
+  });
+
   it('an event put into the calendar leaves GET /slots with no API call, and comes back when deleted', async () => {
     expect(await slotStarts()).toContain(hour(10).toISOString());
     expect((await putEvent('dentist', hour(10), hour(11))).status).toBe(201);
