@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import * as booking from './booking.ts';
+import * as calendars from './calendars.ts';
+import * as calendarSync from './calendar-sync.ts';
 import * as others from './others.ts';
 import * as scheduling from './scheduling.ts';
 import * as webhooks from './webhooks.ts';
@@ -46,10 +48,16 @@ export const eventCatalog = {
   'schedule.updated': { aggregateType: 'schedule', schemaVersion: 1, payload: scheduling.scheduleUpdated },
   'event-type.created': { aggregateType: 'event-type', schemaVersion: 1, payload: scheduling.eventTypeCreated },
   'event-type.updated': { aggregateType: 'event-type', schemaVersion: 1, payload: scheduling.eventTypeUpdated },
-  'calendar.connected': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarConnected },
-  'calendar.disconnected': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarDisconnected },
-  'calendar.event.created': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarEventCreated },
-  'calendar.event.updated': { aggregateType: 'calendar', schemaVersion: 1, payload: others.calendarEventUpdated },
+  'calendar.connected': { aggregateType: 'calendar', schemaVersion: 1, payload: calendars.calendarConnected },
+  'calendar.calendars.changed': { aggregateType: 'calendar', schemaVersion: 1, payload: calendars.calendarCalendarsChanged },
+  'calendar.reauth.required': { aggregateType: 'calendar', schemaVersion: 1, payload: calendars.calendarReauthRequired },
+  'calendar.disconnected': { aggregateType: 'calendar', schemaVersion: 1, payload: calendars.calendarDisconnected },
+  'calendar.event.created': { aggregateType: 'calendar', schemaVersion: 1, payload: calendars.calendarEventCreated },
+  'calendar.event.updated': { aggregateType: 'calendar', schemaVersion: 1, payload: calendars.calendarEventUpdated },
+  'calendar.event.deleted': { aggregateType: 'calendar', schemaVersion: 1, payload: calendars.calendarEventDeleted },
+  'calendar.conflict.detected': { aggregateType: 'calendar', schemaVersion: 1, payload: calendarSync.calendarConflictDetected },
+  'calendar.conflict.resolved': { aggregateType: 'calendar', schemaVersion: 1, payload: calendarSync.calendarConflictResolved },
+  'calendar.sync.failing': { aggregateType: 'calendar', schemaVersion: 1, payload: calendarSync.calendarSyncFailing },
   'webhook.created': { aggregateType: 'webhook', schemaVersion: 1, payload: webhooks.webhookCreated },
   'webhook.updated': { aggregateType: 'webhook', schemaVersion: 1, payload: webhooks.webhookUpdated },
   'webhook.secret.rotated': { aggregateType: 'webhook', schemaVersion: 1, payload: webhooks.webhookSecretRotated },

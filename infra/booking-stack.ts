@@ -26,6 +26,8 @@ import { Webhooks } from './constructs/webhooks.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { Analytics } from './constructs/analytics.ts';
 import { InlineRolePolicies } from './constructs/inline-role-policies.ts';
+import { Calendars } from './constructs/calendars.ts';
+import { CalendarSync } from './constructs/calendar-sync.ts';
 
 /** How a route is reached: by anyone, by a signed-in organizer (checked by API Gateway), or by either an
  * organizer or the attendee's booking token (checked in the handler, since API Gateway cannot express "or"). */
@@ -179,7 +181,12 @@ export class BookingStack extends Stack {
 
     const deadLetterQueue = (id: string) => this.deadLetterQueue(id);
     const webhooks = new Webhooks(this, 'Webhooks', { bus, tables, deadLetterQueue });
-    const api = this.httpApi(tables, tokenEnvironment, jwtIssuer, jwtAudience, [...routes, ...webhooks.routes]);
+    const syncPeriodSeconds = Number(this.node.tryGetContext('syncPeriodSeconds') ?? 300);
+    const calendars = new Calendars(this, 'Calendars', { tables, deadLetterQueue, syncPeriodSeconds });
+    const calendarSync = new CalendarSync(this, 'CalendarSync', { tables, syncQueue: calendars.syncQueue, syncWorker: calendars.syncWorker, syncPeriodSeconds, deadLetterQueue });
+    const api = this.httpApi(tables, tokenEnvironment, jwtIssuer, jwtAudience, [...routes, ...webhooks.routes, ...calendars.routes, ...calendarSync.routes]);
+    calendars.connect({ bus, publicApiUrl: api.apiEndpoint });
+    calendarSync.connect({ bus });
     new Notifications(this, 'Notifications', {
       bus,
       tables,
@@ -190,7 +197,7 @@ export class BookingStack extends Stack {
     new Analytics(this, 'Analytics', { bus, tables, deadLetterQueue });
     this.publisher(tables, bus);
     const payments = new Payments(this, 'Payments', { tables, tokenEnvironment });
-    const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, payments: payments.workflowPayments });
+    const workflow = new BookingWorkflow(this, 'BookingWorkflow', { tables, payments: payments.workflowPayments, calendars: calendars.liveBusy });
     const watched = payments.connect({ api, stateMachine: workflow.stateMachine, bus });
     this.alarms.apiFunctions(watched.apiFunctions, 'Payments');
     for (const { name, queue } of watched.deadLetterQueues) this.alarms.deadLetters(name, queue);

@@ -20,6 +20,8 @@ export const accessModes = {
   /** One conditional put per item, never read back (the audit log's entries, a new connection). */
   putOnly: ['dynamodb:PutItem'],
   deleteOnly: ['dynamodb:DeleteItem'],
+  /** Finding items by an index and moving them along it (the calendar sync dispatcher claims due entries). */
+  queryAndUpdate: ['dynamodb:Query', 'dynamodb:UpdateItem'],
   /** Finding items by an index and deleting the stale ones (the push subscriber's connections). */
   queryAndDelete: ['dynamodb:Query', 'dynamodb:DeleteItem'],
   /** Reading one item by key and deleting a stale one (the WebSocket $default route's connection record). */

@@ -14,7 +14,10 @@ export const workflowErrors = { refused: 'BookingRefused', concurrency: 'Concurr
 /** What the payment steps need beyond the tables: the Stripe secret's name and the grant to read it. */
 export type WorkflowPayments = { environment: Record<string, string>; grantStripe: (fn: ServiceFunction) => void };
 
-type Props = { tables: { events: Table; state: Table }; payments: WorkflowPayments };
+/** What CheckAvailability needs to ask the hosts' calendars live: the calendars' key and OAuth secret. */
+export type WorkflowCalendars = { environment: Record<string, string>; grant: (fn: ServiceFunction) => void };
+
+type Props = { tables: { events: Table; state: Table }; payments: WorkflowPayments; calendars?: WorkflowCalendars };
 
 /**
  * The saga of one requested booking (Standard workflow: exactly-once steps, room for long waits such as a
@@ -73,7 +76,12 @@ export class BookingWorkflow extends Construct {
       retryOnServiceExceptions: true,
     });
     start.addRetry({ errors: [workflowErrors.concurrency], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 5 });
-    const checkAvailability = invoke('CheckAvailability', step('CheckAvailability', 'checkAvailability'));
+    const checkAvailabilityFunction = step('CheckAvailability', 'checkAvailability');
+    if (props.calendars) {
+      for (const [name, value] of Object.entries(props.calendars.environment)) checkAvailabilityFunction.addEnvironment(name, value);
+      props.calendars.grant(checkAvailabilityFunction);
+    }
+    const checkAvailability = invoke('CheckAvailability', checkAvailabilityFunction);
     const accept = invoke('Accept', step('Accept', 'accept'));
     const failCreation = invoke('FailCreation', step('FailCreation', 'failCreation'));
     // The compensation is worth a few seconds more than the other steps: a throttled table often recovers.

@@ -8,6 +8,7 @@ import {
   DeleteMessageCommand,
   ChangeMessageVisibilityCommand,
   ReceiveMessageCommand,
+  SendMessageCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -23,7 +24,9 @@ export type DeadLetterSource =
   | { kind: 'rule-target'; ruleId: string; targetKind: TargetKind; resourceId: string }
   | { kind: 'lambda-async'; functionId: string }
   | { kind: 'stream'; functionId: string; tableName: string; streamArn: string }
-  | { kind: 'schedule'; scheduleId: string; functionId: string; input: unknown };
+  | { kind: 'schedule'; scheduleId: string; functionId: string; input: unknown }
+  /** A work queue's redrive policy: what its consumer failed too often goes back onto it (as SQS's own redrive does). */
+  | { kind: 'queue'; queueId: string };
 
 /** Queue logical id -> the sources that send to it, read from the template. */
 export function deadLetterSources(resolver: TemplateResolver): Map<string, DeadLetterSource[]> {
@@ -43,6 +46,9 @@ export function deadLetterSources(resolver: TemplateResolver): Map<string, DeadL
     const p = resolver.resolve(resource.Properties ?? {});
     const streamArn = String(p.EventSourceArn);
     add(p.DestinationConfig?.OnFailure?.Destination, { kind: 'stream', functionId: logicalIdOfArn(p.FunctionName), tableName: streamArn.split('/')[1]!, streamArn });
+  }
+  for (const [queueId, resource] of resolver.ofType('AWS::SQS::Queue')) {
+    add(resolver.resolve(resource.Properties?.RedrivePolicy?.deadLetterTargetArn), { kind: 'queue', queueId });
   }
   for (const schedule of schedulesOf(resolver).schedules) {
     add(schedule.deadLetterQueueArn, { kind: 'schedule', scheduleId: schedule.logicalId, functionId: schedule.functionId, input: schedule.input });
@@ -150,6 +156,9 @@ export class Redriver {
         return `${source.functionId} ran`;
       case 'stream':
         return this.redriveStreamBatch(source, body.DDBStreamBatchInfo);
+      case 'queue':
+        await this.deps.sqs.send(new SendMessageCommand({ QueueUrl: this.deps.queueUrl(source.queueId), MessageBody: message.Body ?? '' }));
+        return `moved back to ${source.queueId}`;
     }
   }
 
@@ -278,5 +287,7 @@ function describe(source: DeadLetterSource): string {
       return `${source.functionId} (stream of ${source.tableName})`;
     case 'schedule':
       return `${source.scheduleId} -> ${source.functionId}`;
+    case 'queue':
+      return source.queueId;
   }
 }

@@ -19,7 +19,8 @@ import { Redriver } from './redrive.ts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { rebuildProjections } from '../../shared/projections/rebuild.ts';
 import { LocalStepFunctions } from './step-functions.ts';
-import { LocalScheduler, schedulesOf } from './scheduler.ts';
+import { LocalScheduler, localPeriodEnvironment, schedulesOf } from './scheduler.ts';
+import { startSchedulerApi } from './scheduler-api.ts';
 import { StreamPoller } from './stream-poller.ts';
 import { SqsPoller } from './sqs-poller.ts';
 import { startLocalSes } from './ses.ts';
@@ -29,6 +30,9 @@ import { startWebSocketApi } from './websocket-api.ts';
 import { startAwsJsonEndpoint } from './aws-json-endpoint.ts';
 import { startLocalStripe, type LocalStripe } from './stripe.ts';
 import { LOCAL_SECRET_METADATA } from '../constructs/payments.ts';
+import { LOCAL_KEY_METADATA } from '../constructs/calendars.ts';
+import { DEFAULT_GOOGLE_CLIENT } from './google-calendar.ts';
+import { DEFAULT_GRAPH_CLIENT } from './microsoft-graph.ts';
 
 /** How each resource type of the template is honoured here. Anything not listed is reported as not run. */
 export const localSupport: Record<string, string> = {
@@ -47,10 +51,12 @@ export const localSupport: Record<string, string> = {
   'AWS::ApiGatewayV2::Authorizer': 'JWT checked against the local issuer',
   'AWS::ApiGatewayV2::Stage': 'one local stage',
   'AWS::ApiGatewayV2::RouteResponse': 'route responses sent back',
-  'AWS::Scheduler::Schedule': 'rate schedules invoking Lambda (others are reported)',
+  'AWS::Scheduler::Schedule': 'rate schedules invoking Lambda or SQS, with retries and DLQ (cron and other targets are reported); the Scheduler API runs rate and at() schedules created at run time',
+  'AWS::Scheduler::ScheduleGroup': 'a group of the local Scheduler API',
   'AWS::Cognito::UserPool': 'replaced by the local token issuer (npm run token)',
   'AWS::Cognito::UserPoolClient': 'replaced by the local token issuer',
   'AWS::SES::ConfigurationSet': 'aws-ses-v2-local keeps every mail sent (GET /store); no suppression list',
+  'AWS::KMS::Key': 'replaced by a key file in the data dir (calendar-credentials.key, CALENDAR_KEY_FILE): the same envelope encryption, the file as master key',
 };
 /**
  * Types with no behaviour to play on one machine: permissions, log groups, the CDK's own metadata, and the
@@ -92,6 +98,8 @@ export type LocalStack = {
   stepFunctions: LocalStepFunctions;
   lambda: LambdaRuntime;
   scheduler: LocalScheduler;
+  /** The local EventBridge Scheduler API (AWS_ENDPOINT_URL_SCHEDULER). */
+  schedulerEndpoint: string;
   stripe: LocalStripe;
   close(): Promise<void>;
 };
@@ -159,6 +167,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await ensureTables(dynamo, options.template, (logicalId) => resolver.ref(logicalId));
 
     const lambda = new LambdaRuntime(resolver, log);
+    // A period shortened locally (SYNC_PERIOD_SECONDS) reaches the functions that compute next runs from it.
+    for (const [functionId, values] of localPeriodEnvironment(resolver)) Object.assign(lambda.get(functionId).environment, values);
     const stepFunctions = new LocalStepFunctions(resolver, (id, event) => lambda.invoke(id, event), log);
 
     // Secrets come from files under the data directory, never from the template. The Stripe secret is made on
@@ -203,6 +213,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const eventBridge = await startEventBridgeEndpoint({ onEvents: (events) => bus.put(events) });
     closers.push(() => eventBridge.close());
 
+    // EventBridge Scheduler: the template's schedules, and those functions create through the Scheduler API.
+    const { schedules, notRun: unscheduled } = schedulesOf(resolver);
+    notRun.push(...unscheduled);
+    const scheduler = new LocalScheduler({
+      schedules,
+      groups: resolver.ofType('AWS::Scheduler::ScheduleGroup').map(([logicalId, r]) => String(resolver.resolve(r.Properties?.Name) ?? logicalId)),
+      invoke: (id, input) => lambda.invoke(id, input),
+      sendToQueue,
+      deadLetter: sendToQueue,
+      stateFile: join(options.dataDir, 'scheduler.json'),
+      log,
+    });
+    const schedulerApi = await startSchedulerApi(scheduler);
+    closers.push(() => schedulerApi.close());
+
     Object.assign(process.env, {
       AWS_REGION: localAwsConfig.region,
       AWS_ACCESS_KEY_ID: localAwsConfig.credentials.accessKeyId,
@@ -211,9 +236,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       AWS_ENDPOINT_URL_SFN: sfnEndpoint.endpoint,
+      AWS_ENDPOINT_URL_SCHEDULER: schedulerApi.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: sfnEndpoint.endpoint,
       // Only here: the Stripe adapter talks to api.stripe.com unless told otherwise.
       STRIPE_API_URL: stripe.url,
+      // The calendars' KMS key, played by a key file (the vault seals data keys with it instead of KMS).
+      ...localKeyFiles(resolver, options.dataDir),
       ...(ses ? { AWS_ENDPOINT_URL_SES: ses.url } : {}),
       // Developers point webhooks at receivers on this machine; in the cloud loopback stays refused.
       WEBHOOKS_ALLOW_LOOPBACK: 'true',
@@ -293,9 +321,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     closers.unshift(() => control.close());
 
-    const { schedules, notRun: unscheduled } = schedulesOf(resolver);
-    notRun.push(...unscheduled);
-    const scheduler = new LocalScheduler({ schedules, invoke: (id, input) => lambda.invoke(id, input), deadLetter: sendToQueue, log });
     scheduler.start();
     closers.unshift(() => scheduler.stop());
 
@@ -359,6 +384,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stepFunctions,
       lambda,
       scheduler,
+      schedulerEndpoint: schedulerApi.endpoint,
       stripe,
       close: async () => {
         for (const close of [...closers, ...emulators]) await close();
@@ -382,7 +408,25 @@ function localSecrets(resolver: TemplateResolver, dir: string): Map<string, stri
       const keys = { apiKey: `sk_test_local_${randomBytes(18).toString('hex')}`, webhookSecret: `whsec_${randomBytes(24).toString('base64url')}` };
       writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
     }
+    if (!existsSync(file) && resource.Metadata?.[LOCAL_SECRET_METADATA] === 'calendar-oauth') {
+      // The local Google and Microsoft servers' dev clients; the state key signs the OAuth state.
+      const clients = {
+        google: DEFAULT_GOOGLE_CLIENT,
+        microsoft: DEFAULT_GRAPH_CLIENT,
+        stateKey: randomBytes(32).toString('base64url'),
+      };
+      writeFileSync(file, JSON.stringify(clients, null, 2), { mode: 0o600 });
+    }
     if (existsSync(file)) values.set(logicalId, readFileSync(file, 'utf8'));
   }
   return values;
+}
+
+/** The key files that stand in for the template's KMS keys (made on first start), as the variable the vault reads. */
+function localKeyFiles(resolver: TemplateResolver, dataDir: string): Record<string, string> {
+  const key = resolver.ofType('AWS::KMS::Key').find(([, r]) => r.Metadata?.[LOCAL_KEY_METADATA] === 'calendar-credentials');
+  if (!key) return {};
+  const file = join(dataDir, 'calendar-credentials.key');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32), { mode: 0o600 });
+  return { CALENDAR_KEY_FILE: file };
 }

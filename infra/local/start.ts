@@ -12,7 +12,8 @@ if (args.has('--help')) {
   console.log(`usage: npm start [-- --seed] [-- --reset]
   --seed    create a demo event type for the organizer "dev-organizer"
   --reset   delete the local data (${defaultDataDir}) first
-environment: HTTP_PORT (3000), WS_PORT (3001), SQS_PORT (3002), STRIPE_PORT (3004), SES_PORT (3005), DYNAMODB_PORT (8000), DATA_DIR (.local)`);
+environment: HTTP_PORT (3000), WS_PORT (3001), SQS_PORT (3002), STRIPE_PORT (3004), SES_PORT (3005), DYNAMODB_PORT (8000), DATA_DIR (.local)
+             SYNC_PERIOD_SECONDS (the calendar sync schedule's period in seconds, 5 at least; the template's otherwise)`);
   process.exit(0);
 }
 

@@ -7,7 +7,16 @@ export type ProviderName = 'google' | 'microsoft' | 'caldav';
 /** What an adapter needs to act for one connection. Stored encrypted; never in events, logs or responses. */
 export type ProviderCredentials =
   | { kind: 'oauth'; refreshToken: string; accessToken?: string; accessTokenExpiresAt?: number }
-  | { kind: 'basic'; serverUrl: string; username: string; password: string; homeUrl?: string };
+  | {
+      kind: 'basic';
+      serverUrl: string;
+      username: string;
+      password: string;
+      /** Found by discovery (CalDAV calendar-home-set): reads and listings start here, with no discovery. */
+      homeUrl?: string;
+      /** The account's calendar user addresses (CalDAV calendar-user-address-set): its declined invitations block nothing. */
+      addresses?: string[];
+    };
 
 /** One calendar of a connection, as the provider lists it. `id` is the provider's (a URL for CalDAV). */
 export type ExternalCalendar = { id: string; name: string; primary: boolean; writable: boolean; timeZone?: string };

@@ -6,6 +6,7 @@ import { defaultSchedulesOf, readOrganization, readSchedule, readTeam, toEngineS
 import { computeSlots, type Interval, type Schedule, type Slot, type SlotQuery } from './availability.ts';
 import { ruleViolated } from '../domain/decider.ts';
 import { SlotTakenError } from '../booking/slot-taken.ts';
+import { externalBusy } from '../calendars/busy-store.ts';
 
 type Tables = { client: DynamoDBDocumentClient; stateTable: string };
 const MINUTE = 60_000;
@@ -53,16 +54,19 @@ export async function slotQueryFor(tables: Tables, eventType: EventTypeView, ran
   const hostIds = await hostsOf(tables, eventType);
   const before = eventType.bufferBeforeMinutes * MINUTE;
   const after = (eventType.lengthMinutes + eventType.bufferAfterMinutes) * MINUTE;
-  const [schedules, ownSchedule, busy] = await Promise.all([
+  const busyRange = { start: range.start - before, end: range.end + after };
+  const [schedules, ownSchedule, busy, calendarBusy] = await Promise.all([
     defaultSchedulesOf(tables, hostIds),
     eventType.scheduleId ? readSchedule(tables, eventType.scheduleId) : undefined,
-    options.ignoreBusy ? new Map<string, Interval[]>() : claimedTime(tables, hostIds, { start: range.start - before, end: range.end + after }, options.excludeBookingId),
+    options.ignoreBusy ? new Map<string, Interval[]>() : claimedTime(tables, hostIds, busyRange, options.excludeBookingId),
+    // The hosts' busy time from their connected calendars (shared/calendars/busy-store.ts).
+    options.ignoreBusy ? new Map<string, Interval[]>() : externalBusy(tables, hostIds, busyRange),
   ]);
   // The event type's own schedule is its owner's hours for it; other hosts keep their default hours.
   const scheduleOf = (hostId: string): Schedule =>
     ownSchedule && hostId === eventType.ownerId ? toEngineSchedule(ownSchedule) : schedules.get(hostId)!;
   return {
-    hosts: hostIds.map((hostId) => ({ hostId, schedule: scheduleOf(hostId), busy: busy.get(hostId) ?? [] })),
+    hosts: hostIds.map((hostId) => ({ hostId, schedule: scheduleOf(hostId), busy: [...(busy.get(hostId) ?? []), ...(calendarBusy.get(hostId) ?? [])] })),
     schedulingType: eventType.teamId ? eventType.schedulingType! : 'single',
     lengthMinutes: eventType.lengthMinutes,
     slotIntervalMinutes: eventType.slotIntervalMinutes,

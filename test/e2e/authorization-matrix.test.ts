@@ -306,6 +306,8 @@ const rows: Row[] = [
       return { params: { id: (await asOwner('POST', '/webhooks', { url: 'http://127.0.0.1:9/gone' })).id } };
     },
   },
+  // Each caller sees the conflicts of their own calendars only (none of the owner's here).
+  { route: 'GET /calendars/conflicts', expected: byOrganizer({ owner: 200, member: 200, other: 200, foreign: 200 }), request: () => ({ query: 'status=open' }) },
   {
     route: 'GET /analytics',
     expected: byOrganizer({ owner: 200, member: 200, other: 200, foreign: 200 }),

@@ -12,6 +12,7 @@ import { BUNDLE_LIMIT_BYTES, functionEntries } from '../bench/cold-start.ts';
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** The clients each module's code calls, by the SDK package it must import. */
 const clientsCalled: Record<string, string[]> = {
+  'functions/scheduled/dispatch-calendar-sync.ts': ['@aws-sdk/client-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/lib-dynamodb'],
   'functions/stream/publish-events.ts': ['@aws-sdk/client-eventbridge'],
   'functions/subscribers/realtime-push.ts': ['@aws-sdk/client-apigatewaymanagementapi', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'],
   // Resume replays the connection's feed (state table) onto the socket.

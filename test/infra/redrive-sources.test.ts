@@ -16,7 +16,7 @@ describe('redrive targets come from the template', () => {
   it('maps every dead-letter queue to the targets that park messages in it', () => {
     const sources = deadLetterSources(new TemplateResolver(inject('template'), names));
     const summary = Object.fromEntries(
-      [...sources].map(([queue, list]) => [strip(queue), list.map((s) => `${s.kind}:${strip('functionId' in s ? s.functionId : s.resourceId)}`).sort()]),
+      [...sources].map(([queue, list]) => [strip(queue), list.map((s) => `${s.kind}:${strip('functionId' in s ? s.functionId : 'queueId' in s ? s.queueId : s.resourceId)}`).sort()]),
     );
     expect(summary).toEqual({
       AuditLogDLQ: ['lambda-async:AuditLogFunction', 'rule-target:AuditLogFunction'],
@@ -28,6 +28,12 @@ describe('redrive targets come from the template', () => {
       WebhooksDLQ: [expect.stringMatching(/^lambda-async:WebhooksFunction/), expect.stringMatching(/^rule-target:WebhooksFunction/)],
       PaymentsRefundPaymentsDLQ: [expect.stringMatching(/^lambda-async:PaymentsRefundPaymentsFunction/), expect.stringMatching(/^rule-target:PaymentsRefundPaymentsFunction/)],
       SettleBookingsDLQ: ['schedule:SettleBookingsFunction'],
+      CalendarSyncDispatchDLQ: [expect.stringMatching(/^schedule:CalendarSyncDispatchFunction/)],
+      CalendarConflictsDLQ: [expect.stringMatching(/^lambda-async:CalendarSyncCalendarConflictsFunction/), expect.stringMatching(/^rule-target:CalendarSyncCalendarConflictsFunction/)],
+      // Work queues' redrive policies: parked messages go back onto the queue they came from.
+      WebhookDeliveriesDLQ: [expect.stringMatching(/^queue:WebhooksDeliveryQueue/)],
+      CalendarSyncDLQ: [expect.stringMatching(/^queue:CalendarsSyncQueue/)],
+      CalendarWritesDLQ: [expect.stringMatching(/^lambda-async:CalendarsCalendarWritesFunction/), expect.stringMatching(/^rule-target:CalendarsCalendarWritesFunction/)],
     });
   });
 

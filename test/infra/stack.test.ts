@@ -246,6 +246,16 @@ describe('HTTP API', () => {
     ['GET /webhooks/{id}/deliveries', 'jwt'],
     ['POST /webhooks/{id}/deliveries/{eventId}/redeliver', 'jwt'],
     ['POST /webhooks/{id}/replay', 'jwt'],
+    ['POST /calendars/connections', 'jwt'],
+    ['GET /calendars/connections', 'jwt'],
+    ['GET /calendars/connections/{id}', 'jwt'],
+    ['PATCH /calendars/connections/{id}', 'jwt'],
+    ['DELETE /calendars/connections/{id}', 'jwt'],
+    ['POST /calendars/connections/{id}/sync', 'jwt'],
+    ['GET /calendars/connect/{provider}', 'jwt'],
+    ['GET /calendars/callback/{provider}', 'none'],
+    ['GET /calendars/connected', 'none'],
+    ['GET /calendars/conflicts', 'jwt'],
   ];
 
   it('has exactly the documented routes', () => {
@@ -327,6 +337,9 @@ describe('least privilege', () => {
     for (const [, r] of getRoutes) {
       const integration = r.Properties.Target['Fn::Join'][1][1].Ref as string;
       const fn = refId(resources[integration]!.Properties.IntegrationUri)!;
+      // One function serves every calendar route (stack resources), and the OAuth callback is a GET by the
+      // OAuth 2 spec that records the connection: the calendar GETs share that function's writes.
+      if (entryOf(fn) === 'functions/http/calendars.ts') continue;
       const actions = allowedActions(fn);
       for (const write of writes) expect(actions.has(write), `${r.Properties.RouteKey} may ${write}`).toBe(false);
     }
@@ -423,6 +436,17 @@ describe('least privilege: each function gets the actions it calls, on the table
     'subscribers/webhooks': { EventsTable: ['dynamodb:Query'], StateTable: readWrite },
     'subscribers/notifications': { EventsTable: ['dynamodb:Query'], StateTable: readWrite },
     'subscribers/analytics': { EventsTable: ['dynamodb:Query'], StateTable: readWrite },
+    // Connections are an aggregate: every calendar route (GETs too, see above) shares the command grants.
+    'http/calendars': commandGrants,
+    // Records needs_reauth and the writes it made; keeps busy time, sync state and its lease.
+    'sync/calendar-sync': commandGrants,
+    'subscribers/calendar-writes': commandGrants,
+    // Claims due entries of the sync due list (moves them along the index); never reads or writes anything else.
+    'scheduled/dispatch-calendar-sync': { StateTable: ['dynamodb:Query', 'dynamodb:UpdateItem'] },
+    // Lists the caller's conflicts from the owner index.
+    'http/calendar-conflicts': { StateTable: ['dynamodb:Query'] },
+    // Records conflicts (their aggregates and views) after booking changes.
+    'subscribers/calendar-conflicts': commandGrants,
   };
 
   it.each(functions.map(([id]) => [id.replace(/[0-9A-F]{8}$/, ''), id] as const))('%s: exactly its grants, and the table variables of exactly the tables granted', (_name, fnId) => {
@@ -499,8 +523,8 @@ function moduleGraph(entry: string, seen = new Set<string>()): string[] {
 describe('queues', () => {
   it('the dead-letter queues exist, encrypted at rest and TLS-only, keeping messages 14 days', () => {
     // The webhook delivery queue is a work queue (its messages are attempts), not a DLQ: checked below.
-    const queues = ofType('AWS::SQS::Queue').filter(([id]) => !id.startsWith('WebhooksDeliveryQueue'));
-    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AnalyticsDLQ', 'AuditLogDLQ', 'PaymentsRefundPaymentsDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'NotificationsDLQ', 'StartBookingWorkflowDLQ', 'WebhookDeliveriesDLQ', 'WebhooksDLQ'].sort());
+    const queues = ofType('AWS::SQS::Queue').filter(([id]) => !id.startsWith('WebhooksDeliveryQueue') && !id.startsWith('CalendarsSyncQueue'));
+    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AnalyticsDLQ', 'AuditLogDLQ', 'PaymentsRefundPaymentsDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'NotificationsDLQ', 'StartBookingWorkflowDLQ', 'WebhookDeliveriesDLQ', 'WebhooksDLQ', 'CalendarSyncDLQ', 'CalendarWritesDLQ', 'CalendarSyncDispatchDLQ', 'CalendarConflictsDLQ'].sort());
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, `${id} is encrypted`).toBeTruthy();
       expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
@@ -536,6 +560,42 @@ describe('webhook delivery queue', () => {
   });
 });
 
+describe('calendars', () => {
+  it('the sync queue is encrypted, parks what keeps failing in the sync DLQ, and feeds the worker with batch item failures and a bounded concurrency', () => {
+    const [[id, queue]] = ofType('AWS::SQS::Queue').filter(([id]) => id.startsWith('CalendarsSyncQueue')) as [[string, any]];
+    expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
+    expect(refId(queue.Properties.RedrivePolicy.deadLetterTargetArn)).toMatch(/^CalendarSyncDLQ/);
+    const mapping = ofType('AWS::Lambda::EventSourceMapping').find(([, m]) => refId(m.Properties.EventSourceArn) === id)!;
+    expect(mapping[1].Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(mapping[1].Properties.ScalingConfig).toEqual({ MaximumConcurrency: 5 });
+    expect(refId(mapping[1].Properties.FunctionName)).toBe(functionByEntry('sync/calendar-sync'));
+  });
+
+  it('the credentials key rotates and only the functions that call providers may use it: sealing only where credentials are made', () => {
+    const key = logicalId('CalendarsCredentialsKey', 'AWS::KMS::Key');
+    expect(resources[key]!.Properties.EnableKeyRotation).toBe(true);
+    const users = functions
+      .filter(([id]) => statementsOf(id).some((s) => JSON.stringify(s.Resource ?? '').includes(key)))
+      .map(([id]) => [entryOf(id), [...allowedActions(id)].filter((a) => a.startsWith('kms:')).sort()] as const);
+    expect(Object.fromEntries(users)).toEqual({
+      'functions/http/calendars.ts': ['kms:Decrypt', 'kms:GenerateDataKey'],
+      'functions/sync/calendar-sync.ts': ['kms:Decrypt'],
+      'functions/subscribers/calendar-writes.ts': ['kms:Decrypt'],
+      'functions/workflow/booking-steps.ts': ['kms:Decrypt'],
+    });
+    // Of the workflow's steps, only CheckAvailability asks calendars.
+    const steps = functions.filter(([id]) => entryOf(id) === 'functions/workflow/booking-steps.ts' && statementsOf(id).some((s) => JSON.stringify(s.Resource ?? '').includes(key)));
+    expect(steps.map(([, fn]) => fn.Properties.Handler)).toEqual(['index.checkAvailability']);
+  });
+
+  it('the OAuth client secret is read by exactly the functions that call providers', () => {
+    const secret = logicalId('CalendarsOAuthSecret', 'AWS::SecretsManager::Secret');
+    const readers = functions.filter(([id]) => statementsOf(id).some((s) => actionsOf(s).includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource ?? '').includes(secret)));
+    expect(readers.map(([id]) => entryOf(id)).sort()).toEqual(['functions/http/calendars.ts', 'functions/subscribers/calendar-writes.ts', 'functions/sync/calendar-sync.ts', 'functions/workflow/booking-steps.ts'].sort());
+  });
+});
+
 describe('workflow', () => {
   it('is a Standard state machine with tracing and logs', () => {
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
@@ -559,7 +619,7 @@ describe('operations', () => {
   });
 
   it('every dead-letter queue has an alarm that fires on one visible message', () => {
-    const queues = ofType('AWS::SQS::Queue').filter(([id]) => !id.startsWith('WebhooksDeliveryQueue'));
+    const queues = ofType('AWS::SQS::Queue').filter(([id]) => !id.startsWith('WebhooksDeliveryQueue') && !id.startsWith('CalendarsSyncQueue'));
     expect(queues.length).toBeGreaterThan(0);
     for (const [id] of queues) {
       const [alarm, ...more] = alarmOn('ApproximateNumberOfMessagesVisible', 'QueueName', id);

@@ -1,0 +1,37 @@
+// Events of the calendar sync engine (issue 9): conflicts between a host's bookings and their external busy
+// time, and sync failures that persist. How severity is computed is written in events/README.md.
+import { z } from 'zod';
+import { externalId, id, instant, reasonText } from './primitives.ts';
+
+const span = z.object({ start: instant, end: instant });
+
+export const calendarConflictDetected = z.object({
+  conflictId: id,
+  /** The host whose calendar holds the external event. */
+  userId: id,
+  bookingId: id,
+  connectionId: id,
+  calendarId: externalId,
+  externalEventId: externalId,
+  /** `high`: the external event overlaps the meeting itself; `low`: only the booking's buffers. */
+  severity: z.enum(['high', 'low']),
+  booking: span,
+  overlap: span,
+});
+
+export const calendarConflictResolved = z.object({
+  conflictId: id,
+  userId: id,
+  bookingId: id,
+  reason: z.enum(['booking_cancelled', 'booking_moved', 'external_removed', 'external_moved']),
+});
+
+export const calendarSyncFailing = z.object({
+  userId: id,
+  connectionId: id,
+  provider: z.enum(['google', 'microsoft', 'caldav']),
+  failures: z.number().int().min(1).max(1_000_000),
+  /** The last success before this failure streak (or the connection's creation): the streak began after it, and names it. */
+  failingSince: instant,
+  lastError: reasonText,
+});

@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { organizer } from '../../shared/auth/identity.ts';
+import { bookingTables } from '../../shared/config.ts';
+import { listConflicts } from '../../shared/calendar-sync/conflict-store.ts';
+import { httpHandler, json } from '../../shared/http/handler.ts';
+import { parseQuery } from '../../shared/http/query.ts';
+
+const query = z.strictObject({ status: z.enum(['open', 'resolved']).optional() });
+
+/** GET /calendars/conflicts: the caller's own conflicts (as host), by booking start; `?status=open|resolved` filters. */
+export const handler = httpHandler(async (event) => {
+  const me = organizer(event);
+  const { status } = parseQuery(event, query);
+  return json(200, { conflicts: await listConflicts(bookingTables(), me.userId, status) });
+});

