@@ -428,8 +428,6 @@ describe('least privilege: each function gets the actions it calls, on the table
     'subscribers/calendar-writes': commandGrants,
     // Claims due entries of the sync due list (moves them along the index); never reads or writes anything else.
     'scheduled/dispatch-calendar-sync': { StateTable: ['dynamodb:Query', 'dynamodb:UpdateItem'] },
-    // Lists the caller's conflicts from the owner index.
-    'http/calendar-conflicts': { StateTable: ['dynamodb:Query'] },
     // Records conflicts (their aggregates and views) after booking changes.
     'subscribers/calendar-conflicts': commandGrants,
   };
