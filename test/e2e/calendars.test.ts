@@ -277,7 +277,9 @@ describe('Google and Microsoft: the OAuth round trip by following redirects, the
     expect(hops[0]).toBe(provider === 'google' ? `${google.url}/o/oauth2/v2/auth` : `${graph.url}/common/oauth2/v2.0/authorize`);
     expect(hops).toContain(`${stack.httpUrl}/calendars/callback/${provider}`);
     expect(status).toBe(200);
-    expect(final.pathname).toBe('/calendars/connected');
+    expect(final.pathname).toBe(`/calendars/callback/${provider}`);
+    expect(final.searchParams.get('result')).toBe('connected');
+    expect(final.searchParams.has('code')).toBe(false);
     expect(page).toContain('Calendar connected');
     const connectionId = final.searchParams.get('connection')!;
     organizers[provider].connectionId = connectionId;

@@ -48,8 +48,8 @@ describe('the local runtime reads the synthesized template', () => {
     expect(workflowRule.matches(event('booking.requested'))).toBe(true);
     expect(workflowRule.matches(event('booking.cancelled'))).toBe(false);
     expect(workflowRule.targets[0]!.deadLetterQueueArn).toMatch(/StartBookingWorkflowDLQ/);
-    // audit-log, realtime-push, the refund of a paid booking, webhooks, notifications and analytics
-    expect(rules.filter((rule) => rule.matches(event('booking.cancelled'))).length).toBe(6);
+    // audit-log, realtime-push, the refund of a paid booking, webhooks, notifications, analytics and calendar writes
+    expect(rules.filter((rule) => rule.matches(event('booking.cancelled'))).length).toBe(7);
     expect(rules.filter((rule) => rule.matches(event('user.created'))).length).toBe(2);
   });
 
