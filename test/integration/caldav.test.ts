@@ -9,12 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ICAL from 'ical.js';
-import { radicaleInstalled, startCaldavServer, type CaldavServer } from '../../infra/local/caldav-server.ts';
+import { DEV_CALDAV_LOGIN, radicaleInstalled, startCaldavServer, type CaldavServer } from '../../infra/local/caldav-server.ts';
 import { caldavProvider, discoverCaldav, type CaldavCredentials, type CaldavHooks } from '../../shared/calendars/providers/caldav.ts';
 import { CalendarAuthError, CalendarRequestError, CalendarUnavailableError, type BookingCalendarEvent, type BusyRead } from '../../shared/calendars/provider.ts';
 import { inviteUid } from '../../shared/notifications/render.ts';
 
-const users = { alice: 'alice-secret', bob: 'bob-secret' };
+const users = { alice: 'alice-secret', bob: 'bob-secret', 'carol@example.com': 'carol-secret' };
 let server: CaldavServer;
 let dataDir: string;
 const auth = (user: keyof typeof users) => `Basic ${Buffer.from(`${user}:${users[user]}`).toString('base64')}`;
@@ -203,6 +203,18 @@ describe('busy reads', () => {
       ],
       'holiday.ics': [{ start: '2026-12-23T23:00:00.000Z', end: '2026-12-24T23:00:00.000Z' }],
     });
+  });
+
+  it("the account's own declined invitation blocks nothing (its login is its address)", async () => {
+    const carol = await discoverCaldav({ serverUrl: server.url, username: 'carol@example.com', password: users['carol@example.com'] }, { allowLoopback: true });
+    expect(carol.account.email).toBe('carol@example.com');
+    const calendar = server.calendarUrl('carol@example.com');
+    const invitation = (uid: string, partstat: string, day: string) =>
+      ics(uid, `DTSTART:202612${day}T100000Z`, `DTEND:202612${day}T110000Z`, 'ORGANIZER:mailto:boss@example.com', `ATTENDEE;PARTSTAT=${partstat}:mailto:Carol@Example.com`);
+    await put(calendar, 'declined.ics', invitation('declined', 'DECLINED', '08'), 'carol@example.com');
+    await put(calendar, 'accepted.ics', invitation('accepted', 'ACCEPTED', '09'), 'carol@example.com');
+    const read = await caldavProvider(carol.credentials, { allowLoopback: true }).readBusy(calendar, window);
+    expect(spansById(read)).toEqual({ 'declined.ics': [], 'accepted.ics': [{ start: '2026-12-09T10:00:00.000Z', end: '2026-12-09T11:00:00.000Z' }] });
   });
 
   it("another account's calendar, or a calendar on another server, is refused", async () => {
@@ -418,5 +430,29 @@ describe('writing bookings', () => {
     expect((await members(calendar)).filter((n) => n.includes('b-7') || n === 'client-copy.ics')).toEqual(['client-copy.ics']);
     await provider.removeBookingEvent(calendar, 'b-7');
     expect((await getObject(`${calendar}client-copy.ics`)).status).toBe(404);
+  });
+});
+
+describe('the local server (infra/local/caldav-server.ts)', () => {
+  it('has the dev login and its calendar by default, keeps its data across restarts, and will not share a port', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caldav-dev-'));
+    try {
+      const first = await startCaldavServer({ dataDir: dir });
+      const login = `Basic ${Buffer.from(`${DEV_CALDAV_LOGIN.username}:${DEV_CALDAV_LOGIN.password}`).toString('base64')}`;
+      const object = `${first.calendarUrl(DEV_CALDAV_LOGIN.username)}kept.ics`;
+      const created = await fetch(object, { method: 'PUT', headers: { authorization: login, 'content-type': 'text/calendar' }, body: ics('kept', 'DTSTART:20261210T100000Z', 'DTEND:20261210T110000Z') });
+      expect(created.status).toBe(201);
+      await expect(startCaldavServer({ dataDir: dir, port: first.port })).rejects.toThrow(/already in use/);
+      await first.close();
+      const second = await startCaldavServer({ dataDir: dir, port: first.port });
+      try {
+        expect((await fetch(object, { headers: { authorization: login } })).status).toBe(200);
+        expect(readFileSync(second.logFile, 'utf8')).toMatch(/GET request for '\/dev-organizer\/calendar\/kept.ics'/);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
