@@ -226,13 +226,14 @@ describe('busy reads', () => {
 });
 
 /** A stand-in for servers Radicale is not: forwards to it, except what `intercept` answers itself. */
-async function proxy(intercept: (method: string, body: string) => { status: number; headers?: Record<string, string>; body?: string } | undefined) {
+type Answer = { status: number; headers?: Record<string, string>; body?: string } | undefined;
+async function proxy(intercept: (method: string, body: string) => Answer | Promise<Answer>) {
   const target = new URL(server.url);
   const http: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
-    const answer = intercept(req.method!, body);
+    const answer = await intercept(req.method!, body);
     if (answer) {
       res.writeHead(answer.status, answer.headers ?? {});
       return res.end(answer.body ?? '');
@@ -325,6 +326,37 @@ describe('failures', () => {
     const provider = caldavProvider({ kind: 'basic', serverUrl: server.url, username: 'alice', password: users.alice, homeUrl: `${server.url}alice/` }, { allowLoopback: true, maxResponseBytes: 600 });
     // The reads calendar's objects come to more than 600 bytes in one multiget.
     await expect(provider.readBusy(`${server.url}alice/reads/`, window)).rejects.toThrow(/over the 600 byte limit/);
+  });
+
+  it('a redirect to a private address is not followed', async () => {
+    const front = await proxy(() => ({ status: 301, headers: { location: 'http://169.254.169.254/latest/meta-data/' } }));
+    try {
+      const provider = caldavProvider({ kind: 'basic', serverUrl: front.url, username: 'alice', password: users.alice, homeUrl: `${front.url}alice/` }, { allowLoopback: true });
+      await expect(provider.readBusy(`${front.url}alice/calendar/`, window)).rejects.toThrow(/169\.254\.169\.254.*link-local/);
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('an object deleted between the listing and the fetch is not an error', async () => {
+    const racy = `${server.url}alice/racy/`;
+    await mkcalendar(racy, 'VEVENT', 'Racy');
+    await put(racy, 'stays.ics', ics('stays', 'DTSTART:20261203T100000Z', 'DTEND:20261203T110000Z'));
+    await put(racy, 'vanishes.ics', ics('vanishes', 'DTSTART:20261204T100000Z', 'DTEND:20261204T110000Z'));
+    // Someone deletes an object just as the multiget goes out.
+    const front = await proxy(async (method, body) => {
+      if (method === 'REPORT' && body.includes('calendar-multiget')) await fetch(`${racy}vanishes.ics`, { method: 'DELETE', headers: { authorization: auth('alice') } }).then((r) => r.arrayBuffer());
+      return undefined;
+    });
+    try {
+      const problems: string[] = [];
+      const provider = caldavProvider({ kind: 'basic', serverUrl: front.url, username: 'alice', password: users.alice, homeUrl: `${front.url}alice/` }, { allowLoopback: true, onProblem: (p) => problems.push(p) });
+      const read = await provider.readBusy(`${front.url}alice/racy/`, window);
+      expect(read.full).toBe(true);
+      expect(Object.keys(spansById(read))).toEqual(['stays.ics']);
+    } finally {
+      await front.close();
+    }
   });
 
   it('an unreachable server is CalendarUnavailableError', async () => {

@@ -503,8 +503,10 @@ async function listCalendarsAt(home: string, f: typeof fetch): Promise<ExternalC
     calendars.push({ id: url, name, primary: false, writable, ...(zone ? { timeZone: zone.trim() } : {}) });
   }
   calendars.sort((a, b) => a.id.localeCompare(b.id));
-  // CalDAV has no "primary": the first writable calendar stands in for it.
-  const primary = calendars.find((c) => c.writable) ?? calendars[0];
+  // CalDAV has no "primary": a writable calendar at a default's usual name (Radicale's, Nextcloud's "personal",
+  // iCloud's "home", DAViCal's "calendar"), else the first writable one, stands in for it.
+  const usual = /\/(calendar|default|personal|home)\/$/i;
+  const primary = calendars.find((c) => c.writable && usual.test(new URL(c.id).pathname)) ?? calendars.find((c) => c.writable) ?? calendars[0];
   if (primary) primary.primary = true;
   return calendars;
 }
