@@ -418,7 +418,17 @@ describe('writing bookings', () => {
     expect((await members(calendar)).filter((n) => n.includes('b-3'))).toEqual(['booking-b-3.ics']);
   });
 
-  it('SEQUENCE rises past one a calendar client set, so clients take the update', async () => {
+  it('an update racing a retried older write: the newer booking state is what stays', async () => {
+    await provider.putBookingEvent(calendar, booking('b-8', 1));
+    const later = booking('b-8', 3, '2026-12-15T10:00:00.000Z', '2026-12-15T10:30:00.000Z');
+    await Promise.all([provider.putBookingEvent(calendar, booking('b-8', 2, '2026-12-14T10:00:00.000Z', '2026-12-14T10:30:00.000Z')), provider.putBookingEvent(calendar, later), provider.putBookingEvent(calendar, booking('b-8', 1))]);
+    const vevent = new ICAL.Component(ICAL.parse((await getObject(`${calendar}booking-b-8.ics`)).text)).getFirstSubcomponent('vevent')!;
+    expect(vevent.getFirstPropertyValue('x-booking-sequence')).toBe('3');
+    expect(vevent.getFirstPropertyValue('dtstart')!.toString()).toBe('2026-12-15T11:00:00');
+    expect((await members(calendar)).filter((n) => n.includes('b-8'))).toEqual(['booking-b-8.ics']);
+  });
+
+    it('SEQUENCE rises past one a calendar client set, so clients take the update', async () => {
     await provider.putBookingEvent(calendar, booking('b-4', 1));
     const url = `${calendar}booking-b-4.ics`;
     const { text } = await getObject(url);
