@@ -52,10 +52,15 @@ async function getObject(url: string) {
   return { status: response.status, text: await response.text() };
 }
 
-/** Counts what the adapter sends, by going through the transport hook. */
+/** Counts what goes over the wire: a fetch wrapper under the adapter, apart from the adapter's own count. */
 function counting(): CaldavHooks & { sent: string[] } {
   const sent: string[] = [];
-  return { sent, allowLoopback: true, onRequest: ({ method, url, status }) => sent.push(`${method} ${new URL(url).pathname} ${status}`) };
+  const wire: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    sent.push(`${init?.method ?? 'GET'} ${new URL(input instanceof Request ? input.url : input).pathname} ${response.status}`);
+    return response;
+  };
+  return { sent, allowLoopback: true, fetch: wire };
 }
 
 /** Radicale's own log lines for requests ("<METHOD> request for '<path>'") written since `offset`. */
