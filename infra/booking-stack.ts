@@ -104,6 +104,8 @@ const routes: RouteDefinition[] = [
   { method: HttpMethod.GET, path: '/slots', entry: 'http/get-slots', access: 'public', grant: readState },
   // Shares the reports function with the webhooks' GET routes (infra/constructs/webhooks.ts).
   { method: HttpMethod.GET, path: '/analytics', entry: 'http/reports', access: 'organizer', grant: readState, sharedFunction: 'reports' },
+  // The calendar sync engine's conflicts (infra/constructs/calendar-sync.ts records them): a read, so a report.
+  { method: HttpMethod.GET, path: '/calendars/conflicts', entry: 'http/reports', access: 'organizer', grant: readState, sharedFunction: 'reports' },
   { method: HttpMethod.GET, path: '/users/me', entry: 'http/users', handler: 'getMe', access: 'organizer', grant: readState },
   { method: HttpMethod.POST, path: '/users/me', entry: 'http/users', handler: 'createMe', access: 'organizer', grant: writeBooking },
   { method: HttpMethod.PATCH, path: '/users/me', entry: 'http/users', handler: 'updateMe', access: 'organizer', grant: writeBooking },
@@ -184,7 +186,7 @@ export class BookingStack extends Stack {
     const syncPeriodSeconds = Number(this.node.tryGetContext('syncPeriodSeconds') ?? 300);
     const calendars = new Calendars(this, 'Calendars', { tables, deadLetterQueue, syncPeriodSeconds });
     const calendarSync = new CalendarSync(this, 'CalendarSync', { tables, syncQueue: calendars.syncQueue, syncWorker: calendars.syncWorker, syncPeriodSeconds, deadLetterQueue });
-    const api = this.httpApi(tables, tokenEnvironment, jwtIssuer, jwtAudience, [...routes, ...webhooks.routes, ...calendars.routes, ...calendarSync.routes]);
+    const api = this.httpApi(tables, tokenEnvironment, jwtIssuer, jwtAudience, [...routes, ...webhooks.routes, ...calendars.routes]);
     calendars.connect({ bus, publicApiUrl: api.apiEndpoint });
     calendarSync.connect({ bus });
     new Notifications(this, 'Notifications', {

@@ -225,15 +225,23 @@ const resultPage = (event: HttpEvent, outcome: { ok: true; id: string } | { ok: 
   const host = event.requestContext.domainName;
   const local = /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(host);
   const query = outcome.ok ? `result=connected&connection=${encodeURIComponent(outcome.id)}` : `result=failed&reason=${encodeURIComponent(outcome.reason)}`;
-  return { statusCode: 302, headers: { location: `${local ? 'http' : 'https'}://${host}/calendars/connected?${query}`, 'cache-control': 'no-store' }, body: '' };
+  // The page is the callback route itself, without a code: the code leaves the address bar, and a reload of
+  // the page exchanges nothing.
+  return { statusCode: 302, headers: { location: `${local ? 'http' : 'https'}://${host}/calendars/callback/${event.pathParameters?.provider}?${query}`, 'cache-control': 'no-store' }, body: '' };
 };
 
-const callbackQuery = z.object({ code: z.string().min(1).max(4096).optional(), state: z.string().min(1).max(2048).optional(), error: z.string().max(200).optional() });
+const callbackQuery = z.object({
+  code: z.string().min(1).max(4096).optional(),
+  state: z.string().min(1).max(2048).optional(),
+  error: z.string().max(200).optional(),
+  result: z.enum(['connected', 'failed']).optional(),
+});
 
 /** Public: the state is the proof of who started it. Exchanges the code, stores the grant, lists the calendars. */
 export const callback = httpHandler(async (event) => {
   const provider = oauthProvider(event);
   const query = callbackQuery.safeParse(event.queryStringParameters ?? {});
+  if (query.success && query.data.result && !query.data.code) return outcomePage(event);
   if (!query.success || !query.data.state) return resultPage(event, { ok: false, reason: 'invalid' });
   const verified = await verifyState(await stateKey(), query.data.state, provider);
   if ('refused' in verified) return resultPage(event, { ok: false, reason: /10 minutes/.test(verified.refused) ? 'expired' : 'invalid' });
@@ -264,13 +272,14 @@ const reasons: Record<string, string> = {
 };
 
 /** The small page the callback sends the organizer to: it worked, or why not (only our own fixed words). */
-export const connected = httpHandler(async (event) => {
+function outcomePage(event: HttpEvent): HttpResult {
   const params = event.queryStringParameters ?? {};
   const ok = params.result === 'connected';
   const message = ok ? 'Your calendar is connected. Its busy time is being read now; you can close this page.' : (reasons[params.reason ?? ''] ?? reasons.invalid!);
   const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${ok ? 'Calendar connected' : 'Calendar not connected'}</title></head><body><h1>${ok ? 'Calendar connected' : 'Calendar not connected'}</h1><p>${message}</p></body></html>`;
-  return { statusCode: ok ? 200 : 400, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'" }, body };
-});
+  // A page that explains, either way: the browser shows it as it is (an API refusal would be problem+json).
+  return { statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'" }, body };
+}
 
 /** The one function behind every calendar route (see `sharedFunction` in infra/booking-stack.ts). */
 export const handler = routeHandler({
@@ -282,5 +291,4 @@ export const handler = routeHandler({
   'POST /calendars/connections/{id}/sync': sync,
   'GET /calendars/connect/{provider}': connect,
   'GET /calendars/callback/{provider}': callback,
-  'GET /calendars/connected': connected,
 });

@@ -76,7 +76,7 @@ export class BookingWorkflow extends Construct {
       retryOnServiceExceptions: true,
     });
     start.addRetry({ errors: [workflowErrors.concurrency], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 5 });
-    const checkAvailabilityFunction = step('CheckAvailability', 'checkAvailability');
+    const checkAvailabilityFunction = step('CheckAvailability', 'checkAvailability', 'workflow/check-availability');
     if (props.calendars) {
       for (const [name, value] of Object.entries(props.calendars.environment)) checkAvailabilityFunction.addEnvironment(name, value);
       props.calendars.grant(checkAvailabilityFunction);

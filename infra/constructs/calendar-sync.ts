@@ -1,5 +1,4 @@
 import { Duration } from 'aws-cdk-lib';
-import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { CfnFunction, IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Schedule, ScheduleExpression, type CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
@@ -7,7 +6,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../../events/envelope.ts';
-import type { RouteDefinition, Tables } from '../booking-stack.ts';
+import type { Tables } from '../booking-stack.ts';
 import { LOCAL_PERIOD_ENVIRONMENT_METADATA, LOCAL_PERIOD_VARIABLE_METADATA } from '../local/scheduler.ts';
 import { bindTable } from './bind-table.ts';
 import { EventSubscriber } from './event-subscriber.ts';
@@ -45,8 +44,6 @@ export class CalendarSync extends Construct {
   readonly dispatcher: ServiceFunction;
   readonly schedule: Schedule;
   readonly dispatchDeadLetters: IQueue;
-  /** GET /calendars/conflicts: the caller's conflicts (the organizer as host). */
-  readonly routes: RouteDefinition[];
   private readonly props: CalendarSyncProps;
 
   constructor(scope: Construct, id: string, props: CalendarSyncProps) {
@@ -71,15 +68,6 @@ export class CalendarSync extends Construct {
     (this.schedule.node.defaultChild as CfnSchedule).addMetadata(LOCAL_PERIOD_VARIABLE_METADATA, LOCAL_SYNC_PERIOD_VARIABLE);
     const worker = props.syncWorker?.node.defaultChild as CfnFunction | undefined;
     worker?.addMetadata(LOCAL_PERIOD_ENVIRONMENT_METADATA, { CALENDAR_SYNC_PERIOD_SECONDS: LOCAL_SYNC_PERIOD_VARIABLE });
-    this.routes = [
-      {
-        method: HttpMethod.GET,
-        path: '/calendars/conflicts',
-        entry: 'http/calendar-conflicts',
-        access: 'organizer',
-        grant: (fn, tables) => bindTable(fn, { table: tables.state, variable: 'STATE_TABLE', accessMode: 'queryOnly' }),
-      },
-    ];
   }
 
   /**

@@ -112,7 +112,6 @@ export class Calendars extends Construct {
       route(HttpMethod.GET, '/calendars/connect/{provider}'),
       // The provider sends the organizer's browser here: no JWT, the signed single-use state is the proof.
       route(HttpMethod.GET, '/calendars/callback/{provider}', 'public'),
-      route(HttpMethod.GET, '/calendars/connected', 'public'),
     ];
   }
 

@@ -24,6 +24,7 @@ const publicRoutes: Record<string, string> = {
   'GET /openapi.json': 'the API description, generated from the schemas in the code: what any client may already learn by calling; it reads nothing',
   'GET /console': 'a static page (HTML and script, no data): it calls the API with the operator\'s own token, which rides in the URL fragment and never reaches this route',
   'POST /webhooks/stripe': 'Stripe calls it: the handler verifies the Stripe-Signature HMAC over the raw body (400 and nothing changed otherwise), and dedupes by event id',
+  'GET /calendars/callback/{provider}': 'the OAuth provider sends the organizer\'s browser here, which cannot carry our bearer token: the signed (HS256), 10-minute, single-use state bound to the organizer who started the connect is the proof, and a code without a valid state changes nothing',
   '$connect': 'the WebSocket handshake: browsers cannot send an Authorization header, so $connect verifies the token (or the booking token) itself and refuses others with 401',
   '$disconnect': 'API Gateway calls it after a connection that $connect accepted ends; clients cannot call it',
   '$default': 'only reached over a connection $connect accepted (keep-alive pings, and resume, which replays that connection\'s own feed)',
@@ -55,6 +56,8 @@ export function acknowledgeNagFindings(stack: Stack): void {
       }
     } else if (construct instanceof CfnQueue) {
       ack(construct, 'SQS3', 'this queue is itself a dead-letter queue (of a stream mapping, rule target or schedule); its messages are redriven by the operator, not by a further queue');
+    } else if (construct instanceof Secret && construct.node.path.includes('/Calendars/')) {
+      ack(construct, 'SMG4', 'the Google and Microsoft OAuth client secrets are issued by their consoles and rotated there; Secrets Manager cannot rotate them, the operator puts the new values');
     } else if (construct instanceof Secret) {
       ack(construct, 'SMG4', 'the Stripe API key and webhook secret are issued by Stripe and rotated in its dashboard; Secrets Manager cannot rotate them, the operator puts the new values');
     } else if (construct instanceof UserPool) {

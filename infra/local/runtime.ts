@@ -29,6 +29,7 @@ import { logicalIdOfArn, TemplateResolver } from './template-resolver.ts';
 import { startWebSocketApi } from './websocket-api.ts';
 import { startAwsJsonEndpoint } from './aws-json-endpoint.ts';
 import { startLocalStripe, type LocalStripe } from './stripe.ts';
+import { radicaleInstalled, RADICALE_MISSING, startCaldavServer, type CaldavServer } from './caldav-server.ts';
 import { LOCAL_SECRET_METADATA } from '../constructs/payments.ts';
 import { LOCAL_KEY_METADATA } from '../constructs/calendars.ts';
 import { DEFAULT_GOOGLE_CLIENT } from './google-calendar.ts';
@@ -79,6 +80,10 @@ export type LocalStackOptions = {
   stripePort?: number;
   controlPort?: number;
   sesPort?: number;
+  /** Radicale's port (CALDAV_PORT for npm start); a free one when absent. */
+  caldavPort?: number;
+  /** Run the CalDAV server (Radicale) when it is installed; default true. */
+  caldav?: boolean;
   tablePrefix?: string;
   log?: (message: string) => void;
 };
@@ -101,6 +106,8 @@ export type LocalStack = {
   /** The local EventBridge Scheduler API (AWS_ENDPOINT_URL_SCHEDULER). */
   schedulerEndpoint: string;
   stripe: LocalStripe;
+  /** The local CalDAV server (Radicale), when installed: connections point at it like at any CalDAV server. */
+  caldav?: CaldavServer;
   close(): Promise<void>;
 };
 
@@ -131,6 +138,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     emulators.push(() => sqs.close());
     const ses = hasResourceOf(options.template, 'AWS::SES::ConfigurationSet') ? await startLocalSes(options.sesPort) : undefined;
     if (ses) emulators.push(() => ses.close());
+    // Not in the template: CalDAV servers are the organizers' own, named by each connection. Locally this is one.
+    let caldav: CaldavServer | undefined;
+    if (options.caldav !== false) {
+      if (radicaleInstalled()) {
+        caldav = await startCaldavServer({ port: options.caldavPort, dataDir: join(options.dataDir, 'caldav') });
+        emulators.push(() => caldav!.close());
+      } else log(RADICALE_MISSING);
+    }
     const resolver = new TemplateResolver(options.template, {
       httpApiUrl: httpUrl,
       webSocketUrl: wsUrl,
@@ -245,6 +260,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(ses ? { AWS_ENDPOINT_URL_SES: ses.url } : {}),
       // Developers point webhooks at receivers on this machine; in the cloud loopback stays refused.
       WEBHOOKS_ALLOW_LOOPBACK: 'true',
+      // Likewise CalDAV connections (the local Radicale is on 127.0.0.1); nothing else about CalDAV is configured,
+      // its URLs come from each connection.
+      CALDAV_ALLOW_LOOPBACK: 'true',
       ...lambda.sharedEnvironment(),
     });
 
@@ -386,6 +404,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       scheduler,
       schedulerEndpoint: schedulerApi.endpoint,
       stripe,
+      caldav,
       close: async () => {
         for (const close of [...closers, ...emulators]) await close();
         sqsClient.destroy();

@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs';
 import { synthesizeTemplate } from '../synth.ts';
 import { launchDynamoDbLocal } from './dynamodb-local.ts';
 import { startLocalStack } from './runtime.ts';
+import { DEV_CALDAV_LOGIN } from './caldav-server.ts';
 import { defaultDataDir, writeStackFile } from './stack-file.ts';
 
 const args = new Set(process.argv.slice(2));
@@ -12,7 +13,7 @@ if (args.has('--help')) {
   console.log(`usage: npm start [-- --seed] [-- --reset]
   --seed    create a demo event type for the organizer "dev-organizer"
   --reset   delete the local data (${defaultDataDir}) first
-environment: HTTP_PORT (3000), WS_PORT (3001), SQS_PORT (3002), STRIPE_PORT (3004), SES_PORT (3005), DYNAMODB_PORT (8000), DATA_DIR (.local)
+environment: HTTP_PORT (3000), WS_PORT (3001), SQS_PORT (3002), STRIPE_PORT (3004), SES_PORT (3005), CALDAV_PORT (3008), DYNAMODB_PORT (8000), DATA_DIR (.local)
              SYNC_PERIOD_SECONDS (the calendar sync schedule's period in seconds, 5 at least; the template's otherwise)`);
   process.exit(0);
 }
@@ -30,6 +31,7 @@ const wsPort = port('WS_PORT', 3001);
 const sqsPort = port('SQS_PORT', 3002);
 const stripePort = port('STRIPE_PORT', 3004);
 const sesPort = port('SES_PORT', 3005);
+const caldavPort = port('CALDAV_PORT', 3008);
 const dynamoPort = port('DYNAMODB_PORT', 8000);
 
 if (spawnSync('java', ['-version']).error) {
@@ -55,7 +57,7 @@ try {
 const dynamo = await launched.ready.catch(failed('DynamoDB Local'));
 let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
 try {
-  stack = await startLocalStack({ template: template!, dynamoEndpoint: dynamo.endpoint, dataDir: defaultDataDir, httpPort, wsPort, sqsPort, stripePort, sesPort });
+  stack = await startLocalStack({ template: template!, dynamoEndpoint: dynamo.endpoint, dataDir: defaultDataDir, httpPort, wsPort, sqsPort, stripePort, sesPort, caldavPort });
 } catch (error) {
   console.error(`the local stack did not start: ${(error as Error).message}`);
   await dynamo.stop();
@@ -80,7 +82,11 @@ Booking engine running locally (ready in ${((Date.now() - started) / 1000).toFix
   DynamoDB Local  ${dynamo.endpoint}
   SQS (DLQs)      ${stack.sqsEndpoint}   list them: npm run dlq; redrive: npm run dlq -- redrive <queue>
   Stripe (local)  ${stack.stripe.url}   pay a booking: npm run --silent stripe -- succeed|fail <bookingId>
-${stack.sesUrl ? `  SES (mail)      ${stack.sesUrl}   read the mails sent: ${stack.sesUrl}/store\n` : ''}  Console         ${stack.httpUrl}/console#token=${token}&ws=${encodeURIComponent(stack.wsUrl)}
+${stack.sesUrl ? `  SES (mail)      ${stack.sesUrl}   read the mails sent: ${stack.sesUrl}/store\n` : ''}${
+  stack.caldav
+    ? `  CalDAV          ${stack.caldav.url}   login ${DEV_CALDAV_LOGIN.username} / ${DEV_CALDAV_LOGIN.password}, calendar ${stack.caldav.calendarUrl(DEV_CALDAV_LOGIN.username)}\n                  its log (one line per request): ${stack.caldav.logFile}\n`
+    : `  CalDAV          not running: apt-get install radicale, then npm start again\n`
+}  Console         ${stack.httpUrl}/console#token=${token}&ws=${encodeURIComponent(stack.wsUrl)}
   OpenAPI         ${stack.httpUrl}/openapi.json
   Dev token for "dev-organizer" (12 h; more with: npm run --silent token -- <userId>):
   ${token}

@@ -2,7 +2,7 @@
 // sync merged a read) or one of their bookings moved or ended, the host's live bookings are compared with their
 // imported busy time and the conflicts recorded open are brought in line, each through its conflict aggregate
 // (conflict-decider.ts), so a redelivered message or two workers at once record each change once.
-import { BatchGetCommand, QueryCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { BookingTables } from '../booking/booking-commands.ts';
 import { bookingKey, type BookingView } from '../booking/booking-commands.ts';
 import { claimCellKey } from '../booking/time-claims.ts';
@@ -10,33 +10,15 @@ import { executeCommand } from '../domain/aggregate-commands.ts';
 import type { TransactionItem } from '../eventstore/event-store.ts';
 import { calendarKeys, readConnection } from '../calendars/store.ts';
 import { conflictDecider, type ConflictState } from './conflict-decider.ts';
-import { reconcileConflicts, type Conflict, type ImportedBusyEvent, type LiveBooking, type ResolutionReason } from './conflicts.ts';
+import { reconcileConflicts, type Conflict, type ImportedBusyEvent, type LiveBooking } from './conflicts.ts';
+import { conflictKeys, listConflicts, type ConflictView } from './conflict-views.ts';
+
+export { listConflicts, type ConflictView } from './conflict-views.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 /** A conflict's view outlives its booking by this long, then the table's TTL removes it. */
 const KEEP_AFTER_BOOKING_MS = 30 * 24 * HOUR;
-/** The most conflicts one host's list returns (newest booking first beyond it is not useful to anyone). */
-export const MAX_LISTED_CONFLICTS = 500;
-
-export const conflictKeys = {
-  conflict: (conflictId: string) => ({ pk: `CALCONFLICT#${conflictId}`, sk: 'CONFLICT' }),
-  ofHost: (hostId: string) => `CALCONFLICTS#${hostId}`,
-};
-
-export type ConflictView = {
-  conflictId: string;
-  status: 'open' | 'resolved';
-  severity: Conflict['severity'];
-  hostId: string;
-  booking: { id: string; start: string; end: string };
-  external: { connectionId: string; calendarId: string; externalEventId: string };
-  overlap: Conflict['overlap'];
-  resolution?: ResolutionReason;
-  detectedAt: string;
-  updatedAt: string;
-};
-
 function conflictViewWrite(tableName: string, state: ConflictState, before: ConflictState, now: Date): TransactionItem[] {
   if (state.status === 'none') return [];
   const c = state.conflict;
@@ -67,28 +49,6 @@ function conflictViewWrite(tableName: string, state: ConflictState, before: Conf
       },
     },
   }];
-}
-
-/** A host's conflicts, open and resolved, by booking start; `status` filters. */
-export async function listConflicts(tables: Pick<BookingTables, 'client' | 'stateTable'>, hostId: string, status?: 'open' | 'resolved'): Promise<ConflictView[]> {
-  const views: ConflictView[] = [];
-  const pages = paginateQuery(
-    { client: tables.client, pageSize: 100 },
-    {
-      TableName: tables.stateTable,
-      IndexName: 'byOwner',
-      KeyConditionExpression: 'ownerKey = :host',
-      ExpressionAttributeValues: { ':host': conflictKeys.ofHost(hostId) },
-    },
-  );
-  for await (const page of pages) {
-    for (const item of page.Items ?? []) {
-      const view = item.view as ConflictView;
-      if (!status || view.status === status) views.push(view);
-    }
-    if (views.length >= MAX_LISTED_CONFLICTS) break;
-  }
-  return views.slice(0, MAX_LISTED_CONFLICTS);
 }
 
 /** The host's bookings that hold time from `now` on: the ids in their claim cells, then the bookings. */

@@ -5,9 +5,17 @@ import { randomUUID } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { startCaldavServer, type CaldavServer } from '../../infra/local/caldav-server.ts';
 import { connect, futureSlot, startTestStack, type LiveSocket, type TestStack } from '../support/local-stack.ts';
 
 let stack: TestStack;
+/** A real CalDAV server for the calendar connection routes: one login the world connects, one DELETE spends. */
+let dav: CaldavServer;
+let davDir: string;
+const davLogins = { kept: { username: 'mx-dav', password: 'mx-dav-password' }, spent: { username: 'mx-dav-gone', password: 'mx-dav-gone-password' } };
 const attendee = { name: 'Grace Hopper', email: 'grace@example.com', timeZone: 'UTC' };
 
 /**
@@ -33,6 +41,8 @@ type World = {
   foreignBooking: { id: string; manageToken: string };
   webhookId: string;
   webhookEventId: string;
+  connectionId: string;
+  calendarId: string;
 };
 let world: World;
 
@@ -70,13 +80,20 @@ const hidden = { member: 404, other: 404, foreign: 404 } as const;
 async function call(method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
   const response = await fetch(stack.httpUrl + path, {
     method,
+    redirect: 'manual',
     headers: { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  // The console answers HTML; everything else JSON or problem+json.
+  // The console answers HTML; everything else JSON or problem+json (or, for the OAuth callback, a redirect).
   const isJson = response.headers.get('content-type')?.includes('json');
-  return { status: response.status, body: (text && isJson ? JSON.parse(text) : undefined) as any, text, contentType: response.headers.get('content-type') ?? '' };
+  let parsed: any;
+  try {
+    parsed = text && isJson ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, body: parsed, text, contentType: response.headers.get('content-type') ?? '' };
 }
 /** Every answer the matrix got, by route template, to be checked against GET /openapi.json at the end. */
 const answers: Array<{ route: string; caller: Caller; status: number; contentType: string; body: unknown; text: string }> = [];
@@ -306,6 +323,32 @@ const rows: Row[] = [
       return { params: { id: (await asOwner('POST', '/webhooks', { url: 'http://127.0.0.1:9/gone' })).id } };
     },
   },
+  // Calendar connections: each organizer connects his own (the same CalDAV account makes a connection per organizer).
+  {
+    route: 'POST /calendars/connections',
+    expected: byOrganizer({ owner: 201, member: 201, other: 201, foreign: 201 }),
+    request: () => ({ body: { provider: 'caldav', serverUrl: dav.url, ...davLogins.kept } }),
+  },
+  { route: 'GET /calendars/connections', expected: byOrganizer({ owner: 200, member: 200, other: 200, foreign: 200 }), request: () => ({}), private: () => [world.connectionId] },
+  { route: 'GET /calendars/connections/{id}', expected: byOrganizer({ owner: 200, ...hidden }), request: () => ({ params: { id: world.connectionId } }) },
+  {
+    route: 'PATCH /calendars/connections/{id}',
+    expected: byOrganizer({ owner: 200, ...hidden }),
+    request: () => ({ params: { id: world.connectionId }, body: { calendars: [{ id: world.calendarId, busy: true }] } }),
+  },
+  { route: 'POST /calendars/connections/{id}/sync', expected: byOrganizer({ owner: 202, ...hidden }), request: () => ({ params: { id: world.connectionId } }) },
+  {
+    route: 'DELETE /calendars/connections/{id}',
+    expected: byOrganizer({ owner: 204, ...hidden }),
+    request: async (caller) => {
+      if (caller !== 'owner') return { params: { id: world.connectionId } };
+      return { params: { id: (await asOwner('POST', '/calendars/connections', { provider: 'caldav', serverUrl: dav.url, ...davLogins.spent })).id } };
+    },
+  },
+  // To the provider's consent page, with a state signed for the caller.
+  { route: 'GET /calendars/connect/{provider}', expected: byOrganizer({ owner: 302, member: 302, other: 302, foreign: 302 }), request: () => ({ params: { provider: 'google' } }) },
+  // The provider sends the browser back here: no token counts, only the state; without one, the page says why.
+  { route: 'GET /calendars/callback/{provider}', expected: byAnyone(302), request: () => ({ params: { provider: 'google' }, query: 'code=nothing' }) },
   // Each caller sees the conflicts of their own calendars only (none of the owner's here).
   { route: 'GET /calendars/conflicts', expected: byOrganizer({ owner: 200, member: 200, other: 200, foreign: 200 }), request: () => ({ query: 'status=open' }) },
   {
@@ -336,7 +379,10 @@ function pathOf(route: string, request: Request, ghost = false): string {
 const withoutInstance = (body: Record<string, unknown>) => ({ ...body, instance: undefined });
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  davDir = mkdtempSync(joinPath(tmpdir(), 'matrix-dav-'));
+  [stack, dav] = await Promise.all([startTestStack(), startCaldavServer({ dataDir: davDir, users: Object.fromEntries(Object.values(davLogins).map((l) => [l.username, l.password])) })]);
+  // Radicale listens on loopback, which the CalDAV adapter refuses unless told (as the local stack is).
+  process.env.CALDAV_ALLOW_LOOPBACK = 'true';
   const sign = (userId: string) => stack.issuer.sign(userId);
   const ownerToken = await sign(ids.owner);
   const [header, payload, signature] = ownerToken.split('.') as [string, string, string];
@@ -368,9 +414,16 @@ beforeAll(async () => {
   world.booking = await freshBooking();
   world.foreignBooking = await book(foreignType.body.id);
   world.webhookEventId = (await asOwner('GET', `/bookings/${world.booking.id}/events`)).events[0].id;
+  const connection = await asOwner('POST', '/calendars/connections', { provider: 'caldav', serverUrl: dav.url, ...davLogins.kept });
+  world.connectionId = connection.id;
+  world.calendarId = connection.calendars[0].id;
   await until(() => call('GET', `/webhooks/${world.webhookId}/deliveries`, bearer(tokens.owner)), (r) => r.body.deliveries.some((d: any) => d.eventId === world.webhookEventId));
 }, 180_000);
-afterAll(async () => stack?.stop());
+afterAll(async () => {
+  await stack?.stop();
+  await dav?.close();
+  if (davDir) rmSync(davDir, { recursive: true, force: true });
+});
 
 describe('authorization matrix', () => {
   it('has a row for every HTTP route of the synthesized template, and none for a route it does not have', () => {

@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
 import { startCaldavServer, type CaldavServer } from '../../infra/local/caldav-server.ts';
+import { startLocalGoogle, type LocalGoogle } from '../../infra/local/google-calendar.ts';
+import { startLocalGraph, trustLocalGraphCertificate, type LocalGraph } from '../../infra/local/microsoft-graph.ts';
+import { EventStore } from '../../shared/eventstore/event-store.ts';
 import { connect, futureSlot, startTestStack, type LiveSocket, type TestStack } from '../support/local-stack.ts';
 
 let stack: TestStack;
@@ -209,5 +215,142 @@ describe('CalDAV, end to end', () => {
     expect((await call('GET', `/calendars/connections/${connectionId}`, tokens.ann)).status).toBe(404);
     expect((await call('GET', '/calendars/connections', tokens.ann)).body.connections).toEqual([]);
     expect(await slotStarts(day)).toContain(new Date(day.getTime() + 10 * 3_600_000).toISOString());
+  });
+});
+
+describe('Google and Microsoft: the OAuth round trip by following redirects, then every booking written once', () => {
+  let google: LocalGoogle;
+  let graph: LocalGraph;
+  const organizers: Record<'google' | 'microsoft', { token: string; eventTypeId: string; connectionId?: string }> = {} as never;
+
+  /** Follows 302s by hand (redirect: 'manual'), sending the organizer's token to our API only, like a browser with its cookie. */
+  async function roundTrip(provider: 'google' | 'microsoft', token: string): Promise<{ final: URL; hops: string[]; page: string; status: number }> {
+    let url = new URL(`${stack.httpUrl}/calendars/connect/${provider}`);
+    const hops: string[] = [];
+    for (let hop = 0; hop < 10; hop++) {
+      const ours = url.origin === new URL(stack.httpUrl).origin && url.pathname.startsWith('/calendars/connect/');
+      const response = await fetch(url, { redirect: 'manual', headers: ours ? { authorization: `Bearer ${token}` } : {} });
+      if (response.status !== 302) return { final: url, hops, page: await response.text(), status: response.status };
+      await response.arrayBuffer();
+      url = new URL(response.headers.get('location')!, url);
+      hops.push(`${url.origin}${url.pathname}`);
+    }
+    throw new Error('too many redirects');
+  }
+
+  async function organizerWithEventType(userId: string) {
+    const token = await stack.issuer.sign(userId);
+    expect((await call('POST', '/users/me', token, { name: userId, email: `${userId}@example.com`, timeZone: 'UTC' })).status).toBe(201);
+    const made = await call('POST', '/event-types', token, { title: 'Call', slug: `${userId}-call`, lengthMinutes: 30 });
+    expect(made.status).toBe(201);
+    return { token, eventTypeId: made.body.id as string };
+  }
+
+  const writer = () => [...stack.lambda.functions.values()].find((fn) => fn.entry === 'functions/subscribers/calendar-writes.ts')!;
+  const connectionEvents = async (connectionId: string) => {
+    const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+    return new EventStore(client, writer().environment.EVENTS_TABLE!).load(connectionId);
+  };
+
+  beforeAll(async () => {
+    [google, graph] = await Promise.all([startLocalGoogle({ log: () => {} }), startLocalGraph({ certDir: davDir, log: () => {} })]);
+    trustLocalGraphCertificate(graph.certificate);
+    Object.assign(process.env, {
+      GOOGLE_AUTH_URL: `${google.url}/o/oauth2/v2/auth`,
+      GOOGLE_TOKEN_URL: `${google.url}/token`,
+      GOOGLE_API_URL: `${google.url}/`,
+      GOOGLE_REVOKE_URL: `${google.url}/revoke`,
+      MICROSOFT_AUTH_URL: `${graph.url}/common/oauth2/v2.0/authorize`,
+      MICROSOFT_TOKEN_URL: `${graph.url}/common/oauth2/v2.0/token`,
+      MICROSOFT_API_URL: `${graph.url}/`,
+    });
+    organizers.google = await organizerWithEventType('oauth-gail');
+    organizers.microsoft = await organizerWithEventType('oauth-mo');
+  }, 120_000);
+  afterAll(async () => {
+    await google?.close();
+    await graph?.close();
+  });
+
+  it.each(['google', 'microsoft'] as const)('%s: connect by following redirects; the result page says it worked', async (provider) => {
+    const { final, hops, page, status } = await roundTrip(provider, organizers[provider].token);
+    expect(hops[0]).toBe(provider === 'google' ? `${google.url}/o/oauth2/v2/auth` : `${graph.url}/common/oauth2/v2.0/authorize`);
+    expect(hops).toContain(`${stack.httpUrl}/calendars/callback/${provider}`);
+    expect(status).toBe(200);
+    expect(final.pathname).toBe(`/calendars/callback/${provider}`);
+    expect(final.searchParams.get('result')).toBe('connected');
+    expect(final.searchParams.has('code')).toBe(false);
+    expect(page).toContain('Calendar connected');
+    const connectionId = final.searchParams.get('connection')!;
+    organizers[provider].connectionId = connectionId;
+    const connection = await until(() => call('GET', `/calendars/connections/${connectionId}`, organizers[provider].token), (r) => r.body?.sync?.state === 'ok');
+    expect(connection.body).toMatchObject({ provider, status: 'connected', sync: { state: 'ok', lastError: null } });
+    expect(connection.body.calendars.find((c: any) => c.primary)).toMatchObject({ busy: true, destination: true });
+    expect(connection.text).not.toMatch(/refresh|access_token|accessToken/i);
+  });
+
+  it('a state used twice, forged, or for the other provider is refused on the result page', async () => {
+    const start = await fetch(`${stack.httpUrl}/calendars/connect/google`, { redirect: 'manual', headers: { authorization: `Bearer ${organizers.google.token}` } });
+    const consent = new URL(start.headers.get('location')!);
+    const state = consent.searchParams.get('state')!;
+    const refusedWith = async (query: string, provider = 'google') => {
+      const response = await fetch(`${stack.httpUrl}/calendars/callback/${provider}?${query}`, { redirect: 'manual' });
+      return new URL(response.headers.get('location')!).searchParams.get('reason');
+    };
+    expect(await refusedWith(`code=x&state=${encodeURIComponent(state)}`, 'microsoft')).toBe('invalid');
+    expect(await refusedWith(`code=x&state=${encodeURIComponent(state.slice(0, -2))}xx`)).toBe('invalid');
+    expect(await refusedWith('code=x')).toBe('invalid');
+    // The first use spends the state (the code is bad, so nothing connects); the second finds it used.
+    expect(await refusedWith(`code=not-a-code&state=${encodeURIComponent(state)}`)).toBe('refused');
+    expect(await refusedWith(`code=not-a-code&state=${encodeURIComponent(state)}`)).toBe('used');
+    expect((await call('GET', '/calendars/connect/google')).status).toBe(401);
+    expect((await call('GET', '/calendars/connect/lotus', organizers.google.token)).status).toBe(404);
+  });
+
+  it.each(['google', 'microsoft'] as const)('%s: a booking appears once in the fake\'s calendar, even when the write runs twice at once', async (provider) => {
+    const { token, eventTypeId: typeId, connectionId } = organizers[provider];
+    const made = await call('POST', '/bookings', undefined, { eventTypeId: typeId, start: futureSlot(provider === 'google' ? 5 : 6).toISOString(), attendee });
+    expect(made.status, made.text).toBe(202);
+    const bookingId = made.body.id as string;
+    const server = provider === 'google' ? google : graph;
+    const account = server.devAccount;
+    const inFake = async () => {
+      const listed = await fetch(`${server.url}/dev/users/${encodeURIComponent(account)}/events`);
+      return ((await listed.json()) as { events: unknown[] }).events.filter((e) => JSON.stringify(e).includes(bookingId));
+    };
+    expect(await until(inFake, (events) => events.length > 0)).toHaveLength(1);
+    const recorded = async () => (await connectionEvents(connectionId!)).filter((e) => e.type.startsWith('calendar.event.') && (e.payload as { bookingId: string }).bookingId === bookingId);
+    await until(recorded, (events) => events.length > 0);
+    // The booking's confirmation delivered again, twice at once: still one event, one record.
+    const history = await call('GET', `/bookings/${bookingId}/events`, token);
+    const confirmed = history.body.events.find((e: any) => e.type === 'booking.confirmed');
+    const busEvent = { 'detail-type': 'booking.confirmed', source: 'booking-engine', detail: confirmed };
+    await Promise.all([stack.lambda.invoke(writer().logicalId, busEvent), stack.lambda.invoke(writer().logicalId, busEvent)]);
+    expect(await inFake()).toHaveLength(1);
+    expect((await recorded()).map((e) => e.type)).toEqual(['calendar.event.created']);
+  });
+
+  it('a revoked Google grant: the connection needs the organizer again, and his WebSocket hears of it', async () => {
+    const { token, connectionId } = organizers.google;
+    const socket: LiveSocket = await connect(`${stack.wsUrl}/?token=${token}`);
+    try {
+      const revoked = await fetch(`${google.url}/dev/users/${encodeURIComponent(google.devAccount)}/revoke`, { method: 'POST' });
+      expect(revoked.status).toBe(200);
+      expect((await call('POST', `/calendars/connections/${connectionId}/sync`, token)).status).toBe(202);
+      const connection = await until(() => call('GET', `/calendars/connections/${connectionId}`, token), (r) => r.body.status === 'needs_reauth');
+      expect(connection.body).toMatchObject({ status: 'needs_reauth', sync: { state: 'needs_reauth' } });
+      const heard = await Promise.race([
+        socket.next((m) => m.type === 'event' && m.data.type === 'calendar.reauth.required' && m.data.aggregateId === connectionId),
+        new Promise((resolve) => setTimeout(() => resolve(undefined), 20_000)),
+      ]);
+      expect(heard).toBeDefined();
+      // The Microsoft connection of another organizer syncs on.
+      const other = organizers.microsoft;
+      expect((await call('POST', `/calendars/connections/${other.connectionId}/sync`, other.token)).status).toBe(202);
+      const fine = await until(() => call('GET', `/calendars/connections/${other.connectionId}`, other.token), (r) => r.body.sync.state === 'ok');
+      expect(fine.body.status).toBe('connected');
+    } finally {
+      socket.close();
+    }
   });
 });

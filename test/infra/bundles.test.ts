@@ -27,6 +27,12 @@ const clientsCalled: Record<string, string[]> = {
   'functions/subscribers/notifications.ts': ['@aws-sdk/client-dynamodb', '@aws-sdk/client-ses', '@aws-sdk/lib-dynamodb'],
   // Open work: the read-only reports route bundles the SQS client through the webhook slice, though it sends nothing.
   'functions/http/reports.ts': ['@aws-sdk/client-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/lib-dynamodb'],
+  // Credentials are sealed and opened with KMS; sync requests are SQS messages. (The OAuth secret's client is
+  // imported lazily, on the first provider call, so it is not among these.)
+  'functions/http/calendars.ts': ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kms', '@aws-sdk/client-sqs', '@aws-sdk/lib-dynamodb'],
+  'functions/sync/calendar-sync.ts': ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kms', '@aws-sdk/client-sqs', '@aws-sdk/lib-dynamodb'],
+  'functions/subscribers/calendar-writes.ts': ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kms', '@aws-sdk/lib-dynamodb'],
+  'functions/workflow/check-availability.ts': ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kms', '@aws-sdk/lib-dynamodb'],
 };
 /**
  * Over the limit today, by what it carries; a ceiling so it cannot grow unnoticed. Open work (issue 11): the
@@ -44,6 +50,13 @@ const overLimit: Record<string, number> = {
 const STRIPE_SDK_BYTES = 200_000;
 const callsStripe = new Set(['functions/http/stripe-webhook.ts', 'functions/subscribers/refund-payments.ts', 'functions/workflow/payment-steps.ts']);
 const dynamoOnly = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'];
+/**
+ * The functions that call the calendar providers carry their clients: googleapis' calendar module, the Graph
+ * client, tsdav, ical.js and ical-generator with luxon (about 740 KB minified, half of it googleapis'
+ * generated calendar API). Held to the limit plus that, not exempted; a module per provider is open work.
+ */
+const CALENDAR_SDKS_BYTES = 760_000;
+const callsCalendars = new Set(['functions/http/calendars.ts', 'functions/sync/calendar-sync.ts', 'functions/subscribers/calendar-writes.ts', 'functions/workflow/check-availability.ts']);
 
 describe('function bundles', () => {
   it.each(functionEntries(inject('template')))('%s: at most 250 KB, its map without sources, only the clients it calls', async (entry) => {
@@ -66,7 +79,7 @@ describe('function bundles', () => {
     });
     const code = result.outputFiles.find((f) => f.path.endsWith('.mjs'))!;
     const map = JSON.parse(result.outputFiles.find((f) => f.path.endsWith('.map'))!.text);
-    expect(code.contents.byteLength).toBeLessThanOrEqual(overLimit[entry] ?? BUNDLE_LIMIT_BYTES + (callsStripe.has(entry) ? STRIPE_SDK_BYTES : 0));
+    expect(code.contents.byteLength).toBeLessThanOrEqual(overLimit[entry] ?? BUNDLE_LIMIT_BYTES + (callsStripe.has(entry) ? STRIPE_SDK_BYTES : 0) + (callsCalendars.has(entry) ? CALENDAR_SDKS_BYTES : 0));
     expect(map.sourcesContent).toBeUndefined();
     const clients = [...new Set([...code.text.matchAll(/from\s*"(@aws-sdk\/client-[^"]+|@aws-sdk\/lib-dynamodb)"/g)].map((m) => m[1]!))].sort();
     if (!callsStripe.has(entry)) expect(clients).toEqual(clientsCalled[entry] ?? dynamoOnly);

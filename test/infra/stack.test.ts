@@ -254,7 +254,6 @@ describe('HTTP API', () => {
     ['POST /calendars/connections/{id}/sync', 'jwt'],
     ['GET /calendars/connect/{provider}', 'jwt'],
     ['GET /calendars/callback/{provider}', 'none'],
-    ['GET /calendars/connected', 'none'],
     ['GET /calendars/conflicts', 'jwt'],
   ];
 
@@ -421,6 +420,7 @@ describe('least privilege: each function gets the actions it calls, on the table
     'http/get-booking-events': { StateTable: read, EventsTable: ['dynamodb:Query'] },
     'http/get-booking-audit': { StateTable: read, AuditTable: ['dynamodb:Query'] },
     'workflow/booking-steps': commandGrants,
+    'workflow/check-availability': commandGrants,
     'scheduled/settle-bookings': commandGrants,
     'stream/publish-events': { 'EventsTable stream': ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] },
     'subscribers/audit-log': { AuditTable: ['dynamodb:PutItem'] },
@@ -443,8 +443,6 @@ describe('least privilege: each function gets the actions it calls, on the table
     'subscribers/calendar-writes': commandGrants,
     // Claims due entries of the sync due list (moves them along the index); never reads or writes anything else.
     'scheduled/dispatch-calendar-sync': { StateTable: ['dynamodb:Query', 'dynamodb:UpdateItem'] },
-    // Lists the caller's conflicts from the owner index.
-    'http/calendar-conflicts': { StateTable: ['dynamodb:Query'] },
     // Records conflicts (their aggregates and views) after booking changes.
     'subscribers/calendar-conflicts': commandGrants,
   };
@@ -582,17 +580,14 @@ describe('calendars', () => {
       'functions/http/calendars.ts': ['kms:Decrypt', 'kms:GenerateDataKey'],
       'functions/sync/calendar-sync.ts': ['kms:Decrypt'],
       'functions/subscribers/calendar-writes.ts': ['kms:Decrypt'],
-      'functions/workflow/booking-steps.ts': ['kms:Decrypt'],
+      'functions/workflow/check-availability.ts': ['kms:Decrypt'],
     });
-    // Of the workflow's steps, only CheckAvailability asks calendars.
-    const steps = functions.filter(([id]) => entryOf(id) === 'functions/workflow/booking-steps.ts' && statementsOf(id).some((s) => JSON.stringify(s.Resource ?? '').includes(key)));
-    expect(steps.map(([, fn]) => fn.Properties.Handler)).toEqual(['index.checkAvailability']);
   });
 
   it('the OAuth client secret is read by exactly the functions that call providers', () => {
     const secret = logicalId('CalendarsOAuthSecret', 'AWS::SecretsManager::Secret');
     const readers = functions.filter(([id]) => statementsOf(id).some((s) => actionsOf(s).includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource ?? '').includes(secret)));
-    expect(readers.map(([id]) => entryOf(id)).sort()).toEqual(['functions/http/calendars.ts', 'functions/subscribers/calendar-writes.ts', 'functions/sync/calendar-sync.ts', 'functions/workflow/booking-steps.ts'].sort());
+    expect(readers.map(([id]) => entryOf(id)).sort()).toEqual(['functions/http/calendars.ts', 'functions/subscribers/calendar-writes.ts', 'functions/sync/calendar-sync.ts', 'functions/workflow/check-availability.ts'].sort());
   });
 });
 

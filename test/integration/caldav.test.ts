@@ -9,12 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ICAL from 'ical.js';
-import { radicaleInstalled, startCaldavServer, type CaldavServer } from '../../infra/local/caldav-server.ts';
+import { DEV_CALDAV_LOGIN, radicaleInstalled, startCaldavServer, type CaldavServer } from '../../infra/local/caldav-server.ts';
 import { caldavProvider, discoverCaldav, type CaldavCredentials, type CaldavHooks } from '../../shared/calendars/providers/caldav.ts';
 import { CalendarAuthError, CalendarRequestError, CalendarUnavailableError, type BookingCalendarEvent, type BusyRead } from '../../shared/calendars/provider.ts';
 import { inviteUid } from '../../shared/notifications/render.ts';
 
-const users = { alice: 'alice-secret', bob: 'bob-secret' };
+const users = { alice: 'alice-secret', bob: 'bob-secret', 'carol@example.com': 'carol-secret' };
 let server: CaldavServer;
 let dataDir: string;
 const auth = (user: keyof typeof users) => `Basic ${Buffer.from(`${user}:${users[user]}`).toString('base64')}`;
@@ -52,10 +52,15 @@ async function getObject(url: string) {
   return { status: response.status, text: await response.text() };
 }
 
-/** Counts what the adapter sends, by going through the transport hook. */
+/** Counts what goes over the wire: a fetch wrapper under the adapter, apart from the adapter's own count. */
 function counting(): CaldavHooks & { sent: string[] } {
   const sent: string[] = [];
-  return { sent, allowLoopback: true, onRequest: ({ method, url, status }) => sent.push(`${method} ${new URL(url).pathname} ${status}`) };
+  const wire: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    sent.push(`${init?.method ?? 'GET'} ${new URL(input instanceof Request ? input.url : input).pathname} ${response.status}`);
+    return response;
+  };
+  return { sent, allowLoopback: true, fetch: wire };
 }
 
 /** Radicale's own log lines for requests ("<METHOD> request for '<path>'") written since `offset`. */
@@ -205,6 +210,18 @@ describe('busy reads', () => {
     });
   });
 
+  it("the account's own declined invitation blocks nothing (its login is its address)", async () => {
+    const carol = await discoverCaldav({ serverUrl: server.url, username: 'carol@example.com', password: users['carol@example.com'] }, { allowLoopback: true });
+    expect(carol.account.email).toBe('carol@example.com');
+    const calendar = server.calendarUrl('carol@example.com');
+    const invitation = (uid: string, partstat: string, day: string) =>
+      ics(uid, `DTSTART:202612${day}T100000Z`, `DTEND:202612${day}T110000Z`, 'ORGANIZER:mailto:boss@example.com', `ATTENDEE;PARTSTAT=${partstat}:mailto:Carol@Example.com`);
+    await put(calendar, 'declined.ics', invitation('declined', 'DECLINED', '08'), 'carol@example.com');
+    await put(calendar, 'accepted.ics', invitation('accepted', 'ACCEPTED', '09'), 'carol@example.com');
+    const read = await caldavProvider(carol.credentials, { allowLoopback: true }).readBusy(calendar, window);
+    expect(spansById(read)).toEqual({ 'declined.ics': [], 'accepted.ics': [{ start: '2026-12-09T10:00:00.000Z', end: '2026-12-09T11:00:00.000Z' }] });
+  });
+
   it("another account's calendar, or a calendar on another server, is refused", async () => {
     const provider = caldavProvider(credentials, { allowLoopback: true });
     await expect(provider.readBusy(server.calendarUrl('bob'), window)).rejects.toBeInstanceOf(CalendarRequestError);
@@ -214,13 +231,14 @@ describe('busy reads', () => {
 });
 
 /** A stand-in for servers Radicale is not: forwards to it, except what `intercept` answers itself. */
-async function proxy(intercept: (method: string, body: string) => { status: number; headers?: Record<string, string>; body?: string } | undefined) {
+type Answer = { status: number; headers?: Record<string, string>; body?: string } | undefined;
+async function proxy(intercept: (method: string, body: string) => Answer | Promise<Answer>) {
   const target = new URL(server.url);
   const http: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
-    const answer = intercept(req.method!, body);
+    const answer = await intercept(req.method!, body);
     if (answer) {
       res.writeHead(answer.status, answer.headers ?? {});
       return res.end(answer.body ?? '');
@@ -315,6 +333,37 @@ describe('failures', () => {
     await expect(provider.readBusy(`${server.url}alice/reads/`, window)).rejects.toThrow(/over the 600 byte limit/);
   });
 
+  it('a redirect to a private address is not followed', async () => {
+    const front = await proxy(() => ({ status: 301, headers: { location: 'http://169.254.169.254/latest/meta-data/' } }));
+    try {
+      const provider = caldavProvider({ kind: 'basic', serverUrl: front.url, username: 'alice', password: users.alice, homeUrl: `${front.url}alice/` }, { allowLoopback: true });
+      await expect(provider.readBusy(`${front.url}alice/calendar/`, window)).rejects.toThrow(/169\.254\.169\.254.*link-local/);
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('an object deleted between the listing and the fetch is not an error', async () => {
+    const racy = `${server.url}alice/racy/`;
+    await mkcalendar(racy, 'VEVENT', 'Racy');
+    await put(racy, 'stays.ics', ics('stays', 'DTSTART:20261203T100000Z', 'DTEND:20261203T110000Z'));
+    await put(racy, 'vanishes.ics', ics('vanishes', 'DTSTART:20261204T100000Z', 'DTEND:20261204T110000Z'));
+    // Someone deletes an object just as the multiget goes out.
+    const front = await proxy(async (method, body) => {
+      if (method === 'REPORT' && body.includes('calendar-multiget')) await fetch(`${racy}vanishes.ics`, { method: 'DELETE', headers: { authorization: auth('alice') } }).then((r) => r.arrayBuffer());
+      return undefined;
+    });
+    try {
+      const problems: string[] = [];
+      const provider = caldavProvider({ kind: 'basic', serverUrl: front.url, username: 'alice', password: users.alice, homeUrl: `${front.url}alice/` }, { allowLoopback: true, onProblem: (p) => problems.push(p) });
+      const read = await provider.readBusy(`${front.url}alice/racy/`, window);
+      expect(read.full).toBe(true);
+      expect(Object.keys(spansById(read))).toEqual(['stays.ics']);
+    } finally {
+      await front.close();
+    }
+  });
+
   it('an unreachable server is CalendarUnavailableError', async () => {
     const provider = caldavProvider({ kind: 'basic', serverUrl: 'http://127.0.0.1:9/', username: 'a', password: 'b', homeUrl: 'http://127.0.0.1:9/a/' }, { allowLoopback: true, sleep: async () => {} });
     await expect(provider.readBusy('http://127.0.0.1:9/a/calendar/', window)).rejects.toBeInstanceOf(CalendarUnavailableError);
@@ -374,7 +423,17 @@ describe('writing bookings', () => {
     expect((await members(calendar)).filter((n) => n.includes('b-3'))).toEqual(['booking-b-3.ics']);
   });
 
-  it('SEQUENCE rises past one a calendar client set, so clients take the update', async () => {
+  it('an update racing a retried older write: the newer booking state is what stays', async () => {
+    await provider.putBookingEvent(calendar, booking('b-8', 1));
+    const later = booking('b-8', 3, '2026-12-15T10:00:00.000Z', '2026-12-15T10:30:00.000Z');
+    await Promise.all([provider.putBookingEvent(calendar, booking('b-8', 2, '2026-12-14T10:00:00.000Z', '2026-12-14T10:30:00.000Z')), provider.putBookingEvent(calendar, later), provider.putBookingEvent(calendar, booking('b-8', 1))]);
+    const vevent = new ICAL.Component(ICAL.parse((await getObject(`${calendar}booking-b-8.ics`)).text)).getFirstSubcomponent('vevent')!;
+    expect(vevent.getFirstPropertyValue('x-booking-sequence')).toBe('3');
+    expect(vevent.getFirstPropertyValue('dtstart')!.toString()).toBe('2026-12-15T11:00:00');
+    expect((await members(calendar)).filter((n) => n.includes('b-8'))).toEqual(['booking-b-8.ics']);
+  });
+
+    it('SEQUENCE rises past one a calendar client set, so clients take the update', async () => {
     await provider.putBookingEvent(calendar, booking('b-4', 1));
     const url = `${calendar}booking-b-4.ics`;
     const { text } = await getObject(url);
@@ -418,5 +477,29 @@ describe('writing bookings', () => {
     expect((await members(calendar)).filter((n) => n.includes('b-7') || n === 'client-copy.ics')).toEqual(['client-copy.ics']);
     await provider.removeBookingEvent(calendar, 'b-7');
     expect((await getObject(`${calendar}client-copy.ics`)).status).toBe(404);
+  });
+});
+
+describe('the local server (infra/local/caldav-server.ts)', () => {
+  it('has the dev login and its calendar by default, keeps its data across restarts, and will not share a port', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caldav-dev-'));
+    try {
+      const first = await startCaldavServer({ dataDir: dir });
+      const login = `Basic ${Buffer.from(`${DEV_CALDAV_LOGIN.username}:${DEV_CALDAV_LOGIN.password}`).toString('base64')}`;
+      const object = `${first.calendarUrl(DEV_CALDAV_LOGIN.username)}kept.ics`;
+      const created = await fetch(object, { method: 'PUT', headers: { authorization: login, 'content-type': 'text/calendar' }, body: ics('kept', 'DTSTART:20261210T100000Z', 'DTEND:20261210T110000Z') });
+      expect(created.status).toBe(201);
+      await expect(startCaldavServer({ dataDir: dir, port: first.port })).rejects.toThrow(/already in use/);
+      await first.close();
+      const second = await startCaldavServer({ dataDir: dir, port: first.port });
+      try {
+        expect((await fetch(object, { headers: { authorization: login } })).status).toBe(200);
+        expect(readFileSync(second.logFile, 'utf8')).toMatch(/GET request for '\/dev-organizer\/calendar\/kept.ics'/);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

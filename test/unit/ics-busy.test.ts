@@ -1,6 +1,7 @@
 // What an iCalendar object means as busy time (shared/calendars/ics.ts), and the booking object we write.
 import { describe, expect, it } from 'vitest';
 import ICAL from 'ical.js';
+import fc from 'fast-check';
 import { bookingIdOfUid, bookingObjectName, bookingToIcs, busyFromIcs, expansionBudget } from '../../shared/calendars/ics.ts';
 import { inviteUid } from '../../shared/notifications/render.ts';
 import type { BookingCalendarEvent } from '../../shared/calendars/provider.ts';
@@ -175,6 +176,36 @@ describe('busy semantics', () => {
     expect(result.events.find((e) => e.uid === 'nostart')!.spans).toEqual([]);
     expect(result.problems.join('|')).toMatch(/without UID/);
     expect(busyFromIcs('x'.repeat(1_000_001), december).problems.join()).toMatch(/over the 1000000 limit/);
+  });
+
+  it('never throws on mangled iCalendar: lines dropped, repeated, swapped or garbled; spans stay well-formed', () => {
+    const base = calendar(
+      ...VTIMEZONE_BERLIN,
+      ...vevent('UID:m', 'DTSTART;TZID=Europe/Berlin:20261201T090000', 'DTEND;TZID=Europe/Berlin:20261201T100000', 'RRULE:FREQ=DAILY;COUNT=40', 'EXDATE;TZID=Europe/Berlin:20261203T090000'),
+      ...vevent('UID:m', 'RECURRENCE-ID;TZID=Europe/Berlin:20261205T090000', 'DTSTART;TZID=Europe/Berlin:20261205T150000', 'DURATION:PT2H'),
+      ...vevent('UID:d', 'DTSTART;VALUE=DATE:20261224', 'ATTENDEE;PARTSTAT=DECLINED:mailto:h@example.com'),
+    ).split('\r\n');
+    const garble = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('RRULE:FREQ=SECONDLY', 'RRULE:FREQ=YEARLY;BYDAY=-500MO', 'DTSTART:99999999T999999', 'DTEND;VALUE=DATE:2026', 'END:VEVENT', 'BEGIN:VEVENT', 'EXDATE:', 'RECURRENCE-ID:garbage', 'DURATION:P-1D'));
+    const edit = fc.record({ at: fc.nat({ max: base.length - 1 }), kind: fc.constantFrom('drop', 'repeat', 'swap', 'replace'), text: garble });
+    fc.assert(
+      fc.property(fc.array(edit, { maxLength: 6 }), (edits) => {
+        const lines = [...base];
+        for (const { at, kind, text } of edits) {
+          const i = at % Math.max(1, lines.length);
+          if (kind === 'drop') lines.splice(i, 1);
+          else if (kind === 'repeat') lines.splice(i, 0, lines[i] ?? '');
+          else if (kind === 'swap') [lines[i], lines[(i + 1) % lines.length]] = [lines[(i + 1) % lines.length]!, lines[i]!];
+          else lines[i] = text;
+        }
+        const result = busyFromIcs(lines.join('\r\n'), { ...december, addresses: ['h@example.com'], budget: expansionBudget({ stepsPerEvent: 2000, stepsPerRead: 5000 }) });
+        for (const span of result.events.flatMap((e) => e.spans)) {
+          expect(Date.parse(span.start)).toBeLessThan(Date.parse(span.end));
+          expect(Date.parse(span.end)).toBeGreaterThan(Date.parse(december.from));
+          expect(Date.parse(span.start)).toBeLessThan(Date.parse(december.to));
+        }
+      }),
+      { numRuns: 150, seed: 8 },
+    );
   });
 
   it('recognises our booking events by UID or X-BOOKING-ID, and nothing else', () => {

@@ -10,7 +10,7 @@
 // Retry-After and then CalendarUnavailableError, bodies read up to a bound, and a count of what was sent.
 // tsdav does not throw on HTTP errors: every answer's status is checked here.
 import { createHash } from 'node:crypto';
-import { calendarMultiGet, createAccount, davRequest, propfind, syncCollection } from 'tsdav';
+import { createAccount, davRequest, propfind, syncCollection } from 'tsdav';
 import type { DAVResponse } from 'tsdav';
 import ICAL from 'ical.js';
 import {
@@ -266,6 +266,7 @@ export function caldavProvider(credentials: CaldavCredentials, hooks: CaldavHook
 
     async readBusy(calendarId, options) {
       const url = calendarUrl(calendarId);
+      if (!(Date.parse(options.from) < Date.parse(options.to))) throw new RangeError('readBusy: the window needs from < to, as ISO instants');
       const { counter, fetch: f } = session();
       const budget = expansionBudget();
       const toEvent = (href: string, data: string | undefined): ExternalBusyEvent => {
@@ -311,6 +312,13 @@ export function caldavProvider(credentials: CaldavCredentials, hooks: CaldavHook
     const cursor = parseCursor(options.cursor);
     const self = pathOf(url, url);
     const isMember = (href: string | undefined): href is string => Boolean(href) && pathOf(href!, url) !== self;
+    // Ids are normalised paths; requests carry each href as the server wrote it (servers compare them as strings).
+    const hrefs = new Map<string, string>();
+    const idOf = (href: string) => {
+      const id = pathOf(href, url);
+      if (!hrefs.has(id)) hrefs.set(id, href);
+      return id;
+    };
 
     if (cursor && 'sync' in cursor) {
       const changed = new Set<string>();
@@ -318,12 +326,11 @@ export function caldavProvider(credentials: CaldavCredentials, hooks: CaldavHook
       let token = cursor.sync;
       for (let page = 0; page < MAX_SYNC_PAGES; page++) {
         const responses = await syncCollection({ url, props: { 'd:getetag': {} }, syncLevel: 1, syncToken: token, fetch: f });
-        const whole = responses.length === 1 && !responses[0]!.href?.endsWith('.ics') && responses[0]!.status >= 400 ? responses[0]! : undefined;
-        if (whole && (whole.status === 403 || whole.status === 409 || whole.status === 400 || whole.status === 404 || whole.status === 412)) {
-          // RFC 6578 3.2: an invalid or expired token (403 valid-sync-token), or a collection recreated: start over.
-          return fullRead(url, f, toEvent, isMember);
-        }
-        if (!responses[0]?.ok && responses[0]?.status !== 207 && responses.length === 1 && !responses[0]?.href) throw unexpected('sync-collection', responses[0]!);
+        // The request refused as a whole (not one member's 404): RFC 6578 3.2's 403 valid-sync-token for an
+        // invalid or expired token, a collection recreated, or sync-collection gone. Start over; a full read
+        // falls back to etags where the server no longer syncs. (401 and 5xx never get here: see transport.)
+        const first = responses[0];
+        if (responses.length === 1 && first && !first.ok && first.status !== 207 && !isMember(first.href)) return fullRead(url, f, toEvent, isMember, idOf, hrefs);
         let truncated = false;
         for (const r of responses) {
           if (!r.href) continue;
@@ -331,7 +338,7 @@ export function caldavProvider(credentials: CaldavCredentials, hooks: CaldavHook
             if (r.status === 507) truncated = true;
             continue;
           }
-          const id = pathOf(r.href, url);
+          const id = idOf(r.href);
           if (r.status === 404) {
             removed.add(id);
             changed.delete(id);
@@ -345,8 +352,8 @@ export function caldavProvider(credentials: CaldavCredentials, hooks: CaldavHook
         token = next;
         if (!truncated) break;
       }
-      if (changed.size + removed.size > MAX_OBJECTS) return fullRead(url, f, toEvent, isMember);
-      const events = changed.size ? await multiget(url, [...changed], f, toEvent, removed) : [];
+      if (changed.size + removed.size > MAX_OBJECTS) return fullRead(url, f, toEvent, isMember, idOf, hrefs);
+      const events = changed.size ? await multiget(url, [...changed], f, toEvent, removed, hrefs) : [];
       return { full: false, events, removed: [...removed].map(externalIdOf), cursor: JSON.stringify({ v: 1, sync: token }) };
     }
 
@@ -355,17 +362,17 @@ export function caldavProvider(credentials: CaldavCredentials, hooks: CaldavHook
       const ctag = text(collection?.props?.getctag);
       if (!collection?.ok) throw unexpected('PROPFIND getctag', collection!);
       if (ctag && ctag === cursor.ctag) return { full: false, events: [], removed: [], cursor: options.cursor! };
-      if (!cursor.etags) return fullRead(url, f, toEvent, isMember);
-      const listing = await listEtags(url, f, isMember);
+      if (!cursor.etags) return fullRead(url, f, toEvent, isMember, idOf, hrefs);
+      const listing = await listEtags(url, f, isMember, idOf);
       const changed: string[] = [];
       for (const [id, etag] of listing.etags) if (cursor.etags[id] !== etagDigest(etag)) changed.push(id);
       const present = new Set(listing.etags.keys());
       const removed = Object.keys(cursor.etags).filter((id) => !present.has(id));
-      const events = changed.length ? await multiget(url, changed, f, toEvent, new Set()) : [];
+      const events = changed.length ? await multiget(url, changed, f, toEvent, new Set(), hrefs) : [];
       return { full: false, events, removed: removed.map(externalIdOf), cursor: etagCursor(listing.ctag, listing.etags) };
     }
 
-    return fullRead(url, f, toEvent, isMember);
+    return fullRead(url, f, toEvent, isMember, idOf, hrefs);
   }
 
   /** Every object of the calendar: sync-collection from no token (hrefs and a token), or etags where the server lacks it. */
@@ -374,22 +381,24 @@ export function caldavProvider(credentials: CaldavCredentials, hooks: CaldavHook
     f: typeof fetch,
     toEvent: (href: string, data: string | undefined) => ExternalBusyEvent,
     isMember: (href: string | undefined) => href is string,
+    idOf: (href: string) => string,
+    hrefs: Map<string, string>,
   ): Promise<Omit<BusyRead, 'requests'>> {
     const responses = await syncCollection({ url, props: { 'd:getetag': {} }, syncLevel: 1, syncToken: '', fetch: f });
     const token = syncTokenOf(responses);
     const refused = responses.length === 1 && !responses[0]!.ok && responses[0]!.status !== 207 && !isMember(responses[0]!.href);
     if (!refused && token) {
-      const hrefs = responses.filter((r) => isMember(r.href) && r.status !== 404).map((r) => pathOf(r.href!, url));
-      const events = await multiget(url, hrefs, f, toEvent, new Set());
+      const ids = responses.filter((r) => isMember(r.href) && r.status !== 404).map((r) => idOf(r.href!));
+      const events = await multiget(url, ids, f, toEvent, new Set(), hrefs);
       return { full: true, events, removed: [], cursor: JSON.stringify({ v: 1, sync: token }) };
     }
     // No sync-collection here (403 supported-report, 501, 400...): the ctag first, then every etag, then the data.
-    const listing = await listEtags(url, f, isMember);
-    const events = await multiget(url, [...listing.etags.keys()], f, toEvent, new Set());
+    const listing = await listEtags(url, f, isMember, idOf);
+    const events = await multiget(url, [...listing.etags.keys()], f, toEvent, new Set(), hrefs);
     return { full: true, events, removed: [], cursor: listing.ctag ? etagCursor(listing.ctag, listing.etags) : null };
   }
 
-  async function listEtags(url: string, f: typeof fetch, isMember: (href: string | undefined) => href is string) {
+  async function listEtags(url: string, f: typeof fetch, isMember: (href: string | undefined) => href is string, idOf: (href: string) => string) {
     const responses = await propfind({ url, props: { 'cs:getctag': {}, 'd:getetag': {}, 'd:resourcetype': {} }, depth: '1', fetch: f });
     const own = responses.find((r) => r.href && !isMember(r.href));
     if (!own?.ok && responses.length <= 1) throw unexpected('PROPFIND depth 1', responses[0]!);
@@ -398,7 +407,7 @@ export function caldavProvider(credentials: CaldavCredentials, hooks: CaldavHook
       if (!isMember(r.href) || !r.ok) continue;
       if (r.props?.resourcetype && Object.keys(r.props.resourcetype).includes('collection')) continue;
       const etag = text(r.props?.getetag);
-      if (etag) etags.set(pathOf(r.href, url), etag);
+      if (etag) etags.set(idOf(r.href), etag);
     }
     return { ctag: text(own?.props?.getctag) ?? '', etags };
   }
@@ -411,29 +420,48 @@ export function caldavProvider(credentials: CaldavCredentials, hooks: CaldavHook
 
   async function multiget(
     url: string,
-    hrefs: string[],
+    ids: string[],
     f: typeof fetch,
     toEvent: (href: string, data: string | undefined) => ExternalBusyEvent,
     removed: Set<string>,
+    hrefs: Map<string, string>,
   ): Promise<ExternalBusyEvent[]> {
-    if (hrefs.length > MAX_OBJECTS) {
-      hooks.onProblem?.(`${url}: ${hrefs.length} objects, read the first ${MAX_OBJECTS}`);
-      hrefs = hrefs.slice(0, MAX_OBJECTS);
+    if (ids.length > MAX_OBJECTS) {
+      hooks.onProblem?.(`${url}: ${ids.length} objects, read the first ${MAX_OBJECTS}`);
+      ids = ids.slice(0, MAX_OBJECTS);
     }
     const events: ExternalBusyEvent[] = [];
-    for (let i = 0; i < hrefs.length; i += MULTIGET_CHUNK) {
-      const chunk = hrefs.slice(i, i + MULTIGET_CHUNK);
-      const responses = await calendarMultiGet({ url, props: { 'd:getetag': {}, 'c:calendar-data': {} }, objectUrls: chunk, depth: '1', fetch: f });
-      if (responses.length === 1 && !responses[0]!.href?.length) throw unexpected('calendar-multiget', responses[0]!);
+    for (let i = 0; i < ids.length; i += MULTIGET_CHUNK) {
+      const chunk = ids.slice(i, i + MULTIGET_CHUNK);
+      // davRequest, not tsdav's calendarMultiGet: that throws away the whole answer when one object is a 404.
+      const responses = await davRequest({
+        url,
+        init: {
+          method: 'REPORT',
+          namespace: 'c',
+          headers: { depth: '1' },
+          body: {
+            'calendar-multiget': {
+              _attributes: { 'xmlns:d': 'DAV:', 'xmlns:c': 'urn:ietf:params:xml:ns:caldav' },
+              'd:prop': { 'd:getetag': {}, 'c:calendar-data': {} },
+              'd:href': chunk.map((id) => hrefs.get(id) ?? id),
+            },
+          },
+        },
+        fetch: f,
+      });
+      if (responses.length === 1 && !responses[0]!.ok && responses[0]!.status !== 207 && !responses[0]!.props) throw unexpected('calendar-multiget', responses[0]!);
+      const wanted = new Set(chunk);
       const seen = new Set<string>();
       for (const r of responses) {
         if (!r.href) continue;
         const id = pathOf(r.href, url);
-        if (!chunk.includes(id)) continue;
+        if (!wanted.has(id) || seen.has(id)) continue;
         seen.add(id);
         // Gone between the listing and the fetch: removed, as the next sync would say.
-        if (r.status === 404) removed.add(id);
-        else events.push(toEvent(id, text(r.props?.calendarData)));
+        if (r.status === 404 || r.status === 410) removed.add(id);
+        else if (r.ok) events.push(toEvent(id, text(r.props?.calendarData)));
+        else hooks.onProblem?.(`${id}: multiget answered ${r.status}`);
       }
       for (const id of chunk) if (!seen.has(id)) hooks.onProblem?.(`${id}: not in the multiget answer`);
     }
@@ -475,8 +503,10 @@ async function listCalendarsAt(home: string, f: typeof fetch): Promise<ExternalC
     calendars.push({ id: url, name, primary: false, writable, ...(zone ? { timeZone: zone.trim() } : {}) });
   }
   calendars.sort((a, b) => a.id.localeCompare(b.id));
-  // CalDAV has no "primary": the first writable calendar stands in for it.
-  const primary = calendars.find((c) => c.writable) ?? calendars[0];
+  // CalDAV has no "primary": a writable calendar at a default's usual name (Radicale's, Nextcloud's "personal",
+  // iCloud's "home", DAViCal's "calendar"), else the first writable one, stands in for it.
+  const usual = /\/(calendar|default|personal|home)\/$/i;
+  const primary = calendars.find((c) => c.writable && usual.test(new URL(c.id).pathname)) ?? calendars.find((c) => c.writable) ?? calendars[0];
   if (primary) primary.primary = true;
   return calendars;
 }
@@ -491,7 +521,13 @@ async function discover(input: { serverUrl: string; username: string; password: 
     throw new CalendarRequestError(`CalDAV discovery from ${input.serverUrl} failed: ${error.message.slice(0, 200)}`);
   });
   if (!account.homeUrl || !account.principalUrl) throw new CalendarRequestError(`CalDAV discovery from ${input.serverUrl} found no calendar home`);
-  const [principal] = await propfind({ url: account.principalUrl, props: { 'c:calendar-user-address-set': {} }, depth: '0', fetch: f });
+  // The account's addresses tell its own declined invitations apart; a server that will not say is no failure.
+  const principal = await propfind({ url: account.principalUrl, props: { 'c:calendar-user-address-set': {} }, depth: '0', fetch: f })
+    .then(([r]) => r)
+    .catch((error: Error) => {
+      if (error instanceof CalendarAuthError || error instanceof CalendarUnavailableError) throw error;
+      return undefined;
+    });
   const hrefs = [principal?.props?.calendarUserAddressSet?.href ?? []].flat().map((h) => text(h) ?? '');
   const addresses = hrefs.filter((h) => /^mailto:/i.test(h)).map((h) => h.replace(/^mailto:/i, '').trim().toLowerCase()).filter((a) => a.length <= 254).slice(0, 20);
   const email = addresses[0] ?? (input.username.includes('@') ? input.username.toLowerCase() : input.username);
