@@ -28,6 +28,8 @@ import { logicalIdOfArn, TemplateResolver } from './template-resolver.ts';
 import { startWebSocketApi } from './websocket-api.ts';
 import { startAwsJsonEndpoint } from './aws-json-endpoint.ts';
 import { startLocalStripe, type LocalStripe } from './stripe.ts';
+import { startLocalGoogle, type LocalGoogle } from './google-calendar.ts';
+import { startLocalGraph, trustLocalGraphCertificate, type LocalGraph } from './microsoft-graph.ts';
 import { LOCAL_SECRET_METADATA } from '../constructs/payments.ts';
 
 /** How each resource type of the template is honoured here. Anything not listed is reported as not run. */
@@ -73,6 +75,10 @@ export type LocalStackOptions = {
   stripePort?: number;
   controlPort?: number;
   sesPort?: number;
+  /** The local Google Calendar's port (GOOGLE_PORT for npm start); a free one when absent. */
+  googlePort?: number;
+  /** The local Microsoft Graph's port (GRAPH_PORT for npm start); a free one when absent. */
+  graphPort?: number;
   tablePrefix?: string;
   log?: (message: string) => void;
 };
@@ -93,6 +99,9 @@ export type LocalStack = {
   lambda: LambdaRuntime;
   scheduler: LocalScheduler;
   stripe: LocalStripe;
+  /** The local Google Calendar and Microsoft Graph the calendar adapters talk to (GOOGLE_* / MICROSOFT_* env). */
+  google: LocalGoogle;
+  graph: LocalGraph;
   close(): Promise<void>;
 };
 
@@ -123,6 +132,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     emulators.push(() => sqs.close());
     const ses = hasResourceOf(options.template, 'AWS::SES::ConfigurationSet') ? await startLocalSes(options.sesPort) : undefined;
     if (ses) emulators.push(() => ses.close());
+    // The calendar providers' stand-ins. Graph is HTTPS with a certificate of its own, which this process (it
+    // plays every Lambda function) trusts.
+    const google = await startLocalGoogle({ port: options.googlePort, log });
+    emulators.push(() => google.close());
+    const graph = await startLocalGraph({ port: options.graphPort, certDir: options.dataDir, log });
+    emulators.push(() => graph.close());
+    trustLocalGraphCertificate(graph.certificate);
     const resolver = new TemplateResolver(options.template, {
       httpApiUrl: httpUrl,
       webSocketUrl: wsUrl,
@@ -214,6 +230,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_SECRETS_MANAGER: sfnEndpoint.endpoint,
       // Only here: the Stripe adapter talks to api.stripe.com unless told otherwise.
       STRIPE_API_URL: stripe.url,
+      // Likewise the calendar adapters (shared/calendars/providers/index.ts oauthClientConfig): the local servers' endpoints and clients.
+      GOOGLE_CLIENT_ID: google.clients[0]!.clientId,
+      GOOGLE_CLIENT_SECRET: google.clients[0]!.clientSecret,
+      GOOGLE_AUTH_URL: `${google.url}/o/oauth2/v2/auth`,
+      GOOGLE_TOKEN_URL: `${google.url}/token`,
+      GOOGLE_API_URL: google.url,
+      GOOGLE_REVOKE_URL: `${google.url}/revoke`,
+      MICROSOFT_CLIENT_ID: graph.clients[0]!.clientId,
+      MICROSOFT_CLIENT_SECRET: graph.clients[0]!.clientSecret,
+      MICROSOFT_AUTH_URL: `${graph.url}/common/oauth2/v2.0/authorize`,
+      MICROSOFT_TOKEN_URL: `${graph.url}/common/oauth2/v2.0/token`,
+      MICROSOFT_API_URL: graph.url,
       ...(ses ? { AWS_ENDPOINT_URL_SES: ses.url } : {}),
       // Developers point webhooks at receivers on this machine; in the cloud loopback stays refused.
       WEBHOOKS_ALLOW_LOOPBACK: 'true',
@@ -360,6 +388,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       lambda,
       scheduler,
       stripe,
+      google,
+      graph,
       close: async () => {
         for (const close of [...closers, ...emulators]) await close();
         sqsClient.destroy();

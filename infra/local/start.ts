@@ -12,7 +12,7 @@ if (args.has('--help')) {
   console.log(`usage: npm start [-- --seed] [-- --reset]
   --seed    create a demo event type for the organizer "dev-organizer"
   --reset   delete the local data (${defaultDataDir}) first
-environment: HTTP_PORT (3000), WS_PORT (3001), SQS_PORT (3002), STRIPE_PORT (3004), SES_PORT (3005), DYNAMODB_PORT (8000), DATA_DIR (.local)`);
+environment: HTTP_PORT (3000), WS_PORT (3001), SQS_PORT (3002), STRIPE_PORT (3004), SES_PORT (3005), GOOGLE_PORT (3006), GRAPH_PORT (3007), DYNAMODB_PORT (8000), DATA_DIR (.local)`);
   process.exit(0);
 }
 
@@ -29,6 +29,8 @@ const wsPort = port('WS_PORT', 3001);
 const sqsPort = port('SQS_PORT', 3002);
 const stripePort = port('STRIPE_PORT', 3004);
 const sesPort = port('SES_PORT', 3005);
+const googlePort = port('GOOGLE_PORT', 3006);
+const graphPort = port('GRAPH_PORT', 3007);
 const dynamoPort = port('DYNAMODB_PORT', 8000);
 
 if (spawnSync('java', ['-version']).error) {
@@ -54,7 +56,7 @@ try {
 const dynamo = await launched.ready.catch(failed('DynamoDB Local'));
 let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
 try {
-  stack = await startLocalStack({ template: template!, dynamoEndpoint: dynamo.endpoint, dataDir: defaultDataDir, httpPort, wsPort, sqsPort, stripePort, sesPort });
+  stack = await startLocalStack({ template: template!, dynamoEndpoint: dynamo.endpoint, dataDir: defaultDataDir, httpPort, wsPort, sqsPort, stripePort, sesPort, googlePort, graphPort });
 } catch (error) {
   console.error(`the local stack did not start: ${(error as Error).message}`);
   await dynamo.stop();
@@ -79,6 +81,8 @@ Booking engine running locally (ready in ${((Date.now() - started) / 1000).toFix
   DynamoDB Local  ${dynamo.endpoint}
   SQS (DLQs)      ${stack.sqsEndpoint}   list them: npm run dlq; redrive: npm run dlq -- redrive <queue>
   Stripe (local)  ${stack.stripe.url}   pay a booking: npm run --silent stripe -- succeed|fail <bookingId>
+  Google (local)  ${stack.google.url}   consent approves ${stack.google.devAccount}; dev interface: ${stack.google.url}/dev/users/${stack.google.devAccount}/events
+  Graph (local)   ${stack.graph.url}   HTTPS, certificate ${join(defaultDataDir, 'graph-cert.pem')}; dev interface: ${stack.graph.url}/dev/users/${stack.graph.devAccount}/events
 ${stack.sesUrl ? `  SES (mail)      ${stack.sesUrl}   read the mails sent: ${stack.sesUrl}/store\n` : ''}  Dev token for "dev-organizer" (12 h; more with: npm run --silent token -- <userId>):
   ${token}
 ${stack.notRun.length ? `  Not run locally: ${stack.notRun.join(', ')}` : '  Every resource type in the template is run locally.'}
