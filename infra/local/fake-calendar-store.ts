@@ -129,6 +129,22 @@ export function expandSeries(master: FakeEvent, from: number, to: number): Array
 
 export type Window = { from: number; to: number };
 
+/** The default window, widened to cover a time of interest (a series far in the past or future). */
+export function windowAround(t: FakeTime, zone: string): Window {
+  const at = ms(t, zone);
+  const base = defaultWindow();
+  if (Number.isNaN(at)) return base;
+  return { from: Math.min(base.from, at - HORIZON_DAYS_BEFORE * 86_400_000), to: Math.max(base.to, at + HORIZON_DAYS_AFTER * 86_400_000) };
+}
+
+/** The original start an instance id names (`<series>_20261201T090000Z` or `<series>_20261201`). */
+export function timeOfInstanceKey(key: string): FakeTime | undefined {
+  const timed = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(key);
+  if (timed) return { dateTime: `${timed[1]}-${timed[2]}-${timed[3]}T${timed[4]}:${timed[5]}:${timed[6]}Z` };
+  const day = /^(\d{4})(\d{2})(\d{2})$/.exec(key);
+  return day ? { date: `${day[1]}-${day[2]}-${day[3]}` } : undefined;
+}
+
 export function defaultWindow(): Window {
   const now = Date.now();
   return { from: now - HORIZON_DAYS_BEFORE * 86_400_000, to: now + HORIZON_DAYS_AFTER * 86_400_000 };
@@ -178,7 +194,7 @@ export function changesSince(calendar: FakeCalendar, since: number, window: Wind
 
 /** Records a change to an event (made by the caller), noting instances of its series that vanished. */
 export function recordChange(calendar: FakeCalendar, event: FakeEvent, change: () => void): void {
-  const window = defaultWindow();
+  const window = windowAround(event.originalStart ?? event.start, event.timeZone);
   const seriesId = event.recurringEventId ?? event.id;
   const before = instancesOf(calendar, window, { includeCancelled: false }).filter((i) => i.master?.id === seriesId || i.id === seriesId).map((i) => i.id);
   change();

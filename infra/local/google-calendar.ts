@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
 import {
-  FakeCalendarStore, changesSince, decodeCursor, defaultWindow, encodeCursor, instanceKey, instancesOf, newEvent, randomId, readBody, recordChange,
+  FakeCalendarStore, changesSince, timeOfInstanceKey, windowAround, decodeCursor, defaultWindow, encodeCursor, instanceKey, instancesOf, newEvent, randomId, readBody, recordChange,
   type Fault, type FakeCalendar, type FakeEvent, type FakeTime, type FakeUser, type Instance, type LoggedRequest, type Window,
 } from './fake-calendar-store.ts';
 
@@ -184,7 +184,8 @@ export async function startLocalGoogle(options: LocalGoogleOptions = {}): Promis
     if (split < 0) return {};
     const master = calendar.events.get(id.slice(0, split));
     if (!master?.recurrence) return {};
-    const instance = instancesOf(calendar, defaultWindow(), { includeCancelled: false }).find((i) => i.id === id);
+    const at = timeOfInstanceKey(id.slice(split + 1));
+    const instance = at ? instancesOf(calendar, windowAround(at, master.timeZone), { includeCancelled: false }).find((i) => i.id === id) : undefined;
     return instance ? { master, instance } : {};
   };
 

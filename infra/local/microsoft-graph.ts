@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { DateTime } from 'luxon';
 import {
-  FakeCalendarStore, changesSince, decodeCursor, defaultWindow, encodeCursor, instancesOf, newEvent, randomId, readBody, recordChange,
+  FakeCalendarStore, changesSince, timeOfInstanceKey, windowAround, decodeCursor, defaultWindow, encodeCursor, instancesOf, newEvent, randomId, readBody, recordChange,
   type Fault, type FakeCalendar, type FakeEvent, type FakeTime, type FakeUser, type Instance, type LoggedRequest, type Window,
 } from './fake-calendar-store.ts';
 
@@ -284,7 +284,8 @@ export async function startLocalGraph(options: LocalGraphOptions = {}): Promise<
       const split = id.lastIndexOf('_');
       const master = split > 0 ? calendar.events.get(id.slice(0, split)) : undefined;
       if (master?.recurrence && !master.cancelled) {
-        const instance = instancesOf(calendar, defaultWindow(), { includeCancelled: false }).find((i) => i.id === id);
+        const at = timeOfInstanceKey(id.slice(split + 1));
+    const instance = at ? instancesOf(calendar, windowAround(at, master.timeZone), { includeCancelled: false }).find((i) => i.id === id) : undefined;
         if (instance) return { calendar, instance, master };
       }
     }
