@@ -6,6 +6,7 @@
 import ICAL from 'ical.js';
 import { DateTime } from 'luxon';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 /** A point in time as the providers give it: an instant (UTC ISO), or a floating date for all-day events. */
 export type FakeTime = { dateTime: string } | { date: string };
@@ -271,3 +272,48 @@ export type Fault = { count: number; status: number; retryAfter?: string; reason
 
 /** One API request as the request log keeps it (for the sync benchmark: requests per calendar per cycle). */
 export type LoggedRequest = { at: string; method: string; path: string; user?: string; calendarId?: string; status: number };
+
+/** The store as JSON (Maps as arrays), for the fakes' state file: a restart of `npm start` keeps calendars and grants. */
+export function storeToJson(store: FakeCalendarStore): unknown {
+  return [...store.users.values()].map((user) => ({
+    ...user,
+    calendars: [...user.calendars.values()].map((calendar) => ({ ...calendar, events: [...calendar.events.values()] })),
+  }));
+}
+
+export function storeFromJson(store: FakeCalendarStore, json: unknown): void {
+  if (!Array.isArray(json)) return;
+  for (const user of json as any[]) {
+    store.users.set(user.email, {
+      ...user,
+      calendars: new Map((user.calendars as any[]).map((c) => [c.id, { ...c, events: new Map((c.events as FakeEvent[]).map((e) => [e.id, e])) }])),
+    });
+  }
+}
+
+/**
+ * A JSON state file written shortly after each change (and on close), read at start. Absent `file`: memory only.
+ * A file that cannot be read is set aside, not fatal: the fake starts empty.
+ */
+export function stateFile<T>(file: string | undefined, load: (state: T) => void, save: () => T): { changed(): void; flush(): void } {
+  if (!file) return { changed() {}, flush() {} };
+  try {
+    if (existsSync(file)) load(JSON.parse(readFileSync(file, 'utf8')) as T);
+  } catch {
+    renameSync(file, `${file}.unreadable`);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    writeFileSync(`${file}.tmp`, JSON.stringify(save()), { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+  };
+  return {
+    changed() {
+      timer ??= setTimeout(flush, 200);
+      timer.unref();
+    },
+    flush,
+  };
+}

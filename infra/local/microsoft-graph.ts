@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { DateTime } from 'luxon';
 import {
-  FakeCalendarStore, changesSince, timeOfInstanceKey, windowAround, decodeCursor, defaultWindow, encodeCursor, instancesOf, newEvent, randomId, readBody, recordChange,
+  FakeCalendarStore, changesSince, stateFile, storeFromJson, storeToJson, timeOfInstanceKey, windowAround, decodeCursor, defaultWindow, encodeCursor, instancesOf, newEvent, randomId, readBody, recordChange,
   type Fault, type FakeCalendar, type FakeEvent, type FakeTime, type FakeUser, type Instance, type LoggedRequest, type Window,
 } from './fake-calendar-store.ts';
 
@@ -31,6 +31,8 @@ export type LocalGraphOptions = {
   clients?: GraphClient[];
   devAccount?: string;
   accessTokenSeconds?: number;
+  /** A JSON file keeping calendars, grants and channels across restarts (npm start: in the data directory). */
+  stateFile?: string;
   log?: (message: string) => void;
 };
 
@@ -161,6 +163,17 @@ export async function startLocalGraph(options: LocalGraphOptions = {}): Promise<
   const accessTokens = new Map<string, { grantId: string; expires: number }>();
   const subscriptions = new Map<string, Subscription>();
   const requests: LoggedRequest[] = [];
+  type State = { store: unknown; grants: Array<[string, unknown]>; refreshTokens: Array<[string, unknown]>; subscriptions: Array<[string, unknown]> };
+  const persisted = stateFile<State>(
+    options.stateFile,
+    (state) => {
+      storeFromJson(store, state.store);
+      for (const [k, v] of state.grants ?? []) grants.set(k, v as never);
+      for (const [k, v] of state.refreshTokens ?? []) refreshTokens.set(k, v as never);
+      for (const [k, v] of state.subscriptions ?? []) subscriptions.set(k, v as never);
+    },
+    () => ({ store: storeToJson(store), grants: [...grants], refreshTokens: [...refreshTokens], subscriptions: [...subscriptions] }),
+  );
   const notifications: GraphNotification[] = [];
   const pending = new Set<Promise<unknown>>();
   let faults: Fault[] = [];
@@ -712,6 +725,8 @@ export async function startLocalGraph(options: LocalGraphOptions = {}): Promise<
   const server = createHttpsServer({ key, cert }, async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'https://127.0.0.1');
     const method = request.method ?? 'GET';
+    // Whatever changes state (not a GET) is written to the state file shortly after.
+    if (method !== 'GET') response.once('finish', () => persisted.changed());
     const path = url.pathname;
     let logged: LoggedRequest | undefined;
     try {
@@ -766,6 +781,7 @@ export async function startLocalGraph(options: LocalGraphOptions = {}): Promise<
     },
     close: async () => {
       await Promise.allSettled([...pending]);
+      persisted.flush();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

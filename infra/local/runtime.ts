@@ -134,9 +134,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (ses) emulators.push(() => ses.close());
     // The calendar providers' stand-ins. Graph is HTTPS with a certificate of its own, which this process (it
     // plays every Lambda function) trusts.
-    const google = await startLocalGoogle({ port: options.googlePort, log });
+    const google = await startLocalGoogle({ port: options.googlePort, stateFile: join(options.dataDir, 'google-calendar.json'), log });
     emulators.push(() => google.close());
-    const graph = await startLocalGraph({ port: options.graphPort, certDir: options.dataDir, log });
+    const graph = await startLocalGraph({ port: options.graphPort, certDir: options.dataDir, stateFile: join(options.dataDir, 'microsoft-graph.json'), log });
     emulators.push(() => graph.close());
     trustLocalGraphCertificate(graph.certificate);
     const resolver = new TemplateResolver(options.template, {

@@ -2,6 +2,9 @@
 // the OAuth round trip and refresh, calendars, full and incremental busy reads (paging, deletions, 410, recurrence
 // with a moved and a cancelled instance, transparent, declined, all-day across a DST change, our own events),
 // idempotent writes, retries that honour Retry-After, and the errors the calendars slice acts on.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_GOOGLE_CLIENT, startLocalGoogle, type LocalGoogle } from '../../infra/local/google-calendar.ts';
 import { googleEventId, googleOAuth, googleProvider } from '../../shared/calendars/providers/google.ts';
@@ -238,5 +241,32 @@ describe('the Google adapter against the local Google', () => {
     await other.revoke();
     await other.revoke();
     await expect(other.readBusy('primary', window)).rejects.toBeInstanceOf(CalendarAuthError);
+  });
+});
+
+describe('the local Google across a restart', () => {
+  it('keeps its calendars and grants in its state file: a stored refresh token still works', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'local-google-'));
+    try {
+      const first = await startLocalGoogle({ stateFile: join(dir, 'google.json') });
+      const localConfig = { ...config, authorizeUrl: `${first.url}/o/oauth2/v2/auth`, tokenUrl: `${first.url}/token`, apiUrl: first.url };
+      const url = new URL(googleOAuth(localConfig).authorizationUrl({ state: 's', redirectUri }));
+      const code = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location')!).searchParams.get('code')!;
+      const credentials = await googleOAuth(localConfig).exchangeCode({ code, redirectUri });
+      await googleProvider(credentials, localConfig).putBookingEvent('primary', booking('b-kept', '2027-03-10T09:00:00.000Z'));
+      await first.close();
+
+      const second = await startLocalGoogle({ stateFile: join(dir, 'google.json') });
+      try {
+        const againConfig = { ...localConfig, tokenUrl: `${second.url}/token`, apiUrl: second.url };
+        // The access token is gone with the process; the refresh token is not.
+        const read = await googleProvider({ kind: 'oauth', refreshToken: credentials.refreshToken }, againConfig).readBusy('primary', window);
+        expect(read.events.map((e) => e.bookingId)).toEqual(['b-kept']);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
