@@ -202,7 +202,9 @@ describe('the Google adapter against the local Google', () => {
     await provider.removeBookingEvent('primary', 'never-written');
     const read = await provider.readBusy('primary', window);
     expect(read.events.map((e) => e.bookingId)).toEqual(['b-43']);
-    // A booking written again after removal comes back under the same id.
+    // A cancelled booking's write deletes its event; written again, it comes back under the same id.
+    await provider.putBookingEvent('primary', { ...booking('b-43', '2027-03-11T09:00:00.000Z'), status: 'cancelled', sequence: 2 });
+    expect((await provider.readBusy('primary', window)).events).toEqual([]);
     expect(await provider.putBookingEvent('primary', booking('b-42', '2027-03-12T15:00:00.000Z', 45, 3))).toEqual({ externalEventId: first.externalEventId, created: false });
   });
 

@@ -163,7 +163,7 @@ export function googleProvider(credentials: ProviderCredentials, config: OAuthCl
 
   const bookingBody = (event: BookingCalendarEvent): calendar_v3.Schema$Event => ({
     id: googleEventId(event.bookingId),
-    status: event.status === 'cancelled' ? 'cancelled' : 'confirmed',
+    status: 'confirmed',
     summary: event.title,
     description: `${event.description}\n\nManage this booking: ${event.manageUrl}`.trim(),
     start: { dateTime: event.start, timeZone: event.timeZone },
@@ -233,6 +233,11 @@ export function googleProvider(credentials: ProviderCredentials, config: OAuthCl
     async putBookingEvent(calendarId: string, event: BookingCalendarEvent): Promise<WrittenEvent> {
       const body = bookingBody(event);
       const id = body.id!;
+      if (event.status === 'cancelled') {
+        // A cancelled booking's event is deleted (Google keeps it as status 'cancelled', under the same id).
+        await this.removeBookingEvent(calendarId, event.bookingId);
+        return { externalEventId: id, created: false };
+      }
       try {
         await run(() => api.events.insert({ calendarId, sendUpdates: 'none', requestBody: body }));
         return { externalEventId: id, created: true };
