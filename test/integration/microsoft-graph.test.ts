@@ -204,3 +204,25 @@ describe('the Microsoft adapter against the local Graph', () => {
     await expect(provider.listCalendars()).rejects.toBeInstanceOf(CalendarAuthError);
   });
 });
+
+describe('the local Graph answers as Graph does where clients look', () => {
+  it('pages calendarView by Prefer odata.maxpagesize, needs a time window, and sends 204 without a JSON content type', async () => {
+    const credentials = await connect('wire@example.com');
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`${graph.url}/v1.0/${path}`, { ...init, headers: { authorization: `Bearer ${credentials.accessToken}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+    for (let i = 0; i < 3; i++) await addEvent('wire@example.com', { subject: `e${i}`, start: at(`2027-03-1${i}T09:00:00`), end: at(`2027-03-1${i}T10:00:00`) });
+    const first = await (await api('me/calendarView?startDateTime=2027-03-01T00:00:00Z&endDateTime=2027-04-01T00:00:00Z', { headers: { prefer: 'odata.maxpagesize=2' } })).json();
+    expect(first.value.map((e: any) => e.subject)).toEqual(['e0', 'e1']);
+    expect(first['@odata.nextLink']).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/v1\.0\/me\/calendarView\?/);
+    const second = await (await fetch(first['@odata.nextLink'], { headers: { authorization: `Bearer ${credentials.accessToken}` } })).json();
+    expect(second.value.map((e: any) => e.subject)).toEqual(['e2']);
+    expect(second['@odata.nextLink']).toBeUndefined();
+    const noWindow = await api('me/calendarView');
+    expect(noWindow.status).toBe(400);
+    expect((await noWindow.json()).error.code).toBe('ErrorInvalidParameter');
+    const deleted = await api(`me/events/${first.value[0].id}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(204);
+    expect(deleted.headers.get('content-type')).toBeNull();
+    expect((await api(`me/events/${first.value[0].id}`)).status).toBe(404);
+  });
+});
