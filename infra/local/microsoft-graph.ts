@@ -703,7 +703,8 @@ export async function startLocalGraph(options: LocalGraphOptions = {}): Promise<
         return { status: 201, body: calendarJson(user, calendar) };
       }
       // The rest is the API itself, acting as the user without a token: /dev/users/{email}/events, /calendars/{id}/events, ...
-      const apiSegments = ['me', ...(what ? [what] : []), ...rest];
+      // 'primary' names the default calendar here, as on the local Google's dev interface (Graph itself has no such alias).
+      const apiSegments = ['me', ...(what ? [what] : []), ...rest.map((segment, i) => (what === 'calendars' && i === 0 && segment === 'primary' ? user.email : segment))];
       return api(user, 'dev', method, `/v1.0/${apiSegments.join('/')}`, apiSegments, query, body, undefined);
     }
     return { status: 404, body: { error: 'unknown dev route' } };

@@ -280,14 +280,14 @@ describe('the local Google answers as Google does where clients look', () => {
       fetch(`${google.url}/calendar/v3/${path}`, { ...init, headers: { authorization: `Bearer ${credentials.accessToken}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
     await addEvent('wire@example.com', { summary: 'Busy', start: { dateTime: '2027-03-10T09:00:00Z' }, end: { dateTime: '2027-03-10T10:00:00Z' } });
     await addEvent('wire@example.com', { summary: 'Free', transparency: 'transparent', start: { dateTime: '2027-03-10T11:00:00Z' }, end: { dateTime: '2027-03-10T12:00:00Z' } });
-    const list = await (await api('calendars/primary/events?singleEvents=true')).json();
+    const list = await (await api('calendars/primary/events?singleEvents=true')).json() as any;
     const restricted = await api(`calendars/primary/events?syncToken=${encodeURIComponent(list.nextSyncToken)}&timeMin=2027-03-01T00:00:00Z`);
     expect(restricted.status).toBe(400);
-    expect((await restricted.json()).error.errors[0].reason).toBe('invalid');
-    const busy = await (await api('freeBusy', { method: 'POST', body: JSON.stringify({ timeMin: '2027-03-10T00:00:00Z', timeMax: '2027-03-11T00:00:00Z', items: [{ id: 'primary' }] }) })).json();
+    expect(((await restricted.json()) as any).error.errors[0].reason).toBe('invalid');
+    const busy = await (await api('freeBusy', { method: 'POST', body: JSON.stringify({ timeMin: '2027-03-10T00:00:00Z', timeMax: '2027-03-11T00:00:00Z', items: [{ id: 'primary' }] }) })).json() as any;
     expect(busy.calendars.primary.busy).toEqual([{ start: '2027-03-10T09:00:00Z', end: '2027-03-10T10:00:00Z' }]);
     const refused = await fetch(`${google.url}/calendar/v3/users/me/calendarList`, { headers: { authorization: 'Bearer made-up' } });
     expect(refused.status).toBe(401);
-    expect((await refused.json()).error.code).toBe(401);
+    expect(((await refused.json()) as any).error.code).toBe(401);
   });
 });
