@@ -6,6 +6,7 @@
 import ICAL from 'ical.js';
 import { DateTime } from 'luxon';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 /** A point in time as the providers give it: an instant (UTC ISO), or a floating date for all-day events. */
 export type FakeTime = { dateTime: string } | { date: string };
@@ -129,6 +130,22 @@ export function expandSeries(master: FakeEvent, from: number, to: number): Array
 
 export type Window = { from: number; to: number };
 
+/** The default window, widened to cover a time of interest (a series far in the past or future). */
+export function windowAround(t: FakeTime, zone: string): Window {
+  const at = ms(t, zone);
+  const base = defaultWindow();
+  if (Number.isNaN(at)) return base;
+  return { from: Math.min(base.from, at - HORIZON_DAYS_BEFORE * 86_400_000), to: Math.max(base.to, at + HORIZON_DAYS_AFTER * 86_400_000) };
+}
+
+/** The original start an instance id names (`<series>_20261201T090000Z` or `<series>_20261201`). */
+export function timeOfInstanceKey(key: string): FakeTime | undefined {
+  const timed = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(key);
+  if (timed) return { dateTime: `${timed[1]}-${timed[2]}-${timed[3]}T${timed[4]}:${timed[5]}:${timed[6]}Z` };
+  const day = /^(\d{4})(\d{2})(\d{2})$/.exec(key);
+  return day ? { date: `${day[1]}-${day[2]}-${day[3]}` } : undefined;
+}
+
 export function defaultWindow(): Window {
   const now = Date.now();
   return { from: now - HORIZON_DAYS_BEFORE * 86_400_000, to: now + HORIZON_DAYS_AFTER * 86_400_000 };
@@ -178,7 +195,7 @@ export function changesSince(calendar: FakeCalendar, since: number, window: Wind
 
 /** Records a change to an event (made by the caller), noting instances of its series that vanished. */
 export function recordChange(calendar: FakeCalendar, event: FakeEvent, change: () => void): void {
-  const window = defaultWindow();
+  const window = windowAround(event.originalStart ?? event.start, event.timeZone);
   const seriesId = event.recurringEventId ?? event.id;
   const before = instancesOf(calendar, window, { includeCancelled: false }).filter((i) => i.master?.id === seriesId || i.id === seriesId).map((i) => i.id);
   change();
@@ -255,3 +272,48 @@ export type Fault = { count: number; status: number; retryAfter?: string; reason
 
 /** One API request as the request log keeps it (for the sync benchmark: requests per calendar per cycle). */
 export type LoggedRequest = { at: string; method: string; path: string; user?: string; calendarId?: string; status: number };
+
+/** The store as JSON (Maps as arrays), for the fakes' state file: a restart of `npm start` keeps calendars and grants. */
+export function storeToJson(store: FakeCalendarStore): unknown {
+  return [...store.users.values()].map((user) => ({
+    ...user,
+    calendars: [...user.calendars.values()].map((calendar) => ({ ...calendar, events: [...calendar.events.values()] })),
+  }));
+}
+
+export function storeFromJson(store: FakeCalendarStore, json: unknown): void {
+  if (!Array.isArray(json)) return;
+  for (const user of json as any[]) {
+    store.users.set(user.email, {
+      ...user,
+      calendars: new Map((user.calendars as any[]).map((c) => [c.id, { ...c, events: new Map((c.events as FakeEvent[]).map((e) => [e.id, e])) }])),
+    });
+  }
+}
+
+/**
+ * A JSON state file written shortly after each change (and on close), read at start. Absent `file`: memory only.
+ * A file that cannot be read is set aside, not fatal: the fake starts empty.
+ */
+export function stateFile<T>(file: string | undefined, load: (state: T) => void, save: () => T): { changed(): void; flush(): void } {
+  if (!file) return { changed() {}, flush() {} };
+  try {
+    if (existsSync(file)) load(JSON.parse(readFileSync(file, 'utf8')) as T);
+  } catch {
+    renameSync(file, `${file}.unreadable`);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    writeFileSync(`${file}.tmp`, JSON.stringify(save()), { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+  };
+  return {
+    changed() {
+      timer ??= setTimeout(flush, 200);
+      timer.unref();
+    },
+    flush,
+  };
+}

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
 import {
-  FakeCalendarStore, changesSince, decodeCursor, defaultWindow, encodeCursor, instanceKey, instancesOf, newEvent, randomId, readBody, recordChange,
+  FakeCalendarStore, changesSince, stateFile, storeFromJson, storeToJson, timeOfInstanceKey, windowAround, decodeCursor, defaultWindow, encodeCursor, instanceKey, instancesOf, newEvent, randomId, readBody, recordChange,
   type Fault, type FakeCalendar, type FakeEvent, type FakeTime, type FakeUser, type Instance, type LoggedRequest, type Window,
 } from './fake-calendar-store.ts';
 
@@ -23,6 +23,8 @@ export type LocalGoogleOptions = {
   devAccount?: string;
   /** Access token lifetime in seconds (Google's is 3599). */
   accessTokenSeconds?: number;
+  /** A JSON file keeping calendars, grants and channels across restarts (npm start: in the data directory). */
+  stateFile?: string;
   log?: (message: string) => void;
 };
 
@@ -89,6 +91,17 @@ export async function startLocalGoogle(options: LocalGoogleOptions = {}): Promis
   const accessTokens = new Map<string, { grantId: string; expires: number }>();
   const channels = new Map<string, Channel>();
   const requests: LoggedRequest[] = [];
+  type State = { store: unknown; grants: Array<[string, unknown]>; refreshTokens: Array<[string, unknown]>; channels: Array<[string, unknown]> };
+  const persisted = stateFile<State>(
+    options.stateFile,
+    (state) => {
+      storeFromJson(store, state.store);
+      for (const [k, v] of state.grants ?? []) grants.set(k, v as never);
+      for (const [k, v] of state.refreshTokens ?? []) refreshTokens.set(k, v as never);
+      for (const [k, v] of state.channels ?? []) channels.set(k, v as never);
+    },
+    () => ({ store: storeToJson(store), grants: [...grants], refreshTokens: [...refreshTokens], channels: [...channels] }),
+  );
   const deliveries: PushDelivery[] = [];
   const pending = new Set<Promise<void>>();
   let faults: Fault[] = [];
@@ -184,7 +197,8 @@ export async function startLocalGoogle(options: LocalGoogleOptions = {}): Promis
     if (split < 0) return {};
     const master = calendar.events.get(id.slice(0, split));
     if (!master?.recurrence) return {};
-    const instance = instancesOf(calendar, defaultWindow(), { includeCancelled: false }).find((i) => i.id === id);
+    const at = timeOfInstanceKey(id.slice(split + 1));
+    const instance = at ? instancesOf(calendar, windowAround(at, master.timeZone), { includeCancelled: false }).find((i) => i.id === id) : undefined;
     return instance ? { master, instance } : {};
   };
 
@@ -601,6 +615,8 @@ export async function startLocalGoogle(options: LocalGoogleOptions = {}): Promis
   const server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const method = request.method ?? 'GET';
+    // Whatever changes state (not a GET) is written to the state file shortly after.
+    if (method !== 'GET') response.once('finish', () => persisted.changed());
     const path = url.pathname;
     let logged: LoggedRequest | undefined;
     try {
@@ -653,6 +669,7 @@ export async function startLocalGoogle(options: LocalGoogleOptions = {}): Promis
     },
     close: async () => {
       await Promise.allSettled([...pending]);
+      persisted.flush();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

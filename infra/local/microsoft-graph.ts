@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { DateTime } from 'luxon';
 import {
-  FakeCalendarStore, changesSince, decodeCursor, defaultWindow, encodeCursor, instancesOf, newEvent, randomId, readBody, recordChange,
+  FakeCalendarStore, changesSince, stateFile, storeFromJson, storeToJson, timeOfInstanceKey, windowAround, decodeCursor, defaultWindow, encodeCursor, instancesOf, newEvent, randomId, readBody, recordChange,
   type Fault, type FakeCalendar, type FakeEvent, type FakeTime, type FakeUser, type Instance, type LoggedRequest, type Window,
 } from './fake-calendar-store.ts';
 
@@ -31,6 +31,8 @@ export type LocalGraphOptions = {
   clients?: GraphClient[];
   devAccount?: string;
   accessTokenSeconds?: number;
+  /** A JSON file keeping calendars, grants and channels across restarts (npm start: in the data directory). */
+  stateFile?: string;
   log?: (message: string) => void;
 };
 
@@ -161,6 +163,17 @@ export async function startLocalGraph(options: LocalGraphOptions = {}): Promise<
   const accessTokens = new Map<string, { grantId: string; expires: number }>();
   const subscriptions = new Map<string, Subscription>();
   const requests: LoggedRequest[] = [];
+  type State = { store: unknown; grants: Array<[string, unknown]>; refreshTokens: Array<[string, unknown]>; subscriptions: Array<[string, unknown]> };
+  const persisted = stateFile<State>(
+    options.stateFile,
+    (state) => {
+      storeFromJson(store, state.store);
+      for (const [k, v] of state.grants ?? []) grants.set(k, v as never);
+      for (const [k, v] of state.refreshTokens ?? []) refreshTokens.set(k, v as never);
+      for (const [k, v] of state.subscriptions ?? []) subscriptions.set(k, v as never);
+    },
+    () => ({ store: storeToJson(store), grants: [...grants], refreshTokens: [...refreshTokens], subscriptions: [...subscriptions] }),
+  );
   const notifications: GraphNotification[] = [];
   const pending = new Set<Promise<unknown>>();
   let faults: Fault[] = [];
@@ -284,7 +297,8 @@ export async function startLocalGraph(options: LocalGraphOptions = {}): Promise<
       const split = id.lastIndexOf('_');
       const master = split > 0 ? calendar.events.get(id.slice(0, split)) : undefined;
       if (master?.recurrence && !master.cancelled) {
-        const instance = instancesOf(calendar, defaultWindow(), { includeCancelled: false }).find((i) => i.id === id);
+        const at = timeOfInstanceKey(id.slice(split + 1));
+    const instance = at ? instancesOf(calendar, windowAround(at, master.timeZone), { includeCancelled: false }).find((i) => i.id === id) : undefined;
         if (instance) return { calendar, instance, master };
       }
     }
@@ -689,7 +703,8 @@ export async function startLocalGraph(options: LocalGraphOptions = {}): Promise<
         return { status: 201, body: calendarJson(user, calendar) };
       }
       // The rest is the API itself, acting as the user without a token: /dev/users/{email}/events, /calendars/{id}/events, ...
-      const apiSegments = ['me', ...(what ? [what] : []), ...rest];
+      // 'primary' names the default calendar here, as on the local Google's dev interface (Graph itself has no such alias).
+      const apiSegments = ['me', ...(what ? [what] : []), ...rest.map((segment, i) => (what === 'calendars' && i === 0 && segment === 'primary' ? user.email : segment))];
       return api(user, 'dev', method, `/v1.0/${apiSegments.join('/')}`, apiSegments, query, body, undefined);
     }
     return { status: 404, body: { error: 'unknown dev route' } };
@@ -711,6 +726,8 @@ export async function startLocalGraph(options: LocalGraphOptions = {}): Promise<
   const server = createHttpsServer({ key, cert }, async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'https://127.0.0.1');
     const method = request.method ?? 'GET';
+    // Whatever changes state (not a GET) is written to the state file shortly after.
+    if (method !== 'GET') response.once('finish', () => persisted.changed());
     const path = url.pathname;
     let logged: LoggedRequest | undefined;
     try {
@@ -765,6 +782,7 @@ export async function startLocalGraph(options: LocalGraphOptions = {}): Promise<
     },
     close: async () => {
       await Promise.allSettled([...pending]);
+      persisted.flush();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -30,6 +30,8 @@ import { startWebSocketApi } from './websocket-api.ts';
 import { startAwsJsonEndpoint } from './aws-json-endpoint.ts';
 import { startLocalStripe, type LocalStripe } from './stripe.ts';
 import { radicaleInstalled, RADICALE_MISSING, startCaldavServer, type CaldavServer } from './caldav-server.ts';
+import { startLocalGoogle, type LocalGoogle } from './google-calendar.ts';
+import { startLocalGraph, trustLocalGraphCertificate, type LocalGraph } from './microsoft-graph.ts';
 import { LOCAL_SECRET_METADATA } from '../constructs/payments.ts';
 import { LOCAL_KEY_METADATA } from '../constructs/calendars.ts';
 import { DEFAULT_GOOGLE_CLIENT } from './google-calendar.ts';
@@ -84,6 +86,10 @@ export type LocalStackOptions = {
   caldavPort?: number;
   /** Run the CalDAV server (Radicale) when it is installed; default true. */
   caldav?: boolean;
+  /** The local Google Calendar's port (GOOGLE_PORT for npm start); a free one when absent. */
+  googlePort?: number;
+  /** The local Microsoft Graph's port (GRAPH_PORT for npm start); a free one when absent. */
+  graphPort?: number;
   tablePrefix?: string;
   log?: (message: string) => void;
 };
@@ -108,6 +114,9 @@ export type LocalStack = {
   stripe: LocalStripe;
   /** The local CalDAV server (Radicale), when installed: connections point at it like at any CalDAV server. */
   caldav?: CaldavServer;
+  /** The local Google Calendar and Microsoft Graph the calendar adapters talk to (GOOGLE_* / MICROSOFT_* env). */
+  google: LocalGoogle;
+  graph: LocalGraph;
   close(): Promise<void>;
 };
 
@@ -146,6 +155,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         emulators.push(() => caldav!.close());
       } else log(RADICALE_MISSING);
     }
+    // The calendar providers' stand-ins. Graph is HTTPS with a certificate of its own, which this process (it
+    // plays every Lambda function) trusts.
+    const google = await startLocalGoogle({ port: options.googlePort, stateFile: join(options.dataDir, 'google-calendar.json'), log });
+    emulators.push(() => google.close());
+    const graph = await startLocalGraph({ port: options.graphPort, certDir: options.dataDir, stateFile: join(options.dataDir, 'microsoft-graph.json'), log });
+    emulators.push(() => graph.close());
+    trustLocalGraphCertificate(graph.certificate);
     const resolver = new TemplateResolver(options.template, {
       httpApiUrl: httpUrl,
       webSocketUrl: wsUrl,
@@ -257,6 +273,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       STRIPE_API_URL: stripe.url,
       // The calendars' KMS key, played by a key file (the vault seals data keys with it instead of KMS).
       ...localKeyFiles(resolver, options.dataDir),
+      // Likewise the calendar adapters (shared/calendars/providers/index.ts oauthClientConfig): the local servers' endpoints and clients.
+      GOOGLE_CLIENT_ID: google.clients[0]!.clientId,
+      GOOGLE_CLIENT_SECRET: google.clients[0]!.clientSecret,
+      GOOGLE_AUTH_URL: `${google.url}/o/oauth2/v2/auth`,
+      GOOGLE_TOKEN_URL: `${google.url}/token`,
+      GOOGLE_API_URL: google.url,
+      GOOGLE_REVOKE_URL: `${google.url}/revoke`,
+      MICROSOFT_CLIENT_ID: graph.clients[0]!.clientId,
+      MICROSOFT_CLIENT_SECRET: graph.clients[0]!.clientSecret,
+      MICROSOFT_AUTH_URL: `${graph.url}/common/oauth2/v2.0/authorize`,
+      MICROSOFT_TOKEN_URL: `${graph.url}/common/oauth2/v2.0/token`,
+      MICROSOFT_API_URL: graph.url,
       ...(ses ? { AWS_ENDPOINT_URL_SES: ses.url } : {}),
       // Developers point webhooks at receivers on this machine; in the cloud loopback stays refused.
       WEBHOOKS_ALLOW_LOOPBACK: 'true',
@@ -405,6 +433,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       schedulerEndpoint: schedulerApi.endpoint,
       stripe,
       caldav,
+      google,
+      graph,
       close: async () => {
         for (const close of [...closers, ...emulators]) await close();
         sqsClient.destroy();

@@ -13,7 +13,7 @@ if (args.has('--help')) {
   console.log(`usage: npm start [-- --seed] [-- --reset]
   --seed    create a demo event type for the organizer "dev-organizer"
   --reset   delete the local data (${defaultDataDir}) first
-environment: HTTP_PORT (3000), WS_PORT (3001), SQS_PORT (3002), STRIPE_PORT (3004), SES_PORT (3005), CALDAV_PORT (3008), DYNAMODB_PORT (8000), DATA_DIR (.local)
+environment: HTTP_PORT (3000), WS_PORT (3001), SQS_PORT (3002), STRIPE_PORT (3004), SES_PORT (3005), GOOGLE_PORT (3006), GRAPH_PORT (3007), CALDAV_PORT (3008), DYNAMODB_PORT (8000), DATA_DIR (.local)
              SYNC_PERIOD_SECONDS (the calendar sync schedule's period in seconds, 5 at least; the template's otherwise)`);
   process.exit(0);
 }
@@ -32,6 +32,8 @@ const sqsPort = port('SQS_PORT', 3002);
 const stripePort = port('STRIPE_PORT', 3004);
 const sesPort = port('SES_PORT', 3005);
 const caldavPort = port('CALDAV_PORT', 3008);
+const googlePort = port('GOOGLE_PORT', 3006);
+const graphPort = port('GRAPH_PORT', 3007);
 const dynamoPort = port('DYNAMODB_PORT', 8000);
 
 if (spawnSync('java', ['-version']).error) {
@@ -57,7 +59,7 @@ try {
 const dynamo = await launched.ready.catch(failed('DynamoDB Local'));
 let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
 try {
-  stack = await startLocalStack({ template: template!, dynamoEndpoint: dynamo.endpoint, dataDir: defaultDataDir, httpPort, wsPort, sqsPort, stripePort, sesPort, caldavPort });
+  stack = await startLocalStack({ template: template!, dynamoEndpoint: dynamo.endpoint, dataDir: defaultDataDir, httpPort, wsPort, sqsPort, stripePort, sesPort, caldavPort, googlePort, graphPort });
 } catch (error) {
   console.error(`the local stack did not start: ${(error as Error).message}`);
   await dynamo.stop();
@@ -86,7 +88,9 @@ ${stack.sesUrl ? `  SES (mail)      ${stack.sesUrl}   read the mails sent: ${sta
   stack.caldav
     ? `  CalDAV          ${stack.caldav.url}   login ${DEV_CALDAV_LOGIN.username} / ${DEV_CALDAV_LOGIN.password}, calendar ${stack.caldav.calendarUrl(DEV_CALDAV_LOGIN.username)}\n                  its log (one line per request): ${stack.caldav.logFile}\n`
     : `  CalDAV          not running: apt-get install radicale, then npm start again\n`
-}  Console         ${stack.httpUrl}/console#token=${token}&ws=${encodeURIComponent(stack.wsUrl)}
+}  Google (local)  ${stack.google.url}   consent approves ${stack.google.devAccount}; dev interface: ${stack.google.url}/dev/users/${stack.google.devAccount}/events
+  Graph (local)   ${stack.graph.url}   HTTPS, certificate ${join(defaultDataDir, 'graph-cert.pem')}; dev interface: ${stack.graph.url}/dev/users/${stack.graph.devAccount}/events
+  Console         ${stack.httpUrl}/console#token=${token}&ws=${encodeURIComponent(stack.wsUrl)}
   OpenAPI         ${stack.httpUrl}/openapi.json
   Dev token for "dev-organizer" (12 h; more with: npm run --silent token -- <userId>):
   ${token}

@@ -11,8 +11,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { startCaldavServer, type CaldavServer } from '../../infra/local/caldav-server.ts';
-import { startLocalGoogle, type LocalGoogle } from '../../infra/local/google-calendar.ts';
-import { startLocalGraph, trustLocalGraphCertificate, type LocalGraph } from '../../infra/local/microsoft-graph.ts';
+import type { LocalGoogle } from '../../infra/local/google-calendar.ts';
+import type { LocalGraph } from '../../infra/local/microsoft-graph.ts';
 import { EventStore } from '../../shared/eventstore/event-store.ts';
 import { connect, futureSlot, startTestStack, type LiveSocket, type TestStack } from '../support/local-stack.ts';
 
@@ -76,8 +76,6 @@ const slotStarts = async (day: Date) => {
 beforeAll(async () => {
   davDir = mkdtempSync(join(tmpdir(), 'calendars-e2e-dav-'));
   [stack, dav] = await Promise.all([startTestStack(), startCaldavServer({ dataDir: davDir, users: { [login.username]: login.password, [otherLogin.username]: otherLogin.password } })]);
-  // Radicale listens on loopback, which the CalDAV adapter refuses unless told (the local stack's setting).
-  process.env.CALDAV_ALLOW_LOOPBACK = 'true';
   tokens.ann = await stack.issuer.sign('cal-ann');
   tokens.olga = await stack.issuer.sign('cal-olga');
   for (const [who, token] of Object.entries(tokens)) expect((await call('POST', '/users/me', token, { name: who, email: `${who}@example.com`, timeZone: 'UTC' })).status).toBe(201);
@@ -253,24 +251,12 @@ describe('Google and Microsoft: the OAuth round trip by following redirects, the
   };
 
   beforeAll(async () => {
-    [google, graph] = await Promise.all([startLocalGoogle({ log: () => {} }), startLocalGraph({ certDir: davDir, log: () => {} })]);
-    trustLocalGraphCertificate(graph.certificate);
-    Object.assign(process.env, {
-      GOOGLE_AUTH_URL: `${google.url}/o/oauth2/v2/auth`,
-      GOOGLE_TOKEN_URL: `${google.url}/token`,
-      GOOGLE_API_URL: `${google.url}/`,
-      GOOGLE_REVOKE_URL: `${google.url}/revoke`,
-      MICROSOFT_AUTH_URL: `${graph.url}/common/oauth2/v2.0/authorize`,
-      MICROSOFT_TOKEN_URL: `${graph.url}/common/oauth2/v2.0/token`,
-      MICROSOFT_API_URL: `${graph.url}/`,
-    });
+    // The local stack runs both (GOOGLE_PORT, GRAPH_PORT), and points the adapters at them.
+    google = stack.google;
+    graph = stack.graph;
     organizers.google = await organizerWithEventType('oauth-gail');
     organizers.microsoft = await organizerWithEventType('oauth-mo');
   }, 120_000);
-  afterAll(async () => {
-    await google?.close();
-    await graph?.close();
-  });
 
   it.each(['google', 'microsoft'] as const)('%s: connect by following redirects; the result page says it worked', async (provider) => {
     const { final, hops, page, status } = await roundTrip(provider, organizers[provider].token);

@@ -13,24 +13,9 @@ import {
   type BookingCalendarEvent, type BusyRead, type BusyReadOptions, type CalendarProvider, type ExternalBusyEvent, type ExternalCalendar,
   type OAuthClientConfig, type OAuthFlow, type ProviderCredentials, type WrittenEvent,
 } from '../provider.ts';
+import { DEFAULT_RETRY, backoffMs, retryAfterSeconds, sleep, type OAuthCredentials, type ProviderHooks, type RetryPolicy } from './retry.ts';
 
-type OAuthCredentials = Extract<ProviderCredentials, { kind: 'oauth' }>;
-
-export type ProviderHooks = {
-  /** Called with the credentials after the client refreshed its access token (store them for the next call). */
-  onCredentials?: (credentials: OAuthCredentials) => void | Promise<void>;
-};
-
-export type RetryPolicy = {
-  /** Requests per call at most (the first included). */
-  attempts: number;
-  /** The longest wait between two attempts; a Retry-After beyond it ends the call with CalendarUnavailableError. */
-  maxWaitSeconds: number;
-  /** First backoff when the provider names no wait; doubled per attempt. */
-  baseDelayMs: number;
-};
-
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, maxWaitSeconds: 10, baseDelayMs: 250 };
+export type { ProviderHooks, RetryPolicy } from './retry.ts';
 
 export const GOOGLE_SCOPES = ['https://www.googleapis.com/auth/calendar.readonly', 'https://www.googleapis.com/auth/calendar.events'];
 
@@ -61,17 +46,6 @@ export function googleEventId(bookingId: string): string {
   }
   if (bits > 0) out += BASE32HEX[(value << (5 - bits)) & 31];
   return out;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Seconds from a Retry-After header (delta-seconds or an HTTP date). */
-export function retryAfterSeconds(value: string | null | undefined): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 type GaxiosLike = { status?: number; response?: { status?: number; data?: any; headers?: any }; message: string };
@@ -108,8 +82,7 @@ export async function withGoogleRetries<T>(call: () => Promise<T>, policy: Retry
       if (attempt >= policy.attempts || (after !== undefined && after > policy.maxWaitSeconds)) {
         throw new CalendarUnavailableError(`Google is unavailable (${status ?? (error as Error).message}) after ${attempt} attempt(s)`, after);
       }
-      const backoff = Math.min(policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2), policy.maxWaitSeconds * 1000);
-      await sleep(after !== undefined ? after * 1000 : backoff);
+      await sleep(after !== undefined ? after * 1000 : backoffMs(policy, attempt));
     }
   }
 }
@@ -190,7 +163,7 @@ export function googleProvider(credentials: ProviderCredentials, config: OAuthCl
 
   const bookingBody = (event: BookingCalendarEvent): calendar_v3.Schema$Event => ({
     id: googleEventId(event.bookingId),
-    status: event.status === 'cancelled' ? 'cancelled' : 'confirmed',
+    status: 'confirmed',
     summary: event.title,
     description: `${event.description}\n\nManage this booking: ${event.manageUrl}`.trim(),
     start: { dateTime: event.start, timeZone: event.timeZone },
@@ -260,6 +233,11 @@ export function googleProvider(credentials: ProviderCredentials, config: OAuthCl
     async putBookingEvent(calendarId: string, event: BookingCalendarEvent): Promise<WrittenEvent> {
       const body = bookingBody(event);
       const id = body.id!;
+      if (event.status === 'cancelled') {
+        // A cancelled booking's event is deleted (Google keeps it as status 'cancelled', under the same id).
+        await this.removeBookingEvent(calendarId, event.bookingId);
+        return { externalEventId: id, created: false };
+      }
       try {
         await run(() => api.events.insert({ calendarId, sendUpdates: 'none', requestBody: body }));
         return { externalEventId: id, created: true };

@@ -18,9 +18,7 @@ import {
   type BookingCalendarEvent, type BusyRead, type BusyReadOptions, type CalendarProvider, type ExternalBusyEvent, type ExternalCalendar,
   type OAuthClientConfig, type OAuthFlow, type ProviderCredentials, type WrittenEvent,
 } from '../provider.ts';
-import { DEFAULT_RETRY, retryAfterSeconds, type ProviderHooks, type RetryPolicy } from './google.ts';
-
-type OAuthCredentials = Extract<ProviderCredentials, { kind: 'oauth' }>;
+import { DEFAULT_RETRY, backoffMs, retryAfterSeconds, sleep, type OAuthCredentials, type ProviderHooks, type RetryPolicy } from './retry.ts';
 
 export const MICROSOFT_SCOPES = ['offline_access', 'User.Read', 'Calendars.ReadWrite'];
 
@@ -38,8 +36,6 @@ const EXPIRY_MARGIN_MS = 60_000;
 export const graphTransactionId = (bookingId: string) => `booking-engine:${bookingId}`;
 const bookingOfTransaction = (transactionId: unknown) =>
   typeof transactionId === 'string' && transactionId.startsWith('booking-engine:') ? transactionId.slice('booking-engine:'.length) : undefined;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Counts the HTTP requests of one adapter call (RetryHandler's retries included): BusyRead.requests. */
 const requestCounter = new AsyncLocalStorage<{ requests: number }>();
@@ -70,7 +66,7 @@ async function tokenRequest(config: OAuthClientConfig, form: Record<string, stri
       });
     } catch (error) {
       if (attempt >= policy.attempts) throw new CalendarUnavailableError(`Microsoft login unreachable: ${(error as Error).message}`);
-      await sleep(policy.baseDelayMs * 2 ** (attempt - 1));
+      await sleep(backoffMs(policy, attempt));
       continue;
     }
     const body = (await response.json().catch(() => ({}))) as TokenResponse;
@@ -85,7 +81,7 @@ async function tokenRequest(config: OAuthClientConfig, form: Record<string, stri
     if (response.status === 429 || response.status >= 500) {
       const after = retryAfterSeconds(response.headers.get('retry-after'));
       if (attempt >= policy.attempts || (after !== undefined && after > policy.maxWaitSeconds)) throw new CalendarUnavailableError(`Microsoft login answered ${response.status}`, after);
-      await sleep(after !== undefined ? after * 1000 : policy.baseDelayMs * 2 ** (attempt - 1));
+      await sleep(after !== undefined ? after * 1000 : backoffMs(policy, attempt));
       continue;
     }
     // invalid_grant (revoked, expired, consent withdrawn), interaction_required, ...: the organizer must reconnect.
@@ -186,7 +182,7 @@ export function microsoftProvider(credentials: ProviderCredentials, config: OAut
         }
         if (status === -1 || status === 500 || status === 502) {
           if (attempt >= retry.attempts) throw new CalendarUnavailableError(`Microsoft Graph unavailable (${status === -1 ? (error as Error).message : status}) after ${attempt} attempt(s)`, after);
-          await sleep(Math.min(retry.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2), retry.maxWaitSeconds * 1000));
+          await sleep(backoffMs(retry, attempt));
           continue;
         }
         throw new CalendarRequestError(`Microsoft Graph answered ${status} ${(error as GraphError).code ?? ''}`.trim(), status);
