@@ -74,10 +74,15 @@ function certificate(dir: string): { key: string; cert: string } {
   const keyFile = join(dir, 'graph-key.pem');
   const certFile = join(dir, 'graph-cert.pem');
   if (!existsSync(keyFile) || !existsSync(certFile)) {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '825', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ], { stdio: 'ignore' });
+    try {
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '825', '-subj', '/CN=127.0.0.1',
+        '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ], { stdio: 'ignore' });
+    } catch (error) {
+      const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+      throw new Error(missing ? 'the local Microsoft Graph makes its HTTPS certificate with the openssl CLI: install it (apt-get install openssl)' : `openssl could not make the local Graph certificate: ${(error as Error).message}`);
+    }
   }
   return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') };
 }
