@@ -186,7 +186,13 @@ function occurrenceSpan(item: ICAL.Event, start: ICAL.Time, end: ICAL.Time, ctx:
     next.day += 1;
     return [s, instant(next, undefined, ctx)];
   }
-  return [s, instant(end, tzidOf(item.component, 'dtend') ?? startTzid, ctx)];
+  const endTzid = tzidOf(item.component, 'dtend') ?? startTzid;
+  const own = start.compare(item.startDate) === 0;
+  if (own && item.component.hasProperty('dtend')) return [s, instant(end, endTzid, ctx)];
+  // A later instance lasts as long as the first, exactly (RFC 5545 3.8.5.3): DTEND may be in another zone,
+  // which ical.js's wall-clock arithmetic would miss. DURATION and all-day ends are nominal: ical.js's.
+  if (!start.isDate && item.component.hasProperty('dtend')) return [s, s + (instant(item.endDate, endTzid, ctx) - instant(item.startDate, startTzid, ctx))];
+  return [s, instant(end, startTzid, ctx)];
 }
 
 function spansOf(components: ICAL.Component[], ctx: Context): BusySpan[] {
