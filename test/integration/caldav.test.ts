@@ -246,7 +246,11 @@ async function proxy(intercept: (method: string, body: string) => Answer | Promi
     const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>;
     const upstream = await fetch(new URL(req.url!, target), { method: req.method, headers, body: ['GET', 'HEAD'].includes(req.method!) ? undefined : body, redirect: 'manual' });
     const text = Buffer.from(await upstream.arrayBuffer());
-    res.writeHead(upstream.status, Object.fromEntries([...upstream.headers].filter(([k]) => !['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k))));
+    const passed: Record<string, string> = {};
+    upstream.headers.forEach((value, key) => {
+      if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(key)) passed[key] = value;
+    });
+    res.writeHead(upstream.status, passed);
     res.end(text);
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
