@@ -81,15 +81,16 @@ describe('read-ahead on the slot path', () => {
 
     const second = counting(t.client);
     expect(await slotsRead(readAhead({ client: second.client, stateTable: t.state }, `slots ${id}`, 'march'), id)).toEqual(plain);
-    // One BatchGetItem for every item, one query per host's busy days, all started before any answered.
-    expect(second.stats.sent).toBe(1 + 4);
+    // One BatchGetItem for every item, one query per host's busy days and one per host's calendar busy time
+    // (shared/calendars/busy-store.ts), all started before any answered.
+    expect(second.stats.sent).toBe(1 + 4 + 4);
     expect(second.stats.beforeFirstAnswer).toBe(second.stats.sent);
 
     // Another range of the same event type reads ahead the items, not the other range's queries.
     const other = counting(t.client);
     await slotsRead(readAhead({ client: other.client, stateTable: t.state }, `slots ${id}`, 'april'), id);
     expect(other.stats.beforeFirstAnswer).toBe(1);
-    expect(other.stats.sent).toBe(1 + 4);
+    expect(other.stats.sent).toBe(1 + 4 + 4);
   });
 
   it('sees every change made between requests, as a plain request does', async () => {
