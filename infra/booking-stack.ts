@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, StreamViewType, Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule, type EventPattern } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
@@ -25,6 +25,7 @@ import { EventSubscriber } from './constructs/event-subscriber.ts';
 import { Webhooks } from './constructs/webhooks.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { Analytics } from './constructs/analytics.ts';
+import { InlineRolePolicies } from './constructs/inline-role-policies.ts';
 
 /** How a route is reached: by anyone, by a signed-in organizer (checked by API Gateway), or by either an
  * organizer or the attendee's booking token (checked in the handler, since API Gateway cannot express "or"). */
@@ -199,6 +200,8 @@ export class BookingStack extends Stack {
     this.settleDueBookings(tables);
     // Last, so that it sees every construct: the cdk-nag findings kept on purpose, each with its reason.
     acknowledgeNagFindings(this);
+    // Each role carries its statements inline: one resource per function fewer (infra/constructs/inline-role-policies.ts).
+    Aspects.of(this).add(new InlineRolePolicies(), { priority: AspectPriority.MUTATING });
   }
 
   /** Every quarter hour: ended bookings are completed, unconfirmed ones that have started expire, stranded drafts are released. */
@@ -282,7 +285,9 @@ export class BookingStack extends Stack {
         const tokens = route.access === 'organizer-or-attendee' || route.verifiesToken ? tokenEnvironment : {};
         const fn = new ServiceFunction(this, `${id}Function`, { entry: route.entry, handler: route.sharedFunction ? 'handler' : route.handler, environment: { ...tokens, ...route.environment } });
         apiFunctions.push({ name: id, fn });
-        target = { fn, integration: new HttpLambdaIntegration(`${id}Integration`, fn), granted: new Set() };
+        // One invoke permission per function for the whole API, not one per route (scopePermissionToRoute), which
+        // would cost a resource for each of a shared function's routes: only this API's own routes reach it anyway.
+        target = { fn, integration: new HttpLambdaIntegration(`${id}Integration`, fn, { scopePermissionToRoute: false }), granted: new Set() };
         if (route.sharedFunction) shared.set(route.sharedFunction, target);
       }
       // A shared function gets each grant once, however many of its routes name it.

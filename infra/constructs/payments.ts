@@ -60,7 +60,7 @@ export class Payments extends Construct {
     bindTable(webhook, { table: tables.state, variable: 'STATE_TABLE', accessMode: 'readWrite' });
     bindTable(webhook, { table: tables.events, variable: 'EVENTS_TABLE', accessMode: 'append' });
     options.stateMachine.grantTaskResponse(webhook);
-    options.api.addRoutes({ path: '/webhooks/stripe', methods: [HttpMethod.POST], integration: new HttpLambdaIntegration('StripeWebhookIntegration', webhook) });
+    options.api.addRoutes({ path: '/webhooks/stripe', methods: [HttpMethod.POST], integration: new HttpLambdaIntegration('StripeWebhookIntegration', webhook, { scopePermissionToRoute: false }) });
 
     const retry = new ServiceFunction(this, 'RetryPaymentFunction', {
       entry: 'http/retry-payment',
@@ -69,7 +69,7 @@ export class Payments extends Construct {
     });
     bindTable(retry, { table: tables.state, variable: 'STATE_TABLE', accessMode: 'readWrite' });
     options.stateMachine.grantTaskResponse(retry);
-    options.api.addRoutes({ path: '/bookings/{id}/payment/retry', methods: [HttpMethod.POST], integration: new HttpLambdaIntegration('RetryPaymentIntegration', retry) });
+    options.api.addRoutes({ path: '/bookings/{id}/payment/retry', methods: [HttpMethod.POST], integration: new HttpLambdaIntegration('RetryPaymentIntegration', retry, { scopePermissionToRoute: false }) });
 
     const deadLetters = new Queue(this, 'RefundPaymentsDLQ', { retentionPeriod: Duration.days(14), encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true });
     const refunds = new ServiceFunction(this, 'RefundPaymentsFunction', {

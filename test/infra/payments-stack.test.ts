@@ -13,11 +13,16 @@ const functionOf = (entry: string) => {
   return found[0]![0];
 };
 type Statement = { Effect: string; Action: string | string[]; Resource?: any };
+/** Identity policies with the roles they apply to: the roles' inline policies and any AWS::IAM::Policy. */
+const identityPolicies = (): Array<{ roles: string[]; statements: Statement[] }> => [
+  ...ofType('AWS::IAM::Role').flatMap(([id, r]) => (r.Properties.Policies ?? []).map((p: any) => ({ roles: [id], statements: p.PolicyDocument.Statement }))),
+  ...ofType('AWS::IAM::Policy').map(([, p]) => ({ roles: p.Properties.Roles.map(refId), statements: p.Properties.PolicyDocument.Statement })),
+];
 const statementsOf = (fnId: string): Statement[] => {
-  const roleId = refId(resources[fnId]!.Properties.Role);
-  return ofType('AWS::IAM::Policy')
-    .filter(([, p]) => p.Properties.Roles.some((role: any) => refId(role) === roleId))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
+  const roleId = refId(resources[fnId]!.Properties.Role)!;
+  return identityPolicies()
+    .filter((p) => p.roles.includes(roleId))
+    .flatMap((p) => p.statements);
 };
 const machineId = ofType('AWS::StepFunctions::StateMachine')[0]![0];
 const secretId = ofType('AWS::SecretsManager::Secret')[0]![0];
@@ -72,8 +77,8 @@ describe('payments in the stack', () => {
   });
 
   it('lets only the webhook, the retry route and the payment steps resume the workflow, on this state machine alone', () => {
-    const resumers = ofType('AWS::IAM::Policy')
-      .flatMap(([, p]) => (p.Properties.PolicyDocument.Statement as Statement[]).map((s) => ({ s, roles: p.Properties.Roles.map(refId) })))
+    const resumers = identityPolicies()
+      .flatMap((p) => p.statements.map((s) => ({ s, roles: p.roles })))
       .filter(({ s }) => [s.Action].flat().some((a) => a.startsWith('states:SendTask')));
     const resumerEntries = new Set(['functions/http/stripe-webhook.ts', 'functions/http/retry-payment.ts', 'functions/workflow/payment-steps.ts']);
     const allowedRoles = ofType('AWS::Lambda::Function').filter(([, fn]) => resumerEntries.has(fn.Metadata?.['BookingEngine:Entry'])).map(([, fn]) => refId(fn.Properties.Role));
