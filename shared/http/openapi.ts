@@ -99,32 +99,59 @@ export function openApiDocument(serverUrl?: string): JsonSchema {
 }
 
 /**
- * The WebSocket and webhook messages as an AsyncAPI 3 document: every message is an event envelope with one
- * catalog payload, carrying the listener's `position`; `reset` and `resumed` are the resume protocol's answers.
+ * The WebSocket and webhook messages as an AsyncAPI 3 document. On the WebSocket (`live`) every message is an
+ * event envelope with one catalog payload, carrying the listener's `position`; `reset` and `resumed` are the
+ * resume protocol's answers. A webhook (`webhooks`) receives the booking events' envelopes as they are, POSTed
+ * with the Standard Webhooks headers.
  */
 export function asyncApiDocument(): JsonSchema {
   const messages: Record<string, unknown> = {};
+  const webhookMessages: string[] = [];
   for (const type of eventTypeNames) {
     const entry = eventCatalog[type];
-    const envelope = z.object({
-      type: z.literal('event'),
-      position: z.number().int().positive(),
-      data: z.object({ ...envelopeSchema.shape, type: z.literal(type), aggregateType: z.literal(entry.aggregateType), version: z.number().int().positive(), payload: entry.payload, metadata: eventMetadataSchema }),
-    });
+    const event = z.object({ ...envelopeSchema.shape, type: z.literal(type), aggregateType: z.literal(entry.aggregateType), version: z.number().int().positive(), payload: entry.payload, metadata: eventMetadataSchema });
+    const envelope = z.object({ type: z.literal('event'), position: z.number().int().positive(), data: event });
     messages[type.replaceAll('.', '_')] = { name: type, title: type, payload: schemaOf(envelope, 'output') };
+    if (entry.aggregateType === 'booking') {
+      const name = `webhook_${type.replaceAll('.', '_')}`;
+      webhookMessages.push(name);
+      messages[name] = { name: type, title: `${type} (webhook)`, headers: { $ref: '#/components/schemas/WebhookHeaders' }, payload: schemaOf(event, 'output') };
+    }
   }
   messages.resumed = { name: 'resumed', payload: { type: 'object', properties: { type: { const: 'resumed' }, position: { type: 'integer' }, head: { type: 'integer' } } } };
   messages.reset = { name: 'reset', payload: { type: 'object', properties: { type: { const: 'reset' }, position: { type: 'integer' } } } };
+  const live = Object.keys(messages).filter((name) => !webhookMessages.includes(name));
   return {
     asyncapi: '3.0.0',
-    info: { title: 'Booking engine live messages', version: '1' },
+    info: { title: 'Booking engine live messages and webhooks', version: '1' },
     channels: {
       live: {
         address: '/?token={token}&after={position}',
-        messages: Object.fromEntries(Object.keys(messages).map((name) => [name, { $ref: `#/components/messages/${name}` }])),
+        messages: Object.fromEntries(live.map((name) => [name, { $ref: `#/components/messages/${name}` }])),
+      },
+      webhooks: {
+        address: '{subscriptionUrl}',
+        description: 'POSTed to each subscribed URL; retried on Svix\'s schedule, the same webhook-id every time',
+        messages: Object.fromEntries(webhookMessages.map((name) => [name, { $ref: `#/components/messages/${name}` }])),
       },
     },
-    operations: { receive: { action: 'receive', channel: { $ref: '#/channels/live' } } },
-    components: { messages },
+    operations: {
+      receive: { action: 'receive', channel: { $ref: '#/channels/live' } },
+      receiveWebhook: { action: 'receive', channel: { $ref: '#/channels/webhooks' } },
+    },
+    components: {
+      messages,
+      schemas: {
+        WebhookHeaders: {
+          type: 'object',
+          required: ['webhook-id', 'webhook-timestamp', 'webhook-signature'],
+          properties: {
+            'webhook-id': { type: 'string', description: 'The event id, the same on every retry' },
+            'webhook-timestamp': { type: 'string', description: 'Seconds since the epoch when signed' },
+            'webhook-signature': { type: 'string', description: 'v1,<base64 HMAC-SHA256 of id.timestamp.body>, two space-separated during a rotation' },
+          },
+        },
+      },
+    },
   };
 }
