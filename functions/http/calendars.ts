@@ -1,6 +1,5 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { externalId } from '../../events/primitives.ts';
 import { organizer, type Identity } from '../../shared/auth/identity.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { respondToCommand } from '../../shared/http/command-response.ts';
@@ -17,17 +16,9 @@ import {
   connectionIdOf, listConnections, patchSyncState, presentConnection, readConnection, readDestination, readSyncState, writeSyncState, type ConnectionView,
 } from '../../shared/calendars/store.ts';
 import { enqueueSync } from '../../shared/calendars/sync-queue.ts';
+import { connectCaldavBody, oauthCallbackQuery, updateConnectionBody } from '../../shared/calendars/requests.ts';
 import { credentialsDelete, credentialsWrite, readCredentials, sealCredentials } from '../../shared/calendars/vault.ts';
 
-const caldavBody = z.strictObject({
-  provider: z.literal('caldav', { message: 'POST connects CalDAV; Google and Microsoft connect through GET /calendars/connect/{provider}' }),
-  serverUrl: z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' }).max(2000),
-  username: z.string().min(1).max(256),
-  password: z.string().min(1).max(1024),
-});
-const patchBody = z.strictObject({
-  calendars: z.array(z.strictObject({ id: externalId, busy: z.boolean().optional(), destination: z.boolean().optional() })).min(1).max(30),
-});
 const oauthProviders = ['google', 'microsoft'] as const;
 
 type Present = Omit<ConnectionView, 'written'>;
@@ -106,7 +97,7 @@ async function connectAccount(
 /** CalDAV: the login is verified by discovery before anything is recorded; a refused one is a 422 naming `password`. */
 export const create = httpHandler(async (event) => {
   const me = organizer(event);
-  const input = parseJsonBody(event, caldavBody);
+  const input = parseJsonBody(event, connectCaldavBody);
   const adapters = await calendarAdapters();
   let discovered;
   try {
@@ -133,7 +124,7 @@ export const get = httpHandler(async (event) => json(200, await present(await mi
 /** Changes the busy and destination flags; one destination per organizer, so setting one clears the other. */
 export const update = httpHandler(async (event) => {
   const me = organizer(event);
-  const input = parseJsonBody(event, patchBody);
+  const input = parseJsonBody(event, updateConnectionBody);
   const view = await mine(event, me);
   const tables = bookingTables();
   const pointer = await readDestination(tables, me.userId);
@@ -230,17 +221,11 @@ const resultPage = (event: HttpEvent, outcome: { ok: true; id: string } | { ok: 
   return { statusCode: 302, headers: { location: `${local ? 'http' : 'https'}://${host}/calendars/callback/${event.pathParameters?.provider}?${query}`, 'cache-control': 'no-store' }, body: '' };
 };
 
-const callbackQuery = z.object({
-  code: z.string().min(1).max(4096).optional(),
-  state: z.string().min(1).max(2048).optional(),
-  error: z.string().max(200).optional(),
-  result: z.enum(['connected', 'failed']).optional(),
-});
 
 /** Public: the state is the proof of who started it. Exchanges the code, stores the grant, lists the calendars. */
 export const callback = httpHandler(async (event) => {
   const provider = oauthProvider(event);
-  const query = callbackQuery.safeParse(event.queryStringParameters ?? {});
+  const query = oauthCallbackQuery.safeParse(event.queryStringParameters ?? {});
   if (query.success && query.data.result && !query.data.code) return outcomePage(event);
   if (!query.success || !query.data.state) return resultPage(event, { ok: false, reason: 'invalid' });
   const verified = await verifyState(await stateKey(), query.data.state, provider);

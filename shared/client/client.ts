@@ -114,6 +114,16 @@ export const routes = {
   listDeliveries: ['GET', '/webhooks/{id}/deliveries'],
   redeliver: ['POST', '/webhooks/{id}/deliveries/{eventId}/redeliver'],
   replayWebhook: ['POST', '/webhooks/{id}/replay'],
+  connectCaldav: ['POST', '/calendars/connections'],
+  listConnections: ['GET', '/calendars/connections'],
+  getConnection: ['GET', '/calendars/connections/{id}'],
+  updateConnection: ['PATCH', '/calendars/connections/{id}'],
+  deleteConnection: ['DELETE', '/calendars/connections/{id}'],
+  syncConnection: ['POST', '/calendars/connections/{id}/sync'],
+  // Navigated to by the browser (a redirect to the provider), not fetched.
+  connectCalendar: ['GET', '/calendars/connect/{provider}'],
+  calendarCallback: ['GET', '/calendars/callback/{provider}'],
+  listConflicts: ['GET', '/calendars/conflicts'],
 } as const satisfies Record<OperationId, readonly [string, string]>;
 
 const randomKey = () => globalThis.crypto.randomUUID();

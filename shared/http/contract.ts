@@ -9,6 +9,7 @@ import { createProfileBody, updateProfileBody } from '../people/requests.ts';
 import { addTeamMemberBody, createOrganizationBody, createTeamBody, inviteBody, slotsQuery } from '../scheduling/requests.ts';
 import { createScheduleBody, updateScheduleBody } from '../scheduling/schedule-requests.ts';
 import { createWebhookBody, deliveriesQuery, replayBody, updateWebhookBody } from '../webhooks/requests.ts';
+import { conflictsQuery, connectCaldavBody, oauthCallbackQuery, updateConnectionBody } from '../calendars/requests.ts';
 
 /**
  * The HTTP contract: every route with the schemas its handler parses (body, query) and what it answers. The
@@ -66,6 +67,25 @@ const webhookSchema = z.object({
   disabledReason: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string().optional(),
+});
+
+/** A calendar connection as the API shows it (shared/calendars/store.ts#presentConnection); never its credentials. */
+const connectionSchema = z.object({
+  id: z.string(),
+  provider: z.enum(['google', 'microsoft', 'caldav']),
+  accountEmail: z.string().optional(),
+  status: z.enum(['connected', 'needs_reauth']),
+  reauthReason: z.string().optional(),
+  calendars: z.array(z.object({ id: z.string(), name: z.string(), primary: z.boolean(), writable: z.boolean(), busy: z.boolean(), destination: z.boolean() })),
+  sync: z.object({
+    state: z.string(),
+    lastSuccessAt: z.string().nullable(),
+    lastError: z.string().nullable(),
+    nextRunAt: z.string().nullable(),
+    counts: z.object({ requests: z.number().nullable(), failures: z.number().nullable().optional() }).loose(),
+  }),
+  createdAt: z.string(),
+  updatedAt: z.string(),
 });
 
 /** API Gateway's own answer when its JWT authorizer refuses a token (HTTP APIs cannot shape it as a problem). */
@@ -217,6 +237,15 @@ export const contract = {
   listDeliveries: route({ method: 'GET', path: '/webhooks/{id}/deliveries', security: 'organizer', summary: 'The delivery log, newest event first', query: deliveriesQuery, status: 200, response: z.object({ deliveries: z.array(anObject), next: z.string().optional() }) }),
   redeliver: route({ method: 'POST', path: '/webhooks/{id}/deliveries/{eventId}/redeliver', security: 'organizer', summary: 'Send one delivery again now', status: 202, response: anObject, command: true }),
   replayWebhook: route({ method: 'POST', path: '/webhooks/{id}/replay', security: 'organizer', summary: 'Send every wanted event of a time range (at most 31 days)', body: replayBody, status: 202, response: anObject, command: true }),
+  connectCaldav: route({ method: 'POST', path: '/calendars/connections', security: 'organizer', summary: 'Connect a CalDAV account (the login is verified; a refused one is a 422 naming password)', body: connectCaldavBody, status: 201, response: connectionSchema, command: true }),
+  listConnections: route({ method: 'GET', path: '/calendars/connections', security: 'organizer', summary: 'Your calendar connections with their calendars, flags and sync state', status: 200, response: z.object({ connections: z.array(connectionSchema) }) }),
+  getConnection: route({ method: 'GET', path: '/calendars/connections/{id}', security: 'organizer', summary: 'A calendar connection', status: 200, response: connectionSchema }),
+  updateConnection: route({ method: 'PATCH', path: '/calendars/connections/{id}', security: 'organizer', summary: "Change calendars' busy and destination flags (one destination per organizer)", body: updateConnectionBody, status: 200, response: connectionSchema, command: true }),
+  deleteConnection: route({ method: 'DELETE', path: '/calendars/connections/{id}', security: 'organizer', summary: 'Disconnect: revoke what the provider allows and forget the busy time it brought', status: 204, command: true }),
+  syncConnection: route({ method: 'POST', path: '/calendars/connections/{id}/sync', security: 'organizer', summary: 'Read busy time again now (202; the sync state tells when it ran)', status: 202, response: connectionSchema, command: true }),
+  connectCalendar: route({ method: 'GET', path: '/calendars/connect/{provider}', security: 'organizer', summary: "302 to Google's or Microsoft's consent page with a signed state bound to you", status: 302 }),
+  calendarCallback: route({ method: 'GET', path: '/calendars/callback/{provider}', security: 'public', summary: 'Where the provider sends the organizer back: exchanges the code, then 302 to a page saying how it went (HTML)', query: oauthCallbackQuery, status: 302 }),
+  listConflicts: route({ method: 'GET', path: '/calendars/conflicts', security: 'organizer', summary: 'Your calendar conflicts (external events over your bookings) with their severity', query: conflictsQuery, status: 200, response: z.object({ conflicts: z.array(anObject) }) }),
 };
 
 export type Contract = typeof contract;
