@@ -6,7 +6,7 @@ import { notify } from '../../shared/notifications/notify.ts';
 
 let ses: SESClient | undefined;
 
-/** Mails for each booking event (and a disabled webhook), once per event and recipient, through SES. */
+/** Mails for each booking event (and organizer notices: a disabled webhook, a calendar to reconnect), once per event and recipient, through SES. */
 export async function handler(busEvent: EventBridgeEvent<string, unknown>): Promise<void> {
   ses ??= new SESClient({});
   const configurationSet = process.env.SES_CONFIGURATION_SET;

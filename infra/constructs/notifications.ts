@@ -8,6 +8,7 @@ import { EVENT_SOURCE } from '../../events/envelope.ts';
 import type { Tables } from '../booking-stack.ts';
 import { bindTable } from './bind-table.ts';
 import { EventSubscriber } from './event-subscriber.ts';
+import { organizerNoticeEvents } from '../../shared/notifications/plan.ts';
 import { bookingEventNames } from './webhooks.ts';
 
 export type NotificationsProps = {
@@ -21,7 +22,8 @@ export type NotificationsProps = {
 };
 
 /**
- * Email for the booking's lifecycle (and a disabled webhook) through SES. The configuration set puts an
+ * Email for the booking's lifecycle (and, to the organizer, a disabled webhook or a calendar connection that
+ * needs him: organizerNoticeEvents) through SES. The configuration set puts an
  * address that bounces or complains on the account's suppression list, so SES stops sending to it.
  */
 export class Notifications extends Construct {
@@ -32,7 +34,7 @@ export class Notifications extends Construct {
       bus: props.bus,
       entry: 'subscribers/notifications',
       description: 'Mails attendees and hosts about their bookings, with calendar invites',
-      pattern: { source: [EVENT_SOURCE], detailType: [...bookingEventNames, 'webhook.disabled'] },
+      pattern: { source: [EVENT_SOURCE], detailType: [...bookingEventNames, ...organizerNoticeEvents] },
       environment: {
         MAIL_FROM: props.from,
         PUBLIC_API_URL: props.publicApiUrl,

@@ -9,7 +9,8 @@ import { readUser } from '../scheduling/directory.ts';
 import { runOnce } from '../subscribers/once.ts';
 import { readSubscription } from '../webhooks/subscriptions.ts';
 import { mintLinkToken } from './links.ts';
-import { planBookingMails, type PlannedMail, type Recipient } from './plan.ts';
+import { readConnection } from '../calendars/store.ts';
+import { planBookingMails, planCalendarMails, type PlannedMail, type Recipient } from './plan.ts';
 import { compose, formatClock, formatWhen, renderInvite, renderTemplates } from './render.ts';
 
 export type NotifyPorts = {
@@ -30,6 +31,7 @@ const senderAddress = (from: string) => /<([^>]+)>/.exec(from)?.[1] ?? from;
 
 export async function notify(ports: NotifyPorts, event: TypedEvent): Promise<number> {
   if (event.type === 'webhook.disabled') return notifyWebhookDisabled(ports, event);
+  if (event.type === 'calendar.reauth.required' || event.type === 'calendar.sync.failing') return notifyCalendarConnection(ports, event);
   if (event.aggregateType !== 'booking') return 0;
   const history = ((await new EventStore(ports.client, ports.eventsTable).load(event.aggregateId)) as unknown as Array<BookingEvent & { version: number }>).filter((e) => e.version <= event.version);
   const state = fold(bookingDecider, history);
@@ -110,6 +112,27 @@ async function notifyWebhookDisabled(ports: NotifyPorts, event: TypedEvent<'webh
       webhookId: subscription.id,
     });
     await ports.send(await compose({ from: ports.from, to: { name: owner.name, email: owner.email }, subject, text, html, headers: { 'X-Webhook-Id': subscription.id, 'X-Event-Id': event.id } }));
+  });
+  return sent ? 1 : 0;
+}
+
+/**
+ * A connection that needs its organizer: the mail goes to the connection's organizer as the connection itself
+ * names him (not whoever an event's payload names), once per event. A connection disconnected meanwhile has
+ * nobody left to tell.
+ */
+async function notifyCalendarConnection(ports: NotifyPorts, event: TypedEvent<'calendar.reauth.required' | 'calendar.sync.failing'>): Promise<number> {
+  const connectionId = event.type === 'calendar.sync.failing' ? event.payload.connectionId : event.aggregateId;
+  const connection = await readConnection(ports, connectionId);
+  const owner = connection && (await readUser(ports, connection.organizerId));
+  if (!connection || !owner || owner.status !== 'active') return 0;
+  const [mail] = planCalendarMails(event, { email: owner.email, name: owner.name, timeZone: owner.timeZone }, ports.publicApiUrl);
+  if (!mail) return 0;
+  const sent = await runOnce(ports, CONSUMER, `${event.id}#${owner.email.toLowerCase()}`, async () => {
+    const vars: Record<string, string> = { recipientName: owner.name, senderName: senderName(ports.from), ...mail.vars };
+    if (mail.vars.failingSince) vars.failingSince = formatWhen(mail.vars.failingSince, owner.timeZone);
+    const { subject, text, html } = renderTemplates(mail.kind, vars);
+    await ports.send(await compose({ from: ports.from, to: { name: owner.name, email: owner.email }, subject, text, html, headers: { 'X-Calendar-Connection-Id': connectionId, 'X-Event-Id': event.id, 'X-Mail-Kind': mail.kind } }));
   });
   return sent ? 1 : 0;
 }

@@ -1,13 +1,14 @@
 // Which mails a domain event means, to whom, and with which invite: pure, so every case is a unit test.
 // One mail per change a person sees: a reschedule records booking.rescheduled and, in the same append,
 // booking.confirmed; the rescheduled mail covers both, so that confirmation sends nothing.
-import type { TypedEvent } from '../../events/catalog.ts';
+import type { EventTypeName, TypedEvent } from '../../events/catalog.ts';
 import type { Booking, BookingEvent } from '../booking/decider.ts';
 
 export type Recipient = { email: string; name: string; timeZone: string };
 export type MailKind =
   | 'booking-confirmed' | 'request-received' | 'awaiting-payment' | 'payment-failed' | 'booking-rescheduled' | 'booking-cancelled' | 'booking-rejected' | 'payment-refunded'
-  | 'host-new-booking' | 'host-new-request' | 'host-rescheduled' | 'host-cancelled' | 'webhook-disabled';
+  | 'host-new-booking' | 'host-new-request' | 'host-rescheduled' | 'host-cancelled' | 'webhook-disabled'
+  | 'calendar-reauth' | 'calendar-sync-failing';
 
 export type PlannedMail = {
   kind: MailKind;
@@ -69,6 +70,61 @@ export function planBookingMails(event: TypedEvent, context: BookingContext): Pl
     }
     case 'booking.rejected':
       return [toAttendee('booking-rejected', { reason: event.payload.reason ?? 'none given', organizerName })];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The events that tell an organizer something about his own setup (not a booking): the notifications
+ * subscriber's rule lists these beside the booking events (infra/constructs/notifications.ts), and notify.ts
+ * dispatches on them, from this one list.
+ */
+export const organizerNoticeEvents = ['webhook.disabled', 'calendar.reauth.required', 'calendar.sync.failing'] as const satisfies readonly EventTypeName[];
+
+const providerNames = { google: 'Google', microsoft: 'Microsoft Outlook', caldav: 'CalDAV' } as const;
+
+/**
+ * An error text as a mail may show it: whatever looks like a secret is cut out. Provider errors are written by
+ * the adapters, which never put credentials in them, but a server's own message (or a URL it echoes) can carry
+ * a login or a token, and a mail leaves the system for good.
+ */
+export function withoutSecrets(text: string): string {
+  return text
+    .replace(/(\w+:\/\/)[^\s/@]*@/g, '$1')
+    .replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+\/=-]+/gi, '$1 [hidden]')
+    .replace(/\b((?:access|refresh|id)_?token|client_secret|password|authorization)(["']?\s*[:=]\s*["']?)(?!(?:bearer|basic)\b|\[hidden\])[^\s"'&,;}]+/gi, '$1$2[hidden]')
+    .replace(/\b(code=)[^\s"'&,;}]+/gi, '$1[hidden]')
+    .replace(/\bya29\.[A-Za-z0-9._-]+|\b1\/\/[A-Za-z0-9._-]{10,}|\beyJ[A-Za-z0-9._-]{10,}/g, '[hidden]');
+}
+
+/**
+ * The organizer's mail about one of his calendar connections: it needs him to sign in again
+ * (calendar.reauth.required), or its reads keep failing (calendar.sync.failing). Google and Microsoft are
+ * connected again through their OAuth route; CalDAV has none, so its login is posted again.
+ */
+export function planCalendarMails(event: TypedEvent, organizer: Recipient, publicApiUrl: string): PlannedMail[] {
+  const api = publicApiUrl.replace(/\/$/, '');
+  switch (event.type) {
+    case 'calendar.reauth.required': {
+      const { provider, reason } = event.payload;
+      const reconnect =
+        provider === 'caldav'
+          ? { reconnectHow: 'Connect it again with its current login (POST, with provider "caldav", serverUrl, username and password)', reconnectUrl: `${api}/calendars/connections` }
+          : { reconnectHow: 'Sign in again here', reconnectUrl: `${api}/calendars/connect/${provider}` };
+      return [{ kind: 'calendar-reauth', to: organizer, role: 'organizer', vars: { provider: providerNames[provider], reason: withoutSecrets(reason), ...reconnect } }];
+    }
+    case 'calendar.sync.failing': {
+      const { provider, lastError, failures, failingSince, connectionId } = event.payload;
+      return [
+        {
+          kind: 'calendar-sync-failing',
+          to: organizer,
+          role: 'organizer',
+          vars: { provider: providerNames[provider], lastError: withoutSecrets(lastError), failures: String(failures), failingSince, statusUrl: `${api}/calendars/connections/${connectionId}` },
+        },
+      ];
+    }
     default:
       return [];
   }

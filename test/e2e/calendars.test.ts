@@ -13,6 +13,9 @@ import { inject } from 'vitest';
 import { startCaldavServer, type CaldavServer } from '../../infra/local/caldav-server.ts';
 import type { LocalGoogle } from '../../infra/local/google-calendar.ts';
 import type { LocalGraph } from '../../infra/local/microsoft-graph.ts';
+import { reportPersistentFailure } from '../../shared/calendar-sync/sync-notices.ts';
+import { syncAggregateIdOf } from '../../shared/calendar-sync/ids.ts';
+import { readSyncState, writeSyncState } from '../../shared/calendars/store.ts';
 import { EventStore } from '../../shared/eventstore/event-store.ts';
 import { connect, futureSlot, startTestStack, type LiveSocket, type TestStack } from '../support/local-stack.ts';
 
@@ -52,6 +55,10 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, tri
 }
 
 const basic = (who: { username: string; password: string }) => `Basic ${Buffer.from(`${who.username}:${who.password}`).toString('base64')}`;
+
+/** The mails aws-ses-v2-local holds for an address (the local SES the notifications subscriber sends through). */
+const storedMails = async (to: string) =>
+  ((await (await fetch(`${stack.sesUrl}/store`)).json()) as { emails: Array<{ destination: { to: string[] }; subject: string; body: { text?: string; html?: string } }> }).emails.filter((m) => m.destination.to.some((d) => d.includes(to)));
 
 /** Every VEVENT object of the calendar, read straight from Radicale (PROPFIND, then GET each). */
 async function objectsIn(calendarUrl: string): Promise<Array<{ href: string; ics: string }>> {
@@ -207,6 +214,34 @@ describe('CalDAV, end to end', () => {
     expect(back).not.toContain(new Date(day.getTime() + 10 * 3_600_000).toISOString());
   });
 
+  it('reads that keep failing: the organizer gets one mail with the last error, and no CalDAV login in it', async () => {
+    const notifier = [...stack.lambda.functions.values()].find((fn) => fn.entry === 'functions/subscribers/notifications.ts')!;
+    const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+    const tables = { client, eventsTable: notifier.environment.EVENTS_TABLE!, stateTable: notifier.environment.STATE_TABLE! };
+    const healthy = await readSyncState(tables, connectionId);
+    // Three failed reads, as the sync worker leaves them (a server echoing the login in its URL), then the
+    // sync engine's own recorder an hour on, when the streak counts as persistent.
+    const echoed = dav.url.replace('://', `://${login.username}:${login.password}@`);
+    await writeSyncState(tables, connectionId, { ...healthy, state: 'failing', failures: 3, lastError: `caldav 503 from ${echoed}`, lastErrorAt: new Date().toISOString() });
+    try {
+      expect(await reportPersistentFailure(tables, connectionId, new Date(Date.now() + 3_600_000))).toBe(true);
+      const failingMails = async () => (await storedMails('ann@example.com')).filter((m) => m.subject === 'Your CalDAV calendar cannot be read');
+      const found = await until(failingMails, (mails) => mails.length > 0, 600);
+      expect(found).toHaveLength(1);
+      const mail = found[0];
+      expect(mail!.body.text).toContain(`caldav 503 from ${dav.url}`);
+      expect(mail!.body.text).toContain(`${stack.httpUrl}/calendars/connections/${connectionId}`);
+      for (const body of [mail!.body.text!, mail!.body.html!]) expect(body).not.toContain(login.password);
+      // The same streak reported again records nothing more, and a redelivered event mails nothing more.
+      expect(await reportPersistentFailure(tables, connectionId, new Date(Date.now() + 3_600_000))).toBe(false);
+      const [failing] = (await new EventStore(client, tables.eventsTable).load(syncAggregateIdOf(connectionId))).filter((e) => e.type === 'calendar.sync.failing');
+      await Promise.all([0, 1].map(() => stack.lambda.invoke(notifier.logicalId, { 'detail-type': 'calendar.sync.failing', source: 'booking-engine', detail: failing })));
+      expect(await failingMails()).toHaveLength(1);
+    } finally {
+      await writeSyncState(tables, connectionId, healthy);
+    }
+  });
+
   it('DELETE disconnects: the busy time it brought is forgotten and the connection is gone', async () => {
     const removed = await call('DELETE', `/calendars/connections/${connectionId}`, tokens.ann);
     expect(removed.status, removed.text).toBe(204);
@@ -245,6 +280,7 @@ describe('Google and Microsoft: the OAuth round trip by following redirects, the
   }
 
   const writer = () => [...stack.lambda.functions.values()].find((fn) => fn.entry === 'functions/subscribers/calendar-writes.ts')!;
+  const notifier = () => [...stack.lambda.functions.values()].find((fn) => fn.entry === 'functions/subscribers/notifications.ts')!;
   const connectionEvents = async (connectionId: string) => {
     const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
     return new EventStore(client, writer().environment.EVENTS_TABLE!).load(connectionId);
@@ -330,6 +366,20 @@ describe('Google and Microsoft: the OAuth round trip by following redirects, the
         new Promise((resolve) => setTimeout(() => resolve(undefined), 20_000)),
       ]);
       expect(heard).toBeDefined();
+      // ...and his mailbox: one mail that says which calendar and where to connect it again, with no credential in it.
+      const reconnectMails = async () => (await storedMails('oauth-gail@example.com')).filter((m) => m.subject === 'Reconnect your Google calendar');
+      const found = await until(reconnectMails, (mails) => mails.length > 0, 600);
+      expect(found).toHaveLength(1);
+      const mail = found[0];
+      expect(mail!.body.text).toContain(`${stack.httpUrl}/calendars/connect/google`);
+      expect(mail!.body.html).toContain(`href="${stack.httpUrl}/calendars/connect/google"`);
+      for (const body of [mail!.body.text!, mail!.body.html!]) expect(body).not.toMatch(/refresh_token|access_token|bearer|ya29\.|client_secret/i);
+      // The event delivered again, twice at once: still exactly one mail.
+      const reauth = (await connectionEvents(connectionId!)).filter((e) => e.type === 'calendar.reauth.required');
+      expect(reauth).toHaveLength(1);
+      const busEvent = { 'detail-type': 'calendar.reauth.required', source: 'booking-engine', detail: reauth[0] };
+      await Promise.all([stack.lambda.invoke(notifier().logicalId, busEvent), stack.lambda.invoke(notifier().logicalId, busEvent)]);
+      expect(await reconnectMails()).toHaveLength(1);
       // The Microsoft connection of another organizer syncs on.
       const other = organizers.microsoft;
       expect((await call('POST', `/calendars/connections/${other.connectionId}/sync`, other.token)).status).toBe(202);

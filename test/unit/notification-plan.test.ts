@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import ICAL from 'ical.js';
 import type { TypedEvent } from '../../events/catalog.ts';
 import type { Booking, BookingEvent } from '../../shared/booking/decider.ts';
-import { planBookingMails, type MailKind } from '../../shared/notifications/plan.ts';
+import { organizerNoticeEvents, planBookingMails, planCalendarMails, withoutSecrets, type MailKind } from '../../shared/notifications/plan.ts';
 import { renderInvite, renderTemplates } from '../../shared/notifications/render.ts';
 
 const booking: Booking = {
@@ -60,8 +60,66 @@ describe('which mails an event means', () => {
   });
 });
 
+describe('the organizer\'s mails about a calendar connection', () => {
+  const organizer = { email: 'gail@example.com', name: 'Gail', timeZone: 'Europe/Berlin' };
+  const api = 'https://api.example.com/';
+  const calendarEvent = (type: string, payload: unknown) =>
+    ({ id: 'e-9', type, aggregateId: 'cal-1', aggregateType: 'calendar', version: 4, payload, metadata: { timestamp: at } }) as unknown as TypedEvent;
+  const reauth = (provider: string, reason = 'invalid_grant: Token has been expired or revoked.') => planCalendarMails(calendarEvent('calendar.reauth.required', { userId: 'org-1', provider, reason }), organizer, api);
+
+  it.each([
+    ['google', 'Google', 'https://api.example.com/calendars/connect/google'],
+    ['microsoft', 'Microsoft Outlook', 'https://api.example.com/calendars/connect/microsoft'],
+    ['caldav', 'CalDAV', 'https://api.example.com/calendars/connections'],
+  ])('a %s grant that stopped working: one mail to the organizer, with where to connect it again', (provider, name, url) => {
+    const mails = reauth(provider);
+    expect(mails.map((m) => `${m.role}:${m.kind}:${m.to.email}`)).toEqual(['organizer:calendar-reauth:gail@example.com']);
+    expect(mails[0]!.vars).toMatchObject({ provider: name, reconnectUrl: url, reason: 'invalid_grant: Token has been expired or revoked.' });
+    const rendered = renderTemplates('calendar-reauth', { recipientName: 'Gail', senderName: 'Bookings', ...mails[0]!.vars });
+    expect(rendered.subject).toBe(`Reconnect your ${name} calendar`);
+    expect(rendered.text).toContain(url);
+    expect(rendered.html).toContain(`href="${url}"`);
+  });
+
+  it('a persistent sync failure: one mail with its last error and the connection\'s state', () => {
+    const mails = planCalendarMails(calendarEvent('calendar.sync.failing', { userId: 'org-1', connectionId: 'cal-1', provider: 'caldav', failures: 3, failingSince: at, lastError: 'caldav 503: Service Unavailable' }), organizer, api);
+    expect(mails.map((m) => `${m.role}:${m.kind}`)).toEqual(['organizer:calendar-sync-failing']);
+    expect(mails[0]!.vars).toMatchObject({ provider: 'CalDAV', lastError: 'caldav 503: Service Unavailable', failures: '3', statusUrl: 'https://api.example.com/calendars/connections/cal-1' });
+  });
+
+  it('no mail for the connection\'s other events, and no booking mail for a calendar event', () => {
+    expect(planCalendarMails(calendarEvent('calendar.connected', { userId: 'org-1', provider: 'google', calendars: [] }), organizer, api)).toEqual([]);
+    expect(planCalendarMails(calendarEvent('calendar.disconnected', { userId: 'org-1', provider: 'google' }), organizer, api)).toEqual([]);
+    expect(plan(calendarEvent('calendar.reauth.required', { userId: 'org-1', provider: 'google', reason: 'x' }))).toEqual([]);
+  });
+
+  it.each([
+    ['https://ann:s3cret-pass@dav.example.com/cal/ 401', 'https://dav.example.com/cal/ 401'],
+    ['401 with Authorization: Bearer ya29.a0AfH6SMBx-very-secret', '401 with Authorization: Bearer [hidden]'],
+    ['invalid_grant {"refresh_token":"1//0gAbCdEfGhIjKlMnOp"}', 'invalid_grant {"refresh_token":"[hidden]"}'],
+    ['token endpoint said client_secret=abc123&code=4/xyz', 'token endpoint said client_secret=[hidden]&code=[hidden]'],
+    ['login failed: password=hunter2', 'login failed: password=[hidden]'],
+  ])('a credential in an error never reaches the mail: %s', (reason, shown) => {
+    expect(withoutSecrets(reason)).toBe(shown);
+    const [mail] = reauth('google', reason);
+    const rendered = renderTemplates('calendar-reauth', { recipientName: 'Gail', senderName: 'Bookings', ...mail!.vars });
+    for (const secret of ['s3cret-pass', 'ya29.a0AfH6SMBx', '1//0gAbCdEfGhIjKlMnOp', 'abc123', '4/xyz', 'hunter2']) {
+      expect(rendered.text).not.toContain(secret);
+      expect(rendered.html).not.toContain(secret);
+    }
+  });
+
+  it('an error without credentials is shown as it is', () => {
+    for (const text of ['caldav 503: status code: 503 Service Unavailable', 'invalid_grant: Token has been expired or revoked.', 'google 401 after refresh (https://www.googleapis.com/calendar/v3)']) expect(withoutSecrets(text)).toBe(text);
+  });
+
+  it('the subscriber\'s rule and the dispatch share one list of organizer notices', () => {
+    expect([...organizerNoticeEvents]).toEqual(['webhook.disabled', 'calendar.reauth.required', 'calendar.sync.failing']);
+  });
+});
+
 describe('mail templates and invites', () => {
-  const kinds: MailKind[] = ['booking-confirmed', 'request-received', 'awaiting-payment', 'payment-failed', 'booking-rescheduled', 'booking-cancelled', 'booking-rejected', 'payment-refunded', 'host-new-booking', 'host-new-request', 'host-rescheduled', 'host-cancelled', 'webhook-disabled'];
+  const kinds: MailKind[] = ['booking-confirmed', 'request-received', 'awaiting-payment', 'payment-failed', 'booking-rescheduled', 'booking-cancelled', 'booking-rejected', 'payment-refunded', 'host-new-booking', 'host-new-request', 'host-rescheduled', 'host-cancelled', 'webhook-disabled', 'calendar-reauth', 'calendar-sync-failing'];
   const vars = new Proxy({} as Record<string, string>, { has: () => true, get: (_, name) => `<${String(name)}>` });
 
   it.each(kinds)('%s has a subject, a text and an HTML body; HTML escapes what it is given', (kind) => {
