@@ -175,6 +175,8 @@ describe('the operator console', () => {
     await page.getByText(`sync of ${connection.id} asked:`).waitFor();
     // The console reads the state again until the new sync has run: a later last success.
     await expect.poll(async () => { const text = (await sync.textContent())!; return text !== before && text.startsWith('sync: ok;'); }, { timeout: 60_000 }).toBe(true);
+    // The re-rendered row keeps the keyboard where it was.
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toMatch(/^Sync now caldav /);
     await page.screenshot({ path: `${artifacts}/calendar-synced.png` });
 
     // The conflict (the dentist over the booking), open, with its severity, as the console lists it on load.

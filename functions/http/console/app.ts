@@ -178,7 +178,10 @@ function showConnection(c: Connection) {
 async function loadCalendars() {
   try {
     const [{ connections }, { conflicts }] = await Promise.all([client.call('listConnections'), client.call('listConflicts', { query: { status: 'open' } })]);
+    // Re-rendering must not take the keyboard focus away from the Sync now button it was on.
+    const focused = (document.activeElement?.closest('#connections li[data-connection]') as HTMLElement | null)?.dataset.connection;
     $('connections').replaceChildren(...connections.map(showConnection));
+    if (focused) (document.querySelector(`#connections li[data-connection="${focused}"] button`) as HTMLElement | null)?.focus();
     $('conflicts').replaceChildren(
       ...conflicts.map((raw) => {
         const c = raw as { conflictId: string; severity: string; booking: { id: string; start: string; end: string }; external: { calendarId: string } };
@@ -198,14 +201,14 @@ async function syncNow(id: string) {
     const queued = await client.call('syncConnection', { params: { id } });
     say(`sync of ${id} asked: ${queued.sync.state}`);
     const row = document.querySelector(`#connections li[data-connection="${id}"]`);
+    const refocus = row?.contains(document.activeElement);
     row?.replaceWith(showConnection(queued));
-    (document.querySelector(`#connections li[data-connection="${id}"] button`) as HTMLElement | null)?.focus();
+    if (refocus) (document.querySelector(`#connections li[data-connection="${id}"] button`) as HTMLElement | null)?.focus();
     for (let read = 0; read < 30; read++) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const now = (await loadCalendars()).find((c) => c.id === id);
       if (!now || (settled.has(now.sync.state) && now.sync.lastSuccessAt !== queued.sync.lastSuccessAt) || now.sync.state === 'failing' || now.sync.state === 'needs_reauth') break;
     }
-    (document.querySelector(`#connections li[data-connection="${id}"] button`) as HTMLElement | null)?.focus();
   } catch (error) {
     say(problemText(error));
   }
