@@ -4,6 +4,7 @@
 // Radicale account, connected with the dev login, shows its sync state, syncs by keyboard and lists its conflict. Screenshots
 // are kept in test-artifacts/console/.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -190,5 +191,33 @@ describe('the operator console', () => {
     expect(await listed.textContent()).toContain(`severity ${conflict.severity}: booking ${bookingId}`);
     await page.screenshot({ path: `${artifacts}/calendar-conflicts.png` });
     await page.close();
+  });
+
+  it('shows a connection whose login the server no longer accepts as needing re-authorization', async () => {
+    const caldav = stack.caldav!;
+    const auth = { authorization: `Bearer ${token}` };
+    const { connections } = (await (await fetch(`${stack.httpUrl}/calendars/connections`, { headers: auth })).json()) as any;
+    expect(connections).toHaveLength(1);
+    const connection = connections[0];
+    // The password changes on the server (Radicale reads its htpasswd file, beside its log, at every login).
+    const htpasswd = join(dirname(caldav.logFile), 'users');
+    const users = readFileSync(htpasswd, 'utf8');
+    writeFileSync(htpasswd, `${DEV_CALDAV_LOGIN.username}:changed-elsewhere\n`);
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+      await page.goto(`${stack.httpUrl}/console#token=${token}&ws=${encodeURIComponent(stack.wsUrl)}`);
+      await page.waitForSelector('body[data-ready="true"]');
+      const row = page.locator(`#connections li[data-connection="${connection.id}"]`);
+      await row.waitFor();
+      expect(await row.locator('.alert').count()).toBe(0);
+      await row.getByRole('button', { name: /^Sync now caldav / }).focus();
+      await page.keyboard.press('Enter');
+      await row.locator('.alert', { hasText: /^needs re-authorization/ }).waitFor({ timeout: 60_000 });
+      expect(await page.locator(`#connections p[data-sync="${connection.id}"]`).textContent()).toMatch(/^sync: needs_reauth; .*last error the provider no longer accepts the grant/);
+      await page.screenshot({ path: `${artifacts}/calendar-needs-reauth.png` });
+      await page.close();
+    } finally {
+      writeFileSync(htpasswd, users);
+    }
   });
 });

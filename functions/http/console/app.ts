@@ -34,6 +34,8 @@ function showEvent(event: LiveEvent, position: number) {
   feed.prepend(row);
   while (feed.children.length > 200) feed.lastElementChild!.remove();
   if (event.type.startsWith('booking.')) void loadBookings();
+  // A connection's own events (re-authorization needed, conflicts) refresh the calendar section.
+  if (event.type.startsWith('calendar.')) void loadCalendars();
 }
 if (token && wsUrl) {
   new LiveFeed({
@@ -160,7 +162,8 @@ function showConnection(c: Connection) {
   const account = c.accountEmail ?? c.id;
   const item = el('li', undefined, { 'data-connection': c.id, 'data-sync-state': c.sync.state });
   item.append(el('strong', `${c.provider} ${account}`), ' ');
-  item.append(c.status === 'needs_reauth' ? el('strong', `needs re-authorization${c.reauthReason ? `: ${c.reauthReason}` : ''}`, { class: 'alert' }) : el('span', 'connected'));
+  // The sync state says it first (the connection's status follows from the event it records).
+  item.append(c.status === 'needs_reauth' || c.sync.state === 'needs_reauth' ? el('strong', `needs re-authorization${c.reauthReason ? `: ${c.reauthReason}` : ''}`, { class: 'alert' }) : el('span', 'connected'));
   const calendars = el('ul', undefined, { 'aria-label': `Calendars of ${account}` });
   calendars.append(
     ...c.calendars.map((cal) =>
