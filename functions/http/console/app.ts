@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 // The operator console, in the browser: built on the typed client, its live feed and nothing else. Bundled with
 // the client into console-assets.ts (npm run console:build), which GET /console serves.
-import { BookingClient, LiveFeed, ProblemError, type Booking, type LiveEvent } from '../../../shared/client/index.ts';
+import { BookingClient, LiveFeed, ProblemError, type Booking, type LiveEvent, type ResponseOf } from '../../../shared/client/index.ts';
 
 const params = new URLSearchParams(location.hash.slice(1));
 // The token arrives in the fragment, which is never sent to a server; it is kept for this tab only.
@@ -34,6 +34,8 @@ function showEvent(event: LiveEvent, position: number) {
   feed.prepend(row);
   while (feed.children.length > 200) feed.lastElementChild!.remove();
   if (event.type.startsWith('booking.')) void loadBookings();
+  // A connection's own events (re-authorization needed, conflicts) refresh the calendar section.
+  if (event.type.startsWith('calendar.')) void loadCalendars();
 }
 if (token && wsUrl) {
   new LiveFeed({
@@ -150,7 +152,73 @@ async function showDeliveries(webhookId: string) {
   }
 }
 
+// Calendar connections: each one's account and status, its calendars' flags, its sync state with "Sync now";
+// and the open conflicts (an external event over a booking) with their severity.
+type Connection = ResponseOf<'listConnections'>['connections'][number];
+const when = (iso: string | null) => (iso ? iso.slice(0, 19).replace('T', ' ') + ' UTC' : 'never');
+const settled = new Set(['ok', 'failing', 'needs_reauth', 'idle']);
+
+function showConnection(c: Connection) {
+  const account = c.accountEmail ?? c.id;
+  const item = el('li', undefined, { 'data-connection': c.id, 'data-sync-state': c.sync.state });
+  item.append(el('strong', `${c.provider} ${account}`), ' ');
+  // The sync state says it first (the connection's status follows from the event it records).
+  item.append(c.status === 'needs_reauth' || c.sync.state === 'needs_reauth' ? el('strong', `needs re-authorization${c.reauthReason ? `: ${c.reauthReason}` : ''}`, { class: 'alert' }) : el('span', 'connected'));
+  const calendars = el('ul', undefined, { 'aria-label': `Calendars of ${account}` });
+  calendars.append(
+    ...c.calendars.map((cal) =>
+      el('li', [cal.name, cal.primary ? 'primary' : '', cal.busy ? 'busy-checked' : 'not busy-checked', cal.destination ? 'destination' : '', cal.writable ? '' : 'read-only'].filter(Boolean).join(', ')),
+    ),
+  );
+  const sync = el('p', `sync: ${c.sync.state}; last success ${when(c.sync.lastSuccessAt)}; last error ${c.sync.lastError ?? 'none'}; next run ${when(c.sync.nextRunAt)}`, { 'data-sync': c.id });
+  const button = el('button', 'Sync now', { type: 'button', 'aria-label': `Sync now ${c.provider} ${account}` });
+  button.addEventListener('click', () => void syncNow(c.id));
+  sync.append(' ', button);
+  item.append(calendars, sync);
+  return item;
+}
+
+async function loadCalendars() {
+  try {
+    const [{ connections }, { conflicts }] = await Promise.all([client.call('listConnections'), client.call('listConflicts', { query: { status: 'open' } })]);
+    // Re-rendering must not take the keyboard focus away from the Sync now button it was on.
+    const focused = (document.activeElement?.closest('#connections li[data-connection]') as HTMLElement | null)?.dataset.connection;
+    $('connections').replaceChildren(...connections.map(showConnection));
+    if (focused) (document.querySelector(`#connections li[data-connection="${focused}"] button`) as HTMLElement | null)?.focus();
+    $('conflicts').replaceChildren(
+      ...conflicts.map((raw) => {
+        const c = raw as { conflictId: string; severity: string; booking: { id: string; start: string; end: string }; external: { calendarId: string } };
+        return el('li', `severity ${c.severity}: booking ${c.booking.id} ${when(c.booking.start)} to ${when(c.booking.end)} overlaps an event in ${c.external.calendarId}`, { 'data-conflict': c.conflictId, 'data-severity': c.severity });
+      }),
+    );
+    return connections;
+  } catch (error) {
+    say(problemText(error));
+    return [];
+  }
+}
+
+/** Asks for a sync, then reads the state again until it settles (at most 30 reads, a second apart). */
+async function syncNow(id: string) {
+  try {
+    const queued = await client.call('syncConnection', { params: { id } });
+    say(`sync of ${id} asked: ${queued.sync.state}`);
+    const row = document.querySelector(`#connections li[data-connection="${id}"]`);
+    const refocus = row?.contains(document.activeElement);
+    row?.replaceWith(showConnection(queued));
+    if (refocus) (document.querySelector(`#connections li[data-connection="${id}"] button`) as HTMLElement | null)?.focus();
+    for (let read = 0; read < 30; read++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const now = (await loadCalendars()).find((c) => c.id === id);
+      if (!now || (settled.has(now.sync.state) && now.sync.lastSuccessAt !== queued.sync.lastSuccessAt) || now.sync.state === 'failing' || now.sync.state === 'needs_reauth') break;
+    }
+  } catch (error) {
+    say(problemText(error));
+  }
+}
+
 $('signed-in').textContent = token ? 'signed in' : 'not signed in: open the URL npm start prints';
 void loadBookings();
 if (token) void loadWebhooks();
+if (token) void loadCalendars();
 document.body.dataset.ready = 'true';

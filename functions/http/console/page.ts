@@ -12,6 +12,7 @@ export function consolePage(script: string, options: { api?: string; ws?: string
   section { border: 1px solid #ccc; border-radius: 6px; padding: .5rem 1rem; min-width: 0; }
   ul { padding-left: 1.2rem; max-height: 18rem; overflow: auto; margin: 0; }
   pre { max-height: 18rem; overflow: auto; background: #f6f6f6; padding: .5rem; }
+  .alert { color: #b00020; }
   button:focus-visible, input:focus-visible { outline: 3px solid #1a73e8; }
 </style>
 </head>
@@ -28,6 +29,8 @@ export function consolePage(script: string, options: { api?: string; ws?: string
   <ul id="slots"></ul></section>
 <section aria-labelledby="webhooks-h"><h2 id="webhooks-h">Webhook deliveries</h2>
   <ul id="webhooks"></ul><h3 id="deliveries-h">Deliveries</h3><ul id="deliveries" aria-labelledby="deliveries-h"></ul></section>
+<section aria-labelledby="calendars-h"><h2 id="calendars-h">Calendar connections</h2>
+  <ul id="connections"></ul><h3 id="conflicts-h">Open conflicts</h3><ul id="conflicts" aria-labelledby="conflicts-h"></ul></section>
 <script type="module">${script.replaceAll('</script', '<\\/script')}</script>
 </body>
 </html>`;
