@@ -20,8 +20,19 @@ function jarDirectory(): string {
   return join(libDir, release);
 }
 
-/** A free TCP port on 127.0.0.1, asked of the OS. */
+/**
+ * A free TCP port on 127.0.0.1 for a server that binds it a little later (DynamoDB Local's JVM, Radicale, the
+ * HTTP and WebSocket APIs whose URLs the functions are told first). Chosen below the OS's ephemeral range: a port
+ * the OS hands out for `listen(0)` is also one it hands to outgoing connections, and with many stacks talking at
+ * once one of those could take it before the server binds. Below the range only another such choice can, and
+ * each is checked by binding it.
+ */
 export async function freePort(): Promise<number> {
+  const ephemeralLow = ephemeralRangeStart();
+  for (let attempt = 0; ephemeralLow > 12_000 && attempt < 50; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (ephemeralLow - 10_000));
+    if (await canBind(port)) return port;
+  }
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -29,6 +40,22 @@ export async function freePort(): Promise<number> {
       const address = server.address();
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
+  });
+}
+
+function ephemeralRangeStart(): number {
+  try {
+    return Number(require('node:fs').readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 0;
+  } catch {
+    return 0; // not Linux: the OS's own choice
+  }
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
