@@ -2,7 +2,7 @@
 // make of them. Beside each connection's read model sit its encrypted credentials and its sync state (with its
 // entry in the sync due list); beside the organizer, the pointer to his one destination calendar.
 import { createHash } from 'node:crypto';
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateQuery, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TransactionItem } from '../eventstore/event-store.ts';
 import type { ConnectionState } from './connection.ts';
 import type { ProviderName } from './provider.ts';
@@ -65,20 +65,16 @@ export async function readConnection(tables: CalendarTables, id: string): Promis
 
 export async function listConnections(tables: CalendarTables, organizerId: string): Promise<Array<Omit<ConnectionView, 'written'>>> {
   const views: ConnectionView[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await tables.client.send(
-      new QueryCommand({
-        TableName: tables.stateTable,
-        IndexName: 'byOwner',
-        KeyConditionExpression: 'ownerKey = :owner',
-        ExpressionAttributeValues: { ':owner': calendarKeys.ownerOfConnections(organizerId) },
-        ExclusiveStartKey,
-      }),
-    );
-    views.push(...(page.Items ?? []).map((item) => item.view as ConnectionView));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+  const pages = paginateQuery(
+    { client: tables.client },
+    {
+      TableName: tables.stateTable,
+      IndexName: 'byOwner',
+      KeyConditionExpression: 'ownerKey = :owner',
+      ExpressionAttributeValues: { ':owner': calendarKeys.ownerOfConnections(organizerId) },
+    },
+  );
+  for await (const page of pages) views.push(...(page.Items ?? []).map((item) => item.view as ConnectionView));
   return views.filter((view) => view.status !== 'disconnected');
 }
 
