@@ -5,6 +5,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DomainEvent } from '../../events/envelope.ts';
 import { executeCommand } from '../domain/aggregate-commands.ts';
 import { EventStore } from '../eventstore/event-store.ts';
+import { mapWithConcurrency } from '../concurrency.ts';
 import {
   createDelivery, DISABLE_AFTER_MS, hop, isRetriable, isSuccess, markQueued, nextAttemptAt, noteOutcome, post, readDelivery, recordAttempt, restartDelivery,
   RETRY_SCHEDULE_MS, signatureHeader, type DeliveryMessage,
@@ -134,6 +135,9 @@ export async function redeliver(ports: WorkerPorts, subscriptionId: string, even
   return delivery;
 }
 
+/** Reads and deliveries a replay keeps in flight at once: within the HTTP function's timeout for its 1,000 events. */
+const REPLAY_CONCURRENCY = 16;
+
 /**
  * Replays, from the event store, every event of the organizer's bookings that happened in [from, to) and the
  * subscription wants: new deliveries for events it never had, a fresh run for those it had. Bounded by
@@ -153,21 +157,22 @@ export async function replay(ports: WorkerPorts, subscriptionId: string, organiz
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
   const store = new EventStore(ports.client, ports.eventsTable);
-  const events: DomainEvent[] = [];
-  for (const id of bookingIds) {
-    for (const event of await store.load(id)) {
-      if (event.metadata.timestamp >= from && event.metadata.timestamp < to && wants({ ...subscription, status: 'active' }, event.type)) events.push(event);
-    }
-  }
-  events.sort((a, b) => a.metadata.timestamp.localeCompare(b.metadata.timestamp));
+  const histories = await mapWithConcurrency([...bookingIds], REPLAY_CONCURRENCY, (id) => store.load(id));
+  const events = histories
+    .flat()
+    .filter((event) => event.metadata.timestamp >= from && event.metadata.timestamp < to && wants({ ...subscription, status: 'active' }, event.type))
+    .sort((a, b) => a.metadata.timestamp.localeCompare(b.metadata.timestamp));
   const chosen = events.slice(0, limit);
-  for (const event of chosen) {
+  // Receivers order by the event's own position, never by arrival (Standard Webhooks promises no order), so the
+  // deliveries are queued side by side. Each is keyed by (subscription, event) and a fresh run makes the older
+  // run's messages do nothing, so a replay retried, or two at once, still delivers each event once per run.
+  await mapWithConcurrency(chosen, REPLAY_CONCURRENCY, async (event) => {
     if (await createDelivery(ports, subscriptionId, event)) {
       await ports.enqueue(firstMessage(subscriptionId, event.id, 1), 0);
       await markQueued(ports, subscriptionId, event.id);
     } else {
       await redeliver(ports, subscriptionId, event.id);
     }
-  }
+  });
   return { queued: chosen.length, truncated: events.length > limit };
 }
