@@ -51,8 +51,8 @@ function conflictViewWrite(tableName: string, state: ConflictState, before: Conf
   }];
 }
 
-/** The host's bookings that hold time from `now` on: the ids in their claim cells, then the bookings. */
-export async function liveBookingsOf(tables: Pick<BookingTables, 'client' | 'stateTable'>, hostId: string, now: Date): Promise<LiveBooking[]> {
+/** The host's bookings that hold time from `now` on (their claim cells), as their views: every status that still claims. */
+export async function hostBookingViews(tables: Pick<BookingTables, 'client' | 'stateTable'>, hostId: string, now: Date): Promise<BookingView[]> {
   const ids = new Set<string>();
   const from = claimCellKey(hostId, Math.floor(now.getTime() / HOUR));
   const pages = paginateQuery(
@@ -68,17 +68,31 @@ export async function liveBookingsOf(tables: Pick<BookingTables, 'client' | 'sta
       for (const [name, value] of Object.entries(item)) if (/^m\d\d$/.test(name) && typeof value === 'string') ids.add(value);
     }
   }
-  const bookings: BookingView[] = [];
-  const all = [...ids];
+  return [...(await bookingViewsById(tables, [...ids])).values()].filter((b) => b.hostIds.includes(hostId) && Date.parse(b.end) > now.getTime());
+}
+
+/** Bookings' views by id (consistent batch reads); an id with no booking is absent from the map. */
+export async function bookingViewsById(tables: Pick<BookingTables, 'client' | 'stateTable'>, ids: string[]): Promise<Map<string, BookingView>> {
+  const bookings = new Map<string, BookingView>();
+  const all = [...new Set(ids)];
   for (let i = 0; i < all.length; i += 100) {
     let keys: Array<Record<string, unknown>> | undefined = all.slice(i, i + 100).map(bookingKey);
     for (let attempt = 0; keys?.length; attempt++) {
       const out = await tables.client.send(new BatchGetCommand({ RequestItems: { [tables.stateTable]: { Keys: keys, ConsistentRead: true } } }));
-      bookings.push(...(out.Responses?.[tables.stateTable] ?? []).map((item) => item.booking as BookingView));
+      for (const item of out.Responses?.[tables.stateTable] ?? []) {
+        const view = item.booking as BookingView | undefined;
+        if (view?.id) bookings.set(view.id, view);
+      }
       keys = out.UnprocessedKeys?.[tables.stateTable]?.Keys as Array<Record<string, unknown>> | undefined;
       if (keys?.length) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
     }
   }
+  return bookings;
+}
+
+/** The host's bookings that hold time from `now` on: the ids in their claim cells, then the bookings. */
+export async function liveBookingsOf(tables: Pick<BookingTables, 'client' | 'stateTable'>, hostId: string, now: Date): Promise<LiveBooking[]> {
+  const bookings = await hostBookingViews(tables, hostId, now);
   return bookings
     .filter((b) => b && b.status !== 'cancelled' && b.status !== 'completed' && b.hostIds.includes(hostId) && Date.parse(b.end) > now.getTime())
     .map((b) => {
