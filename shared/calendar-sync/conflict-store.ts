@@ -2,14 +2,15 @@
 // sync merged a read) or one of their bookings moved or ended, the host's live bookings are compared with their
 // imported busy time and the conflicts recorded open are brought in line, each through its conflict aggregate
 // (conflict-decider.ts), so a redelivered message or two workers at once record each change once.
-import { BatchGetCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { BookingTables } from '../booking/booking-commands.ts';
-import { bookingKey, type BookingView } from '../booking/booking-commands.ts';
+import type { BookingView } from '../booking/booking-commands.ts';
 import { claimCellKey } from '../booking/time-claims.ts';
 import { executeCommand } from '../domain/aggregate-commands.ts';
 import type { TransactionItem } from '../eventstore/event-store.ts';
 import { calendarKeys, readConnection } from '../calendars/store.ts';
 import { conflictDecider, type ConflictState } from './conflict-decider.ts';
+import { bookingViewsById } from './own-events.ts';
 import { reconcileConflicts, type Conflict, type ImportedBusyEvent, type LiveBooking } from './conflicts.ts';
 import { conflictKeys, listConflicts, type ConflictView } from './conflict-views.ts';
 
@@ -69,25 +70,6 @@ export async function hostBookingViews(tables: Pick<BookingTables, 'client' | 's
     }
   }
   return [...(await bookingViewsById(tables, [...ids])).values()].filter((b) => b.hostIds.includes(hostId) && Date.parse(b.end) > now.getTime());
-}
-
-/** Bookings' views by id (consistent batch reads); an id with no booking is absent from the map. */
-export async function bookingViewsById(tables: Pick<BookingTables, 'client' | 'stateTable'>, ids: string[]): Promise<Map<string, BookingView>> {
-  const bookings = new Map<string, BookingView>();
-  const all = [...new Set(ids)];
-  for (let i = 0; i < all.length; i += 100) {
-    let keys: Array<Record<string, unknown>> | undefined = all.slice(i, i + 100).map(bookingKey);
-    for (let attempt = 0; keys?.length; attempt++) {
-      const out = await tables.client.send(new BatchGetCommand({ RequestItems: { [tables.stateTable]: { Keys: keys, ConsistentRead: true } } }));
-      for (const item of out.Responses?.[tables.stateTable] ?? []) {
-        const view = item.booking as BookingView | undefined;
-        if (view?.id) bookings.set(view.id, view);
-      }
-      keys = out.UnprocessedKeys?.[tables.stateTable]?.Keys as Array<Record<string, unknown>> | undefined;
-      if (keys?.length) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
-    }
-  }
-  return bookings;
 }
 
 /** The host's bookings that hold time from `now` on: the ids in their claim cells, then the bookings. */

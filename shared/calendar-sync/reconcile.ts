@@ -16,7 +16,7 @@
 // - A cancelled booking's event still in the calendar (a write that lost a race with the cancellation) is
 //   removed through the same keyed path.
 // An event only counts as ours when the booking it names exists and is this host's: a forged UID or
-// X-BOOKING-ID in an invite is an event like any other, and blocks time (verifyOwnEvents).
+// X-BOOKING-ID in an invite is an event like any other, and blocks time (own-events.ts).
 import type { Event } from '../../events/envelope.ts';
 import type { PayloadOf } from '../../events/catalog.ts';
 import type { BookingTables, BookingView } from '../booking/booking-commands.ts';
@@ -29,36 +29,14 @@ import { connectionDecider, type ConnectionEvent, type WrittenBooking } from '..
 import type { BusyRead, BusySpan, ProviderName } from '../calendars/provider.ts';
 import { readDestination } from '../calendars/store.ts';
 import { writeBookingForHost } from '../calendars/writes.ts';
-import { bookingViewsById, hostBookingViews } from './conflict-store.ts';
+import { hostBookingViews } from './conflict-store.ts';
+import { bookingViewsById } from './own-events.ts';
 import { derivedUuid } from './ids.ts';
 
 /** At most this many bookings are written back per read: the rest at the next one (a run stays bounded). */
 export const MAX_REWRITES_PER_RUN = 25;
 
-// ---- which events are ours ----
-
-/**
- * The read with `bookingId` kept only where the booking exists and this host is one of its hosts. Pure. An
- * event that names another host's booking, or none we know, is someone else's event: its time is busy.
- */
-export function ownEventsOnly(read: BusyRead, hostId: string, bookings: Map<string, BookingView>): BusyRead {
-  return {
-    ...read,
-    events: read.events.map((event) => {
-      if (!event.bookingId) return event;
-      const booking = bookings.get(event.bookingId);
-      if (booking && booking.hostIds.includes(hostId)) return event;
-      const { bookingId: _forged, ...rest } = event;
-      return rest;
-    }),
-  };
-}
-
-/** The bookings the reads' events name, as their views (one batch read); what ownEventsOnly needs. */
-export async function claimedBookings(tables: Pick<BookingTables, 'client' | 'stateTable'>, reads: BusyRead[]): Promise<Map<string, BookingView>> {
-  const ids = reads.flatMap((read) => read.events.flatMap((event) => (event.bookingId ? [event.bookingId] : [])));
-  return ids.length ? bookingViewsById(tables, ids) : new Map();
-}
+export { claimedBookings, ownEventsOnly } from './own-events.ts';
 
 // ---- the plan (pure) ----
 

@@ -7,7 +7,8 @@
 // - an event of ours moved by hand is reported once (calendar.event.drifted, pushed to the organizer as any
 //   calendar event) and not written over;
 // - an event of ours deleted by hand is reported once and not written back (the policy: README, reconcile.ts);
-// - an event that names a booking that does not exist, or is another host's, counts as busy (and conflicts).
+// - an event that names a booking that does not exist, or is another host's, counts as busy (and conflicts),
+//   in the synced busy time and in the workflow's live look alike.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as forward, type Server } from 'node:http';
@@ -23,6 +24,7 @@ import { executeBookingCommand, type BookingTables } from '../../shared/booking/
 import type { BookingCommand, BookingRequest } from '../../shared/booking/decider.ts';
 import type { CalendarAdapters } from '../../shared/calendars/adapters.ts';
 import { externalBusy } from '../../shared/calendars/busy-store.ts';
+import { liveBusyConflicts } from '../../shared/calendars/live-busy.ts';
 import { connectionCommand } from '../../shared/calendars/commands.ts';
 import { caldavProvider } from '../../shared/calendars/providers/caldav.ts';
 import { googleOAuth, googleProvider } from '../../shared/calendars/providers/google.ts';
@@ -372,5 +374,10 @@ describe.each([
     await reconcileConnectionConflicts(tables, connectionId);
     const conflicts = (await listConflicts(tables, hostId, 'open')).filter((c) => c.booking.id === mine);
     expect(conflicts.map((c) => c.severity)).toEqual(['high']);
+    // The workflow's live look before confirming a booking over that time sees the forged event as busy, and
+    // not our own booking's event there.
+    const live = await liveBusyConflicts({ tables, adapters: calendar.adapters }, { bookingId: randomUUID(), hostIds: [hostId], start: iso(hour(17)), end: iso(hour(17) + 30 * 60_000) });
+    expect(live.unreachable).toEqual([]);
+    expect(live.hits.map((h) => [h.start, h.end])).toEqual([[iso(hour(17)), iso(hour(18))]]);
   }, 60_000);
 });

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { BookingView } from '../../shared/booking/booking-commands.ts';
 import type { WrittenBooking } from '../../shared/calendars/connection.ts';
 import type { BusyRead } from '../../shared/calendars/provider.ts';
-import { driftDecider, ownEventsOnly, planReconcile, type DestinationSnapshot } from '../../shared/calendar-sync/reconcile.ts';
+import { driftDecider, planReconcile, type DestinationSnapshot } from '../../shared/calendar-sync/reconcile.ts';
+import { ownEventsOnly } from '../../shared/calendar-sync/own-events.ts';
 import { defaultSyncPolicy, nextPeriodSeconds, succeeded, initialSchedule } from '../../shared/calendar-sync/sync-policy.ts';
 import { fold } from '../../shared/domain/decider.ts';
 
