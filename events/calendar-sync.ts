@@ -35,3 +35,26 @@ export const calendarSyncFailing = z.object({
   failingSince: instant,
   lastError: reasonText,
 });
+
+/**
+ * An event this system wrote into a host's destination calendar no longer shows the booking as it is, and the
+ * change was made there, not by us (shared/calendar-sync/reconcile.ts): `moved` (its time differs), `freed` (it
+ * is there but blocks nothing: marked free, declined or cancelled in the calendar), `deleted` (it is gone). The
+ * booking is not changed and the event is not written over; reported once per drift (booking version, kind and
+ * time found).
+ */
+export const calendarEventDrifted = z.object({
+  userId: id,
+  bookingId: id,
+  connectionId: id,
+  provider: z.enum(['google', 'microsoft', 'caldav']),
+  calendarId: externalId,
+  externalEventId: externalId,
+  kind: z.enum(['moved', 'freed', 'deleted']),
+  /** The booking's version the calendar's event was written at. */
+  sequence: z.number().int().min(0).max(1_000_000),
+  /** The booking's time, as we wrote it. */
+  expected: span,
+  /** What the calendar holds now (`moved`): the event's first busy span. */
+  found: span.optional(),
+});

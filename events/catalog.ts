@@ -58,6 +58,7 @@ export const eventCatalog = {
   'calendar.conflict.detected': { aggregateType: 'calendar', schemaVersion: 1, payload: calendarSync.calendarConflictDetected },
   'calendar.conflict.resolved': { aggregateType: 'calendar', schemaVersion: 1, payload: calendarSync.calendarConflictResolved },
   'calendar.sync.failing': { aggregateType: 'calendar', schemaVersion: 1, payload: calendarSync.calendarSyncFailing },
+  'calendar.event.drifted': { aggregateType: 'calendar', schemaVersion: 1, payload: calendarSync.calendarEventDrifted },
   'webhook.created': { aggregateType: 'webhook', schemaVersion: 1, payload: webhooks.webhookCreated },
   'webhook.updated': { aggregateType: 'webhook', schemaVersion: 1, payload: webhooks.webhookUpdated },
   'webhook.secret.rotated': { aggregateType: 'webhook', schemaVersion: 1, payload: webhooks.webhookSecretRotated },

@@ -1,7 +1,7 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { bookingTables } from '../../shared/config.ts';
 import { calendarAdapters } from '../../shared/calendars/adapters.ts';
-import { enqueueSync, parseSyncMessage } from '../../shared/calendars/sync-queue.ts';
+import { enqueueSync, parseSyncMessage, type SyncMessage } from '../../shared/calendars/sync-queue.ts';
 import { syncConnection } from '../../shared/calendars/sync-worker.ts';
 import { reconcileConnectionConflicts } from '../../shared/calendar-sync/conflict-store.ts';
 import { reportPersistentFailure } from '../../shared/calendar-sync/sync-notices.ts';
@@ -11,7 +11,15 @@ const periodSeconds = () => Number(process.env.CALENDAR_SYNC_PERIOD_SECONDS ?? 3
 
 /** Reads busy time for the connections of a batch, one after another; a failed one alone comes back (and, in the end, to the DLQ). */
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  const ports = { tables: bookingTables(), adapters: await calendarAdapters(), enqueue: enqueueSync, periodSeconds: periodSeconds() };
+  const ports = {
+    tables: bookingTables(),
+    adapters: await calendarAdapters(),
+    // A message put back while its connection is being read was counted as a trigger already: no debounce.
+    enqueue: async (message: SyncMessage, delaySeconds: number) => void (await enqueueSync(message, delaySeconds, { debounce: false })),
+    periodSeconds: periodSeconds(),
+    // The manage link of a booking written back by reconcile (shared/calendar-sync/reconcile.ts).
+    publicApiUrl: process.env.PUBLIC_API_URL,
+  };
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
     const message = parseSyncMessage(record.body);

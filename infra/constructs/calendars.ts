@@ -140,6 +140,8 @@ export class Calendars extends Construct {
     bindTable(writes.fn, { table: tables.state, variable: 'STATE_TABLE', accessMode: 'readWrite' });
     bindTable(writes.fn, { table: tables.events, variable: 'EVENTS_TABLE', accessMode: 'append' });
     this.grantProviders(writes.fn, 'decrypt');
+    // The sync's reconcile writes bookings back through the same path, with the same manage link.
+    this.syncWorker.addEnvironment('PUBLIC_API_URL', options.publicApiUrl);
     return { writer: writes.fn };
   }
 }

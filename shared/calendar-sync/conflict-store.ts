@@ -2,14 +2,15 @@
 // sync merged a read) or one of their bookings moved or ended, the host's live bookings are compared with their
 // imported busy time and the conflicts recorded open are brought in line, each through its conflict aggregate
 // (conflict-decider.ts), so a redelivered message or two workers at once record each change once.
-import { BatchGetCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { BookingTables } from '../booking/booking-commands.ts';
-import { bookingKey, type BookingView } from '../booking/booking-commands.ts';
+import type { BookingView } from '../booking/booking-commands.ts';
 import { claimCellKey } from '../booking/time-claims.ts';
 import { executeCommand } from '../domain/aggregate-commands.ts';
 import type { TransactionItem } from '../eventstore/event-store.ts';
 import { calendarKeys, readConnection } from '../calendars/store.ts';
 import { conflictDecider, type ConflictState } from './conflict-decider.ts';
+import { bookingViewsById } from './own-events.ts';
 import { reconcileConflicts, type Conflict, type ImportedBusyEvent, type LiveBooking } from './conflicts.ts';
 import { conflictKeys, listConflicts, type ConflictView } from './conflict-views.ts';
 
@@ -51,8 +52,8 @@ function conflictViewWrite(tableName: string, state: ConflictState, before: Conf
   }];
 }
 
-/** The host's bookings that hold time from `now` on: the ids in their claim cells, then the bookings. */
-export async function liveBookingsOf(tables: Pick<BookingTables, 'client' | 'stateTable'>, hostId: string, now: Date): Promise<LiveBooking[]> {
+/** The host's bookings that hold time from `now` on (their claim cells), as their views: every status that still claims. */
+export async function hostBookingViews(tables: Pick<BookingTables, 'client' | 'stateTable'>, hostId: string, now: Date): Promise<BookingView[]> {
   const ids = new Set<string>();
   const from = claimCellKey(hostId, Math.floor(now.getTime() / HOUR));
   const pages = paginateQuery(
@@ -68,17 +69,12 @@ export async function liveBookingsOf(tables: Pick<BookingTables, 'client' | 'sta
       for (const [name, value] of Object.entries(item)) if (/^m\d\d$/.test(name) && typeof value === 'string') ids.add(value);
     }
   }
-  const bookings: BookingView[] = [];
-  const all = [...ids];
-  for (let i = 0; i < all.length; i += 100) {
-    let keys: Array<Record<string, unknown>> | undefined = all.slice(i, i + 100).map(bookingKey);
-    for (let attempt = 0; keys?.length; attempt++) {
-      const out = await tables.client.send(new BatchGetCommand({ RequestItems: { [tables.stateTable]: { Keys: keys, ConsistentRead: true } } }));
-      bookings.push(...(out.Responses?.[tables.stateTable] ?? []).map((item) => item.booking as BookingView));
-      keys = out.UnprocessedKeys?.[tables.stateTable]?.Keys as Array<Record<string, unknown>> | undefined;
-      if (keys?.length) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
-    }
-  }
+  return [...(await bookingViewsById(tables, [...ids])).values()].filter((b) => b.hostIds.includes(hostId) && Date.parse(b.end) > now.getTime());
+}
+
+/** The host's bookings that hold time from `now` on: the ids in their claim cells, then the bookings. */
+export async function liveBookingsOf(tables: Pick<BookingTables, 'client' | 'stateTable'>, hostId: string, now: Date): Promise<LiveBooking[]> {
+  const bookings = await hostBookingViews(tables, hostId, now);
   return bookings
     .filter((b) => b && b.status !== 'cancelled' && b.status !== 'completed' && b.hostIds.includes(hostId) && Date.parse(b.end) > now.getTime())
     .map((b) => {

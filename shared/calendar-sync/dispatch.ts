@@ -4,10 +4,12 @@
 // that it still says what the dispatcher read, so two overlapping runs (a retried one, a slow one) enqueue it
 // once, and a connection whose read takes longer than the period is not enqueued again on every tick. The
 // worker then writes its real next run. A claim whose message was never sent lapses, and the connection is due
-// again: nothing is lost for longer than the claim.
+// again: nothing is lost for longer than the claim. A due entry whose connection is gone (disconnected) or
+// waits for a new grant is dropped from the list instead: nothing would read it, and it would come back every
+// claim period.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { calendarKeys, type CalendarTables } from '../calendars/store.ts';
+import { calendarKeys, readConnection, type CalendarTables } from '../calendars/store.ts';
 import type { SyncMessage } from '../calendars/sync-queue.ts';
 
 export type DispatchPorts = {
@@ -20,7 +22,7 @@ export type DispatchPorts = {
   limit?: number;
 };
 
-export type DispatchTally = { due: number; enqueued: number; claimedElsewhere: number; failed: number };
+export type DispatchTally = { due: number; enqueued: number; claimedElsewhere: number; failed: number; dropped: number };
 
 export const DEFAULT_CLAIM_SECONDS = 600;
 const SEND_CONCURRENCY = 10;
@@ -77,6 +79,25 @@ async function claim(tables: CalendarTables, due: Due, until: string): Promise<b
   }
 }
 
+/** Takes a due entry off the list, if it is still the one read (a reconnect meanwhile wrote a new one). */
+async function drop(tables: CalendarTables, due: Due): Promise<boolean> {
+  try {
+    await tables.client.send(
+      new UpdateCommand({
+        TableName: tables.stateTable,
+        Key: calendarKeys.sync(due.connectionId),
+        UpdateExpression: 'REMOVE ownerKey, ownerSort',
+        ConditionExpression: 'ownerKey = :shard AND ownerSort = :seen',
+        ExpressionAttributeValues: { ':shard': due.shard, ':seen': due.ownerSort },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
 /** Gives a claim back after its message could not be sent, so the retried run finds the connection due. */
 async function release(tables: CalendarTables, due: Due, until: string): Promise<void> {
   const claimed = calendarKeys.syncDue(due.connectionId, until);
@@ -100,13 +121,18 @@ export async function dispatchDueSyncs(ports: DispatchPorts): Promise<DispatchTa
   const { tables, now } = ports;
   const until = new Date(now.getTime() + (ports.claimSeconds ?? DEFAULT_CLAIM_SECONDS) * 1000).toISOString();
   const due = await dueEntries(tables, now, ports.limit ?? 1000);
-  const tally: DispatchTally = { due: due.length, enqueued: 0, claimedElsewhere: 0, failed: 0 };
+  const tally: DispatchTally = { due: due.length, enqueued: 0, claimedElsewhere: 0, failed: 0, dropped: 0 };
   const errors: unknown[] = [];
   for (let i = 0; i < due.length; i += SEND_CONCURRENCY) {
     await Promise.all(
       due.slice(i, i + SEND_CONCURRENCY).map(async (entry) => {
         let claimed = false;
         try {
+          const connection = await readConnection(tables, entry.connectionId);
+          if (!connection || connection.status === 'needs_reauth') {
+            if (await drop(tables, entry)) tally.dropped++;
+            return;
+          }
           claimed = await claim(tables, entry, until);
           if (!claimed) {
             tally.claimedElsewhere++;

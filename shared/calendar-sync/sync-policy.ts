@@ -7,6 +7,12 @@
 export type SyncPolicy = {
   /** The schedule's period: an unchanged, healthy connection is read once per period. */
   periodSeconds: number;
+  /**
+   * A healthy connection's next read comes up to this much before the period ends (never after it: the period
+   * stays the bound on staleness), so connections made together drift apart instead of hitting a provider in
+   * the same second of every cycle.
+   */
+  periodJitterSeconds: number;
   /** A full read (no cursor) at least this often, as Cronofy recommends (daily): it heals any missed change. */
   fullResyncEverySeconds: number;
   /** Push and manual triggers within this window of an enqueued read that has not started join that read. */
@@ -21,6 +27,8 @@ export type SyncPolicy = {
 
 export const defaultSyncPolicy = (periodSeconds = 300): SyncPolicy => ({
   periodSeconds,
+  // A tenth of the period, at most 30 s: at 300 s a read comes 270-300 s after the last.
+  periodJitterSeconds: Math.min(30, Math.floor(periodSeconds / 10)),
   fullResyncEverySeconds: 86_400,
   debounceSeconds: 10,
   backoffBaseSeconds: 60,
@@ -82,10 +90,16 @@ export function runStarted(schedule: SyncSchedule): SyncSchedule {
   return rest;
 }
 
-export function succeeded(schedule: SyncSchedule, input: { now: Date; full: boolean; policy: SyncPolicy }): SyncSchedule {
+/** The seconds until a healthy connection's next read: the period, less a jitter in [0, periodJitterSeconds]. `random` is in [0, 1). */
+export function nextPeriodSeconds(policy: SyncPolicy, random: number): number {
+  const jitter = Math.floor(Math.min(Math.max(random, 0), 1) * Math.min(policy.periodJitterSeconds, policy.periodSeconds - 1));
+  return Math.max(1, policy.periodSeconds - jitter);
+}
+
+export function succeeded(schedule: SyncSchedule, input: { now: Date; full: boolean; policy: SyncPolicy; random?: number }): SyncSchedule {
   const { now, full, policy } = input;
   return {
-    nextRunAt: at(now, policy.periodSeconds),
+    nextRunAt: at(now, nextPeriodSeconds(policy, input.random ?? 0)),
     consecutiveFailures: 0,
     lastSuccessAt: now.toISOString(),
     lastFullReadAt: full ? now.toISOString() : schedule.lastFullReadAt,
@@ -142,6 +156,18 @@ export function reauthorized(now: Date): SyncSchedule {
   return initialSchedule(now);
 }
 
+/** How long past its debounce window a pending trigger is believed: beyond it, its message is taken as lost. */
+export const PENDING_TRIGGER_LAPSE_SECONDS = 120;
+
+/**
+ * Whether an enqueued triggered read has not started yet, so a new trigger joins it. One whose message was lost
+ * (the send failed after the state said pending) lapses, so triggers are never swallowed for good.
+ */
+export function pendingTrigger(schedule: SyncSchedule, now: Date, policy: SyncPolicy): boolean {
+  if (!schedule.pendingTriggerAt) return false;
+  return ms(schedule.pendingTriggerAt) + (policy.debounceSeconds + PENDING_TRIGGER_LAPSE_SECONDS) * 1000 > now.getTime();
+}
+
 /**
  * A push notification or `POST .../sync` asks for a read. Triggers are debounced, never dropped: one that
  * arrives while an enqueued read has not started joins it (that read will see the change); otherwise a read is
@@ -151,7 +177,7 @@ export function reauthorized(now: Date): SyncSchedule {
 export function triggered(schedule: SyncSchedule, input: { now: Date; policy: SyncPolicy }): { schedule: SyncSchedule; enqueue: null | { delaySeconds: number } } {
   const { now, policy } = input;
   if (schedule.needsReauth) return { schedule, enqueue: null };
-  if (schedule.pendingTriggerAt) return { schedule, enqueue: null };
+  if (pendingTrigger(schedule, now, policy)) return { schedule, enqueue: null };
   const previous = schedule.lastTriggerWindowEnd;
   const delaySeconds = previous ? Math.max(0, Math.ceil((ms(previous) - now.getTime()) / 1000)) : 0;
   const enqueuedFor = at(now, delaySeconds);

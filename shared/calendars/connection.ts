@@ -159,7 +159,9 @@ export const connectionDecider: Decider<ConnectionCommand, ConnectionState, Conn
         return [{ type: 'calendar.disconnected', payload: { userId, provider: state.provider } }];
       case 'RecordWrite': {
         const known = state.written[command.bookingId];
-        if (known && known.sequence >= command.sequence) return [];
+        // A write into another calendar (the destination moved within this connection) is new there, whatever its version.
+        const here = known && known.calendarId === command.calendarId;
+        if (here && known.sequence >= command.sequence) return [];
         const base = { bookingId: command.bookingId, userId, provider: state.provider, calendarId: command.calendarId, externalEventId: command.externalEventId, sequence: command.sequence };
         if (command.kind === 'deleted') {
           // Nothing was written (or it is already removed): nothing to record.
@@ -167,7 +169,7 @@ export const connectionDecider: Decider<ConnectionCommand, ConnectionState, Conn
         }
         // The first write of a booking is its creation, whatever the event that caused it (a confirmation
         // redelivered after the reschedule writes the booking as it now is).
-        if (!known || known.deleted) return [{ type: 'calendar.event.created', payload: base }];
+        if (!here || known.deleted) return [{ type: 'calendar.event.created', payload: base }];
         return [{ type: 'calendar.event.updated', payload: { ...base, change: command.change ?? 'details' } }];
       }
       default:

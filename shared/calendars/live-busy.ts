@@ -3,6 +3,7 @@
 // be reached does not (the busy-time store was checked when the time was offered, and the sync engine flags a
 // conflict later if one shows up).
 import type { BookingTables } from '../booking/booking-commands.ts';
+import { claimedBookings, ownEventsOnly } from '../calendar-sync/own-events.ts';
 import { logger } from '../observability/logger.ts';
 import { readUser } from '../scheduling/directory.ts';
 import type { CalendarAdapters } from './adapters.ts';
@@ -30,7 +31,9 @@ export async function liveBusyConflicts(
           if (!credentials) continue;
           const provider = await ports.adapters.providerFor(connection.provider, credentials);
           for (const calendar of calendars) {
-            const read = await provider.readBusy(calendar.id, { from: new Date(from).toISOString(), to: new Date(to).toISOString(), timeZone: host?.timeZone ?? 'UTC' });
+            const raw = await provider.readBusy(calendar.id, { from: new Date(from).toISOString(), to: new Date(to).toISOString(), timeZone: host?.timeZone ?? 'UTC' });
+            // Only an event naming a booking of this host is ours (the claims see to those); a forged one is busy.
+            const read = ownEventsOnly(raw, hostId, await claimedBookings(ports.tables, [raw]));
             for (const event of read.events) {
               if (event.bookingId) continue;
               for (const span of event.spans) {

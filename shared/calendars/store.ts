@@ -109,6 +109,16 @@ export type SyncState = {
   /** When the last full read was (a full resync runs at least daily). */
   lastFullAt?: string;
   requests?: number;
+  /** The first failure of the current streak (shared/calendar-sync/sync-policy.ts#failed). */
+  failingSince?: string;
+  /** Debounce (sync-policy.ts#triggered): a triggered read enqueued and not started, and its window's end. */
+  pendingTriggerAt?: string;
+  lastTriggerWindowEnd?: string;
+  /** A trigger asked for a full read (a calendar newly busy-checked) and joined a pending read. */
+  fullRequested?: boolean;
+  /** Reconcile (shared/calendar-sync/reconcile.ts): our events found changed in the calendar, bookings written back last run. */
+  drifted?: number;
+  rewritten?: number;
 };
 
 export async function readSyncState(tables: CalendarTables, id: string): Promise<SyncState> {
@@ -181,7 +191,9 @@ export function presentConnection(view: Omit<ConnectionView, 'written'>, sync: S
       lastError: sync.lastError ?? null,
       nextRunAt: sync.nextRunAt ?? null,
       // The sync engine's counts: requests the last read made (one per unchanged calendar), failures in a row.
-      counts: { requests: sync.requests ?? null, failures: sync.failures },
+      // Reconcile's: events of ours found changed by hand in the destination (reported as calendar.event.drifted),
+      // bookings written back by the last read.
+      counts: { requests: sync.requests ?? null, failures: sync.failures, drifted: sync.drifted ?? 0, rewritten: sync.rewritten ?? 0 },
     },
     createdAt: view.createdAt,
     updatedAt: view.updatedAt,

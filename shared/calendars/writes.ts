@@ -22,6 +22,9 @@ export type WritePorts = { tables: BookingTables; adapters: CalendarAdapters; pu
 
 export type HostWrite = { hostId: string; outcome: 'written' | 'removed' | 'no_destination' | 'needs_reauth' | 'not_written' };
 
+/** What a write is recorded as caused by: the booking event (the subscriber), or the sync's reconcile. */
+type WriteCause = { bookingId: string; type?: string; correlationId?: string; causationId?: string; userId: string };
+
 export async function writeBookingToCalendars(ports: WritePorts, event: TypedEvent): Promise<HostWrite[]> {
   if (event.aggregateType !== 'booking') return [];
   const { tables } = ports;
@@ -38,7 +41,7 @@ export async function writeBookingToCalendars(ports: WritePorts, event: TypedEve
   let unavailable: Error | undefined;
   for (const hostId of [...new Set(booking.hostIds)]) {
     try {
-      results.push({ hostId, outcome: await writeForHost(ports, event, booking, hostId, intent, sequence) });
+      results.push({ hostId, outcome: await writeForHost(ports, causeOf(event), booking, hostId, intent, sequence) });
     } catch (error) {
       // One host's calendar down does not keep the others from theirs; the event comes back for the rest.
       if (!(error instanceof CalendarUnavailableError)) throw error;
@@ -50,7 +53,28 @@ export async function writeBookingToCalendars(ports: WritePorts, event: TypedEve
   return results;
 }
 
-async function writeForHost(ports: WritePorts, event: TypedEvent, booking: Booking, hostId: string, intent: 'put' | 'remove', sequence: number): Promise<HostWrite['outcome']> {
+const causeOf = (event: TypedEvent): WriteCause => ({ bookingId: event.aggregateId, type: event.type, correlationId: event.metadata.correlationId, causationId: event.id, userId: 'system:calendar-writes' });
+
+/**
+ * The booking as it now is, into one host's destination calendar, through the same keyed write and the same
+ * RecordWrite as the subscriber: what the sync's reconcile calls for a booking missing from the calendar (never
+ * written while the calendar was disconnected or failing), or for a cancelled booking's event still there. A
+ * repeat, or a race with the subscriber, leaves one event and one record per booking version.
+ */
+export async function writeBookingForHost(ports: WritePorts, bookingId: string, hostId: string, cause: { correlationId?: string } = {}): Promise<HostWrite['outcome'] | 'none'> {
+  const { tables } = ports;
+  const history = (await new EventStore(tables.client, tables.eventsTable).load(bookingId)) as unknown as Array<BookingEvent & { version: number }>;
+  const state = fold(bookingDecider, history);
+  if (state.status === 'none') return 'none';
+  const booking = state as Booking;
+  if (!booking.hostIds.includes(hostId)) return 'none';
+  const intent = calendarIntent(booking, history);
+  // What the calendar should hold now: the booking's event, or (cancelled) none; one that ended is history.
+  if (intent === 'none' || booking.status === 'completed') return 'none';
+  return writeForHost(ports, { bookingId, correlationId: cause.correlationId ?? bookingId, userId: 'system:calendar-sync' }, booking, hostId, intent, history.length);
+}
+
+async function writeForHost(ports: WritePorts, event: WriteCause, booking: Booking, hostId: string, intent: 'put' | 'remove', sequence: number): Promise<HostWrite['outcome']> {
   const { tables } = ports;
   const destination = await readDestination(tables, hostId);
   if (!destination) return 'no_destination';
@@ -64,17 +88,17 @@ async function writeForHost(ports: WritePorts, event: TypedEvent, booking: Booki
     const provider = await ports.adapters.providerFor(connection.provider, credentials);
     let externalEventId: string;
     if (intent === 'put') {
-      const written = await provider.putBookingEvent(destination.calendarId, bookingCalendarEvent(ports, event.aggregateId, booking, sequence, host, connection.accountEmail));
+      const written = await provider.putBookingEvent(destination.calendarId, bookingCalendarEvent(ports, event.bookingId, booking, sequence, host, connection.accountEmail));
       externalEventId = written.externalEventId;
     } else {
-      await provider.removeBookingEvent(destination.calendarId, event.aggregateId);
-      externalEventId = event.aggregateId;
+      await provider.removeBookingEvent(destination.calendarId, event.bookingId);
+      externalEventId = event.bookingId;
     }
-    await connectionCommand(tables, connection.id, { userId: 'system:calendar-writes', correlationId: event.metadata.correlationId, causationId: event.id }, {
+    await connectionCommand(tables, connection.id, { userId: event.userId, ...(event.correlationId ? { correlationId: event.correlationId } : {}), ...(event.causationId ? { causationId: event.causationId } : {}) }, {
       aggregateId: connection.id,
       command: {
         type: 'RecordWrite',
-        bookingId: event.aggregateId,
+        bookingId: event.bookingId,
         calendarId: destination.calendarId,
         externalEventId: clip(externalEventId, 512),
         sequence,
@@ -92,8 +116,8 @@ async function writeForHost(ports: WritePorts, event: TypedEvent, booking: Booki
     }
     if (error instanceof CalendarUnavailableError) {
       // The connection shows the failing write; the subscriber's retries (then its DLQ) carry the booking.
-      await patchSyncState(tables, connection.id, { lastError: clip(`writing booking ${event.aggregateId} failed: ${error.message}`, 500), lastErrorAt: new Date().toISOString() });
-      logger.warn('calendar write failed', { connectionId: connection.id, bookingId: event.aggregateId, error: error.message });
+      await patchSyncState(tables, connection.id, { lastError: clip(`writing booking ${event.bookingId} failed: ${error.message}`, 500), lastErrorAt: new Date().toISOString() });
+      logger.warn('calendar write failed', { connectionId: connection.id, bookingId: event.bookingId, error: error.message });
     }
     throw error;
   }

@@ -82,7 +82,8 @@ const connectionSchema = z.object({
     lastSuccessAt: z.string().nullable(),
     lastError: z.string().nullable(),
     nextRunAt: z.string().nullable(),
-    counts: z.object({ requests: z.number().nullable(), failures: z.number().nullable().optional() }).loose(),
+    // drifted: our events found changed by hand in the destination (calendar.event.drifted); rewritten: bookings the last read wrote back.
+    counts: z.object({ requests: z.number().nullable(), failures: z.number().nullable().optional(), drifted: z.number().optional(), rewritten: z.number().optional() }).loose(),
   }),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -2,7 +2,9 @@
 // (SYNC_PERIOD_SECONDS): nobody calls a sync. An event put into a connected CalDAV calendar (real Radicale, a
 // plain CalDAV client) leaves GET /slots by the schedule alone, and comes back when deleted; an external event
 // over a booking is a calendar.conflict.detected that reaches the organizer's WebSocket and GET
-// /calendars/conflicts; cancelling the booking resolves it. The booking's own event is never a conflict.
+// /calendars/conflicts; cancelling the booking resolves it. The booking's own event is never a conflict. A
+// booking's event moved by hand in the calendar is reported to the organizer (calendar.event.drifted) once, and
+// left where he moved it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,5 +158,32 @@ describe('calendar sync by schedule', () => {
     // Detected once, resolved once, however many syncs ran meanwhile.
     expect(socket.messages.filter((m) => m.data?.type === 'calendar.conflict.detected')).toHaveLength(1);
     expect(socket.messages.filter((m) => m.data?.type === 'calendar.conflict.resolved')).toHaveLength(1);
+  });
+
+  it('a booking\'s event moved by hand in the calendar reaches the organizer as calendar.event.drifted, once, and stays where he put it', async () => {
+    const made = await call('POST', '/bookings', undefined, { eventTypeId, start: hour(15).toISOString(), attendee });
+    expect(made.status, made.text).toBe(202);
+    const bookingId = made.body.id as string;
+    await socket.next((m) => m.data?.type === 'calendar.event.created' && m.data.payload.bookingId === bookingId);
+    // What a calendar client does: read the object, change its times, write it back.
+    const objectUrl = `${calendarUrl}booking-${encodeURIComponent(bookingId)}.ics`;
+    const text = await (await fetch(objectUrl, { headers: { authorization: basic } })).text();
+    const at = text.indexOf('BEGIN:VEVENT');
+    const moved = text.slice(0, at) + text.slice(at).replace(/^DTSTART[^:\r\n]*:[^\r\n]*$/m, `DTSTART:${stamp(hour(16))}`).replace(/^DTEND[^:\r\n]*:[^\r\n]*$/m, `DTEND:${stamp(hour(16.5))}`);
+    expect((await fetch(objectUrl, { method: 'PUT', headers: { authorization: basic, 'content-type': 'text/calendar' }, body: moved })).status).toBeLessThan(300);
+
+    const drifted = await socket.next((m) => m.data?.type === 'calendar.event.drifted' && m.data.payload.bookingId === bookingId);
+    expect(drifted.data.payload).toMatchObject({ userId: 'sync-ann', connectionId, calendarId: calendarUrl, kind: 'moved', expected: { start: hour(15).toISOString(), end: hour(15.5).toISOString() }, found: { start: hour(16).toISOString(), end: hour(16.5).toISOString() } });
+    // Two scheduled reads later: not reported again, not written over, counted on the connection.
+    let runs = 0;
+    let seen = (await call('GET', `/calendars/connections/${connectionId}`, tokens.ann)).body.sync.lastSuccessAt;
+    const after = await until(() => call('GET', `/calendars/connections/${connectionId}`, tokens.ann), (r) => {
+      if (r.body.sync.lastSuccessAt !== seen) [runs, seen] = [runs + 1, r.body.sync.lastSuccessAt];
+      return runs >= 2;
+    });
+    expect(after.body.sync.counts).toMatchObject({ drifted: 1 });
+    expect(socket.messages.filter((m) => m.data?.type === 'calendar.event.drifted')).toHaveLength(1);
+    expect(otherSocket.messages.filter((m) => m.data?.type === 'calendar.event.drifted')).toEqual([]);
+    expect(await (await fetch(objectUrl, { headers: { authorization: basic } })).text()).toContain(`DTSTART:${stamp(hour(16))}`);
   });
 });

@@ -1,5 +1,7 @@
 // The scheduled dispatcher against DynamoDB Local: due connections enqueued once each, however many runs
-// overlap; a connection not due, or waiting for a new grant, left alone; a failed send retried by the next run.
+// overlap; a connection not due, or waiting for a new grant, left alone; a failed send retried by the next run;
+// the due entry of a connection that is gone dropped from the list.
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestTables, type TestTables } from '../support/tables.ts';
 import { calendarKeys, readSyncState, writeSyncState, type CalendarTables } from '../../shared/calendars/store.ts';
@@ -17,8 +19,17 @@ beforeAll(async () => {
   calendarTables = { client: tables.client, stateTable: tables.state };
 });
 
+/** The connection's read model, as the connection commands write it (disconnected: what DELETE leaves). */
+async function connection(n: number, status: 'connected' | 'needs_reauth' | 'disconnected' = 'connected') {
+  const view = { id: id(n), status, organizerId: `org-${n}`, provider: 'caldav', calendars: [], createdAt: now.toISOString(), updatedAt: now.toISOString() };
+  await tables.client.send(new PutCommand({ TableName: tables.state, Item: { ...calendarKeys.connection(id(n)), view } }));
+}
+
 async function seed(ids: number[], nextRunAt: string, state: 'ok' | 'needs_reauth' = 'ok') {
-  for (const n of ids) await writeSyncState(calendarTables, id(n), { state, failures: 0, cursors: {}, nextRunAt });
+  for (const n of ids) {
+    await connection(n, state === 'needs_reauth' ? 'needs_reauth' : 'connected');
+    await writeSyncState(calendarTables, id(n), { state, failures: 0, cursors: {}, nextRunAt });
+  }
 }
 
 describe('calendar sync dispatcher', () => {
@@ -44,6 +55,7 @@ describe('calendar sync dispatcher', () => {
 
   it('gives the claim back when a send fails, so the next run enqueues it', async () => {
     const t = new Date('2031-01-01T00:00:00.000Z');
+    await connection(100);
     await writeSyncState(calendarTables, id(100), { state: 'ok', failures: 0, cursors: {}, nextRunAt: '2030-12-31T23:59:00.000Z' });
     const failing = async () => {
       throw new Error('SQS is down');
@@ -61,6 +73,7 @@ describe('calendar sync dispatcher', () => {
   it('takes at most `limit` per run, and the rest at the next runs, each once', async () => {
     const t = new Date('2032-01-01T00:00:00.000Z');
     const ids = Array.from({ length: 40 }, (_, i) => 200 + i);
+    for (const n of ids) await connection(n);
     for (const [i, n] of ids.entries()) await writeSyncState(calendarTables, id(n), { state: 'ok', failures: 0, cursors: {}, nextRunAt: new Date(t.getTime() - (i + 1) * 1000).toISOString() });
     const sent: string[] = [];
     const enqueue = async (m: { connectionId: string }) => void sent.push(m.connectionId);
@@ -74,5 +87,31 @@ describe('calendar sync dispatcher', () => {
       expect(runs).toBeLessThanOrEqual(10);
     }
     expect(new Set(sent).size).toBe(sent.length);
+  });
+
+  it('drops the due entries of connections that are gone or wait for a new grant, instead of enqueueing them every claim period', async () => {
+    const t = new Date('2033-01-01T00:00:00.000Z');
+    const due = '2032-12-31T23:00:00.000Z';
+    await seed([300], due);
+    await connection(301, 'disconnected');
+    await writeSyncState(calendarTables, id(301), { state: 'ok', failures: 0, cursors: {}, nextRunAt: due });
+    // Never connected (a sync item left by a removed organizer): no read model at all.
+    await writeSyncState(calendarTables, id(302), { state: 'ok', failures: 0, cursors: {}, nextRunAt: due });
+    await connection(303, 'needs_reauth');
+    await tables.client.send(new PutCommand({ TableName: tables.state, Item: { ...calendarKeys.sync(id(303)), ...calendarKeys.syncDue(id(303), due), connectionId: id(303), sync: { state: 'ok', failures: 0, cursors: {} } } }));
+    const sent: string[] = [];
+    const enqueue = async (m: { connectionId: string }) => void sent.push(m.connectionId);
+    const run = await dispatchDueSyncs({ tables: calendarTables, enqueue, now: t });
+    expect(sent.filter((c) => [300, 301, 302, 303].map(id).includes(c))).toEqual([id(300)]);
+    expect(run.dropped).toBe(3);
+    for (const n of [301, 302, 303]) {
+      const { Item } = await tables.client.send(new GetCommand({ TableName: tables.state, Key: calendarKeys.sync(id(n)) }));
+      expect(Item?.ownerSort, `connection ${n}`).toBeUndefined();
+    }
+    // Long after every claim would have lapsed: the dropped are not found again; the live one is, once.
+    const later = await dispatchDueSyncs({ tables: calendarTables, enqueue, now: new Date(t.getTime() + 3600_000) });
+    expect(later.dropped).toBe(0);
+    expect(sent.filter((c) => c === id(300))).toHaveLength(2);
+    expect(sent.filter((c) => [301, 302, 303].map(id).includes(c))).toEqual([]);
   });
 });

@@ -143,6 +143,14 @@ describe('recording writes', () => {
     spec.given([connected(), created!, moved!, deleted!]).when(write('deleted', 4)).thenNothing();
   });
 
+  it('a write into another calendar of the connection (the destination moved) is a creation there, at the same version too', () => {
+    const [created] = connectionDecider.decide(write('created', 2), stateAfter([connected()]));
+    const elsewhere = { ...write('created', 2), calendarId: 'home', externalEventId: 'ext-2' };
+    const [there] = connectionDecider.decide(elsewhere, stateAfter([connected(), created!]));
+    expect(there).toMatchObject({ type: 'calendar.event.created', payload: { calendarId: 'home', externalEventId: 'ext-2', sequence: 2 } });
+    spec.given([connected(), created!, there!]).when(elsewhere).thenNothing();
+  });
+
   it('an older write arriving late changes nothing', () => {
     const [moved] = connectionDecider.decide(write('updated', 5), stateAfter([connected()]));
     expect(moved!.type).toBe('calendar.event.created');
