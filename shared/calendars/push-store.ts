@@ -89,24 +89,32 @@ export async function readPushSummary(tables: CalendarTables, connectionId: stri
 /** Records one calendar's push (or that it could not be set up) without touching the others'. */
 export async function recordPushEntry(tables: CalendarTables, connectionId: string, entry: PushEntry): Promise<void> {
   const key = digest(entry.calendarId);
-  const update = (expression: string, condition?: string) =>
+  const setEntry = () =>
     tables.client.send(
       new UpdateCommand({
         TableName: tables.stateTable,
         Key: pushKeys.summary(connectionId),
-        UpdateExpression: expression,
-        ConditionExpression: condition,
+        UpdateExpression: 'SET #calendars.#key = :entry',
+        ConditionExpression: 'attribute_exists(#calendars)',
         ExpressionAttributeNames: { '#calendars': 'calendars', '#key': key },
-        ExpressionAttributeValues: { ':entry': entry, ...(condition ? {} : { ':map': { [key]: entry } }) },
+        ExpressionAttributeValues: { ':entry': entry },
       }),
     );
   try {
-    await update('SET #calendars.#key = :entry', 'attribute_exists(#calendars)');
+    await setEntry();
   } catch (error) {
     if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
     // The first entry makes the map (a nested path cannot be set in a map that is not there).
-    await update('SET #calendars = if_not_exists(#calendars, :map)');
-    await update('SET #calendars.#key = :entry', 'attribute_exists(#calendars)');
+    await tables.client.send(
+      new UpdateCommand({
+        TableName: tables.stateTable,
+        Key: pushKeys.summary(connectionId),
+        UpdateExpression: 'SET #calendars = if_not_exists(#calendars, :empty)',
+        ExpressionAttributeNames: { '#calendars': 'calendars' },
+        ExpressionAttributeValues: { ':empty': {} },
+      }),
+    );
+    await setEntry();
   }
 }
 
