@@ -10,7 +10,7 @@ import { addTeamMemberBody, createOrganizationBody, createTeamBody, inviteBody, 
 import { createScheduleBody, updateScheduleBody } from '../scheduling/schedule-requests.ts';
 import { createWebhookBody, deliveriesQuery, replayBody, updateWebhookBody } from '../webhooks/requests.ts';
 import { conflictsQuery, connectCaldavBody, oauthCallbackQuery, updateConnectionBody } from '../calendars/requests.ts';
-import { graphChangeBatch, graphLifecycleBatch, graphValidationQuery } from '../calendars/push-requests.ts';
+import { googleNotificationHeaders, graphChangeBatch, graphLifecycleBatch, graphValidationQuery } from '../calendars/push-requests.ts';
 
 /**
  * The HTTP contract: every route with the schemas its handler parses (body, query) and what it answers. The
@@ -112,6 +112,8 @@ type Route = {
   summary: string;
   body?: z.ZodType;
   query?: z.ZodType;
+  /** Headers the handler parses (a provider's notification headers): a bad one is a 400 naming it. */
+  headers?: z.ZodType;
   /** The success status and its body (none for a 204). */
   status: number;
   response?: z.ZodType;
@@ -254,6 +256,7 @@ export const contract = {
     security: 'public',
     forbidden: true,
     summary: "Google Calendar's push notifications: X-Goog-Channel-ID must name a channel of ours and X-Goog-Channel-Token match its secret (else 403, nothing changes); resource state sync is the handshake (200), exists/not_exists ask for a read of that connection (202)",
+    headers: googleNotificationHeaders,
     status: 202,
   }),
   microsoftNotification: route({

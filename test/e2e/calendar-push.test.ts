@@ -156,7 +156,7 @@ describe('Google: a watch channel per busy-checked calendar', () => {
     const [channel] = await channelsOf('google');
     expect(await until(syncQueueDepth, (n) => n === 0)).toBe(0);
     const summaryBefore = await readPushSummary(tables, organizers.google.connectionId);
-    const forged = [
+    const forged: Array<Record<string, string>> = [
       { 'x-goog-channel-id': channel!.channelId, 'x-goog-channel-token': 'guessed', 'x-goog-resource-state': 'exists' },
       { 'x-goog-channel-id': channel!.channelId, 'x-goog-resource-state': 'exists' },
       { 'x-goog-channel-id': `${organizers.google.connectionId}-0000000000000000`, 'x-goog-channel-token': 'guessed', 'x-goog-resource-state': 'exists' },
