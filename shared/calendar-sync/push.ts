@@ -244,9 +244,12 @@ export async function renewChannel(
   const channel = await readChannel(tables, input.provider, input.channelId);
   if (!channel) return 'gone';
   const connection = await deps.readConnection(channel.connectionId);
-  const credentials = connection ? await deps.readCredentials(channel.connectionId) : undefined;
+  const credentials = connection?.status === 'connected' ? await deps.readCredentials(channel.connectionId) : undefined;
   if (!connection || !credentials) {
+    // Gone, or waiting for the organizer to sign in again (a renewal would be refused): the channel lapses,
+    // and reconnecting makes a new one (its summary entry is gone with it).
     await stopChannel(tables, undefined, channel, undefined);
+    await removePushEntry(tables, channel.connectionId, channel.calendarId);
     return 'disconnected';
   }
   if (!(await claimRenewal(tables, channel, now, new Date(now.getTime() + RENEWAL_LEASE_SECONDS * 1000)))) return 'busy';

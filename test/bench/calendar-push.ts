@@ -83,7 +83,8 @@ export async function benchCalendarPush(stack: LocalStack, options: { dynamoEndp
       const summary = await readPushSummary(tables, connectionId);
       const real = await readChannel(tables, provider, Object.values(summary.calendars).find((e) => e.channelId)!.channelId!);
       const secret = 'bench-secret';
-      const benchChannel = { ...real!, channelId: `${connectionId}-bench${provider === 'google' ? '' : '-graph'}`, secretHash: hashSecret(secret), schedule: undefined };
+      const { schedule: _schedule, ...rest } = real!;
+      const benchChannel = { ...rest, channelId: `${connectionId}-bench${provider === 'google' ? '' : '-graph'}`, secretHash: hashSecret(secret) };
       await writeChannel(tables, benchChannel);
       const answers: number[] = [];
       for (let i = 0; i < floorRuns; i++) {

@@ -8,7 +8,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { renewalScheduleName, renewalTime, scheduleRenewal, type RenewalTarget } from '../../shared/calendar-sync/push.ts';
+// push.ts is imported where used: it loads the shared logger, which must see the stack's log level first.
+import type { RenewalTarget } from '../../shared/calendar-sync/push.ts';
 import { readChannel, readPushSummary, type PushChannel } from '../../shared/calendars/push-store.ts';
 import { readSyncState, type CalendarTables } from '../../shared/calendars/store.ts';
 import { futureSlot, startTestStack, type TestStack } from '../support/local-stack.ts';
@@ -127,6 +128,7 @@ describe('Google: a watch channel per busy-checked calendar', () => {
     await stack.google.pushesSettled();
     expect(stack.google.deliveries.filter((d) => d.channelId === channel!.channelId)).toEqual([expect.objectContaining({ state: 'sync', status: 200 })]);
     // The renewal: one at() schedule, an hour before the channel expires, deleted after it runs.
+    const { renewalScheduleName } = await import('../../shared/calendar-sync/push.ts');
     const schedule = stack.scheduler.list({ group: renewalTarget().group }).find((s) => s.Name === channel!.schedule);
     expect(schedule).toBeDefined();
     expect(channel!.schedule).toBe(renewalScheduleName(channel!));
@@ -213,7 +215,31 @@ describe('Google: a watch channel per busy-checked calendar', () => {
     expect(stack.scheduler.list({ group: renewalTarget().group }).some((s) => s.Name === renewed!.schedule)).toBe(true);
   });
 
+  it('a calendar no longer busy-checked loses its channel; checked again, it gets a new one', async () => {
+    const [before] = await channelsOf('google');
+    const calendarId = before!.calendarId;
+    const off = await call('PATCH', `/calendars/connections/${organizers.google.connectionId}`, organizers.google.token, { calendars: [{ id: calendarId, busy: false }] });
+    expect(off.status, off.text).toBe(200);
+    expect(await channelsOf('google')).toEqual([]);
+    expect((await connection('google')).body.sync.push.state).toBe('none');
+    const deliveries = stack.google.deliveries.length;
+    await fetch(`${stack.google.url}/dev/users/${encodeURIComponent(stack.google.devAccount)}/calendars/primary/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ summary: 'Unwatched', start: { dateTime: hour(16.5).toISOString() }, end: { dateTime: hour(17).toISOString() } }),
+    });
+    await stack.google.pushesSettled();
+    expect(stack.google.deliveries.slice(deliveries)).toEqual([]);
+    const on = await call('PATCH', `/calendars/connections/${organizers.google.connectionId}`, organizers.google.token, { calendars: [{ id: calendarId, busy: true }] });
+    expect(on.status, on.text).toBe(200);
+    const [after, ...more] = await channelsOf('google');
+    expect(more).toEqual([]);
+    expect(after!.channelId).not.toBe(before!.channelId);
+    expect((await connection('google')).body.sync.push.state).toBe('active');
+  });
+
   it('a renewal scheduled by concurrent retries is one schedule, at the margin before expiry', async () => {
+    const { renewalTime, scheduleRenewal } = await import('../../shared/calendar-sync/push.ts');
     const channel: PushChannel = { provider: 'google', channelId: 'concurrent-test', connectionId: 'cal-0', calendarId: 'c', secretHash: 'h', expiresAt: new Date(Date.now() + 86_400_000).toISOString(), address: 'http://127.0.0.1:9/x' };
     const names = await Promise.all(Array.from({ length: 6 }, () => scheduleRenewal(channel, renewalTarget(), new Date())));
     expect(new Set(names).size).toBe(1);
@@ -305,6 +331,27 @@ describe('Microsoft Graph: a subscription per busy-checked calendar', () => {
     expect(renewed!.channelId).toBe(subscription!.channelId);
     expect(Date.parse(renewed!.expiresAt)).toBeGreaterThanOrEqual(Date.parse(subscription!.expiresAt));
     expect(stack.scheduler.list({ group: renewalTarget().group }).some((s) => s.Name === renewed!.schedule)).toBe(true);
+  });
+
+  it('a one-time schedule made at run time fires in the local runtime, renews, and is deleted after it ran', async () => {
+    const [subscription] = await channelsOf('microsoft');
+    const patches = () => stack.graph.requests.filter((r) => r.method === 'PATCH' && r.path === `/v1.0/subscriptions/${subscription!.channelId}` && r.status === 200).length;
+    const before = patches();
+    const { SchedulerClient, CreateScheduleCommand } = await import('@aws-sdk/client-scheduler');
+    const target = renewalTarget();
+    const name = `push-test-${Date.now()}`;
+    await new SchedulerClient({}).send(
+      new CreateScheduleCommand({
+        Name: name, GroupName: target.group, ScheduleExpression: `at(${new Date(Date.now() + 1_500).toISOString().slice(0, 19)})`, ScheduleExpressionTimezone: 'UTC',
+        FlexibleTimeWindow: { Mode: 'OFF' }, ActionAfterCompletion: 'DELETE',
+        Target: { Arn: target.functionArn, RoleArn: target.roleArn, Input: JSON.stringify({ provider: 'microsoft', channelId: subscription!.channelId }) },
+      }),
+    );
+    expect(stack.scheduler.list({ group: target.group }).some((s) => s.Name === name)).toBe(true);
+    await until(async () => patches(), (n) => n > before, 100);
+    expect(patches()).toBe(before + 1);
+    await until(async () => stack.scheduler.list({ group: target.group }).some((s) => s.Name === name), (exists) => !exists);
+    expect(stack.scheduler.list({ group: target.group }).some((s) => s.Name === name)).toBe(false);
   });
 
   it('lifecycle subscriptionRemoved: a new subscription takes its place', async () => {
