@@ -592,6 +592,31 @@ describe('calendars', () => {
     });
   });
 
+  it('push renewals: only the functions that schedule them may create schedules (in their own group) and pass the role Scheduler runs them as, which may invoke the renewal function alone', () => {
+    const group = logicalId('CalendarsPushRenewalGroup', 'AWS::Scheduler::ScheduleGroup');
+    const schedulers = functions.filter(([id]) => allowedActions(id).has('scheduler:CreateSchedule')).map(([id]) => entryOf(id)).sort();
+    expect(schedulers).toEqual(['functions/http/calendar-notifications.ts', 'functions/http/calendars.ts', 'functions/scheduled/renew-calendar-push.ts']);
+    const passers = functions.filter(([id]) => allowedActions(id).has('iam:PassRole')).map(([id]) => entryOf(id)).sort();
+    expect(passers).toEqual(schedulers);
+    for (const [id] of functions.filter(([fn]) => schedulers.includes(entryOf(fn)))) {
+      for (const statement of statementsOf(id).filter((st) => actionsOf(st).some((action) => action.startsWith('scheduler:')))) {
+        expect(actionsOf(statement).sort()).toEqual(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule']);
+        expect(JSON.stringify(statement.Resource)).toMatch(new RegExp(`:schedule/","?\\{"Ref":"${group}"\\},"/\\*"`));
+      }
+      const pass = statementsOf(id).find((st) => actionsOf(st).includes('iam:PassRole'))!;
+      expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
+      expect(JSON.stringify(pass.Resource)).toContain(':role/BookingEngine-calendar-push-renewals');
+    }
+    const [[roleId, role]] = ofType('AWS::IAM::Role').filter(([, r]) => r.Properties.RoleName === 'BookingEngine-calendar-push-renewals') as [[string, any]];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([expect.objectContaining({ Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole' })]);
+    const invokes = (role.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement).filter((st: Statement) => actionsOf(st).includes('lambda:InvokeFunction'));
+    expect(JSON.stringify(invokes)).toContain(functionByEntry('scheduled/renew-calendar-push'));
+    expect(roleId).toBeTruthy();
+    // Scheduler invokes asynchronously: Lambda retries twice, then the renewals' DLQ.
+    const renewal = functionByEntry('scheduled/renew-calendar-push');
+    expect(refId(resources[renewal]!.Properties.DeadLetterConfig?.TargetArn)).toMatch(/^CalendarPushRenewalDLQ/);
+  });
+
   it('the OAuth client secret is read by exactly the functions that call providers', () => {
     const secret = logicalId('CalendarsOAuthSecret', 'AWS::SecretsManager::Secret');
     const readers = functions.filter(([id]) => statementsOf(id).some((s) => actionsOf(s).includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource ?? '').includes(secret)));
