@@ -18,6 +18,8 @@ import {
 import { enqueueSync } from '../../shared/calendars/sync-queue.ts';
 import { connectCaldavBody, oauthCallbackQuery, updateConnectionBody } from '../../shared/calendars/requests.ts';
 import { credentialsDelete, credentialsWrite, readCredentials, sealCredentials } from '../../shared/calendars/vault.ts';
+import { reconcilePush, renewalTargetFromEnv, stopPush } from '../../shared/calendar-sync/push.ts';
+import { presentPush, readPushSummary } from '../../shared/calendars/push-store.ts';
 
 const oauthProviders = ['google', 'microsoft'] as const;
 
@@ -32,8 +34,25 @@ async function mine(event: HttpEvent, me: Identity): Promise<Present> {
 
 async function present(view: Present) {
   const tables = bookingTables();
-  const [sync, destination] = await Promise.all([readSyncState(tables, view.id), readDestination(tables, view.organizerId)]);
-  return presentConnection(view, sync, destination);
+  const [sync, destination, push] = await Promise.all([readSyncState(tables, view.id), readDestination(tables, view.organizerId), readPushSummary(tables, view.id)]);
+  const shown = presentConnection(view, sync, destination);
+  const busy = view.calendars.filter((calendar) => calendar.busy).map((calendar) => calendar.id);
+  return { ...shown, sync: { ...shown.sync, push: presentPush(view.provider, push, busy, new Date()) } };
+}
+
+/** The HTTP API's own URL, as the request reached it: the push notification routes are under it. */
+function apiBaseUrl(event: HttpEvent): string {
+  const host = event.requestContext.domainName;
+  const local = /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(host);
+  return `${local ? 'http' : 'https'}://${host}`;
+}
+
+/** Push channels for the connection's busy-checked calendars, and none for the others (never fails the caller). */
+async function pushForBusyCalendars(id: string, provider: ProviderName, credentials: ProviderCredentials, baseUrl: string): Promise<void> {
+  const tables = bookingTables();
+  const view = await readConnection(tables, id);
+  if (!view) return;
+  await reconcilePush({ tables, connectionId: id, provider, credentials, baseUrl, target: renewalTargetFromEnv() }, view.calendars.filter((c) => c.busy).map((c) => c.id));
 }
 
 const viewOf = (id: string, state: ConnectionState, createdAt: string): Present => {
@@ -50,6 +69,7 @@ async function connectAccount(
   me: Identity,
   input: { provider: ProviderName; account: string; accountEmail?: string; credentials: ProviderCredentials; calendars: ExternalCalendar[] },
   respond?: HttpEvent,
+  pushBaseUrl?: string,
 ): Promise<{ id: string; result?: HttpResult }> {
   const tables = bookingTables();
   const id = connectionIdOf(me.userId, input.provider, input.account);
@@ -91,6 +111,8 @@ async function connectAccount(
   }
   await patchSyncState(tables, id, { state: 'queued' });
   await enqueueSync({ connectionId: id, reason: 'connect', full: true });
+  // After the calendars are listed and recorded: a channel per busy-checked calendar (Google, Graph).
+  if (pushBaseUrl) await pushForBusyCalendars(id, input.provider, input.credentials, pushBaseUrl);
   return { id, result };
 }
 
@@ -144,6 +166,10 @@ export const update = httpHandler(async (event) => {
   // A calendar no longer busy-checked stops blocking at once; one newly checked is read.
   for (const calendar of input.calendars.filter((c) => c.busy === false)) await forgetBusy(tables, me.userId, view.id, calendar.id);
   if (input.calendars.some((calendar) => calendar.busy === true)) await enqueueSync({ connectionId: view.id, reason: 'flags', full: true });
+  if (view.provider !== 'caldav' && input.calendars.some((calendar) => calendar.busy !== undefined)) {
+    const credentials = await readCredentials(tables, view.id).catch(() => undefined);
+    if (credentials) await pushForBusyCalendars(view.id, view.provider, credentials, apiBaseUrl(event));
+  }
   return result;
 });
 
@@ -153,6 +179,8 @@ export const remove = httpHandler(async (event) => {
   const view = await mine(event, me);
   const tables = bookingTables();
   const credentials = await readCredentials(tables, view.id).catch(() => undefined);
+  // Before the grant is revoked (stopping a channel needs it); best effort, never blocks the disconnect.
+  await stopPush(tables, { connectionId: view.id, provider: view.provider, credentials, target: renewalTargetFromEnv() });
   if (credentials) {
     try {
       await (await (await calendarAdapters()).providerFor(view.provider, credentials)).revoke();
@@ -238,7 +266,7 @@ export const callback = httpHandler(async (event) => {
     const credentials = await (await adapters.oauthFlow(provider)).exchangeCode({ code: query.data.code, redirectUri: callbackUrl(event, provider) });
     const calendarProvider = await adapters.providerFor(provider, credentials);
     const [account, calendars] = await Promise.all([calendarProvider.account(), calendarProvider.listCalendars()]);
-    const { id } = await connectAccount({ userId: verified.organizerId }, { provider, account: account.email, accountEmail: z.email().safeParse(account.email).success ? account.email : undefined, credentials, calendars });
+    const { id } = await connectAccount({ userId: verified.organizerId }, { provider, account: account.email, accountEmail: z.email().safeParse(account.email).success ? account.email : undefined, credentials, calendars }, undefined, apiBaseUrl(event));
     return resultPage(event, { ok: true, id });
   } catch (error) {
     if (error instanceof CalendarAuthError) return resultPage(event, { ok: false, reason: 'refused' });

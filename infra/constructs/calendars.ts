@@ -11,6 +11,7 @@ import { EVENT_SOURCE } from '../../events/envelope.ts';
 import { bookingEventsWritten } from '../../shared/calendars/booking-events.ts';
 import type { RouteDefinition, Tables } from '../booking-stack.ts';
 import { bindTable } from './bind-table.ts';
+import { CalendarPush } from './calendar-push.ts';
 import { EventSubscriber } from './event-subscriber.ts';
 import { LOCAL_SECRET_METADATA } from './payments.ts';
 import { ServiceFunction } from './service-function.ts';
@@ -37,6 +38,8 @@ export class Calendars extends Construct {
   readonly syncQueue: Queue;
   readonly syncDeadLetters: IQueue;
   readonly syncWorker: ServiceFunction;
+  /** Push: the notification routes, the channels' renewal function and its schedules (calendar-push.ts). */
+  readonly push: CalendarPush;
   /** What every function that calls a provider is told: the key, the OAuth secret, the sync queue. */
   readonly environment: Record<string, string>;
   /** What the workflow's live busy check needs: provider calls, no sealing, no queue. */
@@ -93,14 +96,25 @@ export class Calendars extends Construct {
     bindTable(this.syncWorker, { table: tables.events, variable: 'EVENTS_TABLE', accessMode: 'append' });
     this.syncQueue.grantSendMessages(this.syncWorker);
 
+    this.push = new CalendarPush(this, 'Push', {
+      tables,
+      syncQueue: this.syncQueue,
+      deadLetterQueue: props.deadLetterQueue,
+      grantProviders: (fn) => this.grantProviders(fn, 'decrypt'),
+      providerEnvironment: this.environment,
+    });
+
     const grant = (fn: ServiceFunction) => {
       bindTable(fn, { table: tables.state, variable: 'STATE_TABLE', accessMode: 'readWrite' });
       bindTable(fn, { table: tables.events, variable: 'EVENTS_TABLE', accessMode: 'append' });
       this.grantProviders(fn, 'seal');
       this.syncQueue.grantSendMessages(fn);
+      // Connect makes push channels and schedules their renewals; disconnect deletes them.
+      this.push.grantScheduling(fn);
     };
+    const routeEnvironment = { ...this.environment, ...this.push.schedulerEnvironment };
     const route = (method: HttpMethod, path: string, access: RouteDefinition['access'] = 'organizer'): RouteDefinition => ({
-      method, path, entry: 'http/calendars', access, grant, environment: this.environment, sharedFunction: 'calendars',
+      method, path, entry: 'http/calendars', access, grant, environment: routeEnvironment, sharedFunction: 'calendars',
     });
     this.routes = [
       route(HttpMethod.POST, '/calendars/connections'),
@@ -112,6 +126,7 @@ export class Calendars extends Construct {
       route(HttpMethod.GET, '/calendars/connect/{provider}'),
       // The provider sends the organizer's browser here: no JWT, the signed single-use state is the proof.
       route(HttpMethod.GET, '/calendars/callback/{provider}', 'public'),
+      ...this.push.routes,
     ];
   }
 

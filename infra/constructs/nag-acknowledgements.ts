@@ -7,6 +7,7 @@ import { CfnRoute, WebSocketApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { UserPool } from 'aws-cdk-lib/aws-cognito';
 import { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { CfnQueue } from 'aws-cdk-lib/aws-sqs';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
@@ -24,6 +25,9 @@ const publicRoutes: Record<string, string> = {
   'GET /openapi.json': 'the API description, generated from the schemas in the code: what any client may already learn by calling; it reads nothing',
   'GET /console': 'a static page (HTML and script, no data): it calls the API with the operator\'s own token, which rides in the URL fragment and never reaches this route',
   'POST /webhooks/stripe': 'Stripe calls it: the handler verifies the Stripe-Signature HMAC over the raw body (400 and nothing changed otherwise), and dedupes by event id',
+  'POST /calendars/notifications/google': 'Google Calendar posts push notifications here and cannot carry our token: the handler checks X-Goog-Channel-ID names a channel of ours and X-Goog-Channel-Token matches its secret (SHA-256 kept, compared in constant time); anything else is a 403 that reads one item and changes nothing',
+  'POST /calendars/notifications/microsoft': 'Microsoft Graph posts change notifications here (and the validationToken handshake, echoed as text/plain) and cannot carry our token: each notification\'s clientState must match its subscription\'s secret (SHA-256 kept, constant-time compare); unknown or mismatched ones are dropped and enqueue nothing',
+  'POST /calendars/notifications/microsoft/lifecycle': 'Microsoft Graph posts lifecycle notifications here (reauthorizationRequired, missed, subscriptionRemoved), verified by clientState as the change notifications are; unverified ones change nothing',
   'GET /calendars/callback/{provider}': 'the OAuth provider sends the organizer\'s browser here, which cannot carry our bearer token: the signed (HS256), 10-minute, single-use state bound to the organizer who started the connect is the proof, and a code without a valid state changes nothing',
   '$connect': 'the WebSocket handshake: browsers cannot send an Authorization header, so $connect verifies the token (or the booking token) itself and refuses others with 401',
   '$disconnect': 'API Gateway calls it after a connection that $connect accepted ends; clients cannot call it',
@@ -63,6 +67,9 @@ export function acknowledgeNagFindings(stack: Stack): void {
     } else if (construct instanceof UserPool) {
       ack(construct, 'COG2', 'MFA is offered (TOTP) and left to each organizer, as issue 11 decided; requiring it would lock out organizers without an authenticator app');
       ack(construct, 'COG8', 'the Plus feature plan (threat protection) is a per-user cost the operator opts into; sign-in is SRP or the code flow, with optional MFA');
+    } else if (construct instanceof CfnScheduleGroup) {
+      ack(stack, `IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<${stack.getLogicalId(construct)}>/*]`,
+        'the one-time schedules of this one group, made at run time (one per push channel and expiry): their names are not known when the stack is deployed');
     } else if (construct instanceof WebSocketApi) {
       ack(stack, `IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(stack, construct)}>/live/*/@connections/*]`,
         'posting to a live connection: connection ids are not known when the stack is deployed');

@@ -124,6 +124,10 @@ export const routes = {
   connectCalendar: ['GET', '/calendars/connect/{provider}'],
   calendarCallback: ['GET', '/calendars/callback/{provider}'],
   listConflicts: ['GET', '/calendars/conflicts'],
+  // Called by Google and Microsoft Graph, not by our clients; listed because every contract route is.
+  googleNotification: ['POST', '/calendars/notifications/google'],
+  microsoftNotification: ['POST', '/calendars/notifications/microsoft'],
+  microsoftLifecycleNotification: ['POST', '/calendars/notifications/microsoft/lifecycle'],
 } as const satisfies Record<OperationId, readonly [string, string]>;
 
 const randomKey = () => globalThis.crypto.randomUUID();

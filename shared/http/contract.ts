@@ -10,6 +10,7 @@ import { addTeamMemberBody, createOrganizationBody, createTeamBody, inviteBody, 
 import { createScheduleBody, updateScheduleBody } from '../scheduling/schedule-requests.ts';
 import { createWebhookBody, deliveriesQuery, replayBody, updateWebhookBody } from '../webhooks/requests.ts';
 import { conflictsQuery, connectCaldavBody, oauthCallbackQuery, updateConnectionBody } from '../calendars/requests.ts';
+import { googleNotificationHeaders, graphChangeBatch, graphLifecycleBatch, graphValidationQuery } from '../calendars/push-requests.ts';
 
 /**
  * The HTTP contract: every route with the schemas its handler parses (body, query) and what it answers. The
@@ -84,6 +85,8 @@ const connectionSchema = z.object({
     nextRunAt: z.string().nullable(),
     // drifted: our events found changed by hand in the destination (calendar.event.drifted); rewritten: bookings the last read wrote back.
     counts: z.object({ requests: z.number().nullable(), failures: z.number().nullable().optional(), drifted: z.number().optional(), rewritten: z.number().optional() }).loose(),
+    /** Google watch channels / Graph subscriptions: active while every busy-checked calendar has a live one (CalDAV: none). */
+    push: z.object({ state: z.enum(['active', 'unavailable', 'none']), expiresAt: z.string().nullable(), error: z.string().nullable() }).optional(),
   }),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -110,6 +113,8 @@ type Route = {
   summary: string;
   body?: z.ZodType;
   query?: z.ZodType;
+  /** Headers the handler parses (a provider's notification headers): a bad one is a 400 naming it. */
+  headers?: z.ZodType;
   /** The success status and its body (none for a 204). */
   status: number;
   response?: z.ZodType;
@@ -246,6 +251,35 @@ export const contract = {
   syncConnection: route({ method: 'POST', path: '/calendars/connections/{id}/sync', security: 'organizer', summary: 'Read busy time again now (202; the sync state tells when it ran)', status: 202, response: connectionSchema, command: true }),
   connectCalendar: route({ method: 'GET', path: '/calendars/connect/{provider}', security: 'organizer', summary: "302 to Google's or Microsoft's consent page with a signed state bound to you", status: 302 }),
   calendarCallback: route({ method: 'GET', path: '/calendars/callback/{provider}', security: 'public', summary: 'Where the provider sends the organizer back: exchanges the code, then 302 to a page saying how it went (HTML)', query: oauthCallbackQuery, status: 302 }),
+  googleNotification: route({
+    method: 'POST',
+    path: '/calendars/notifications/google',
+    security: 'public',
+    forbidden: true,
+    summary: "Google Calendar's push notifications: X-Goog-Channel-ID must name a channel of ours and X-Goog-Channel-Token match its secret (else 403, nothing changes); resource state sync is the handshake (200), exists/not_exists ask for a read of that connection (202)",
+    headers: googleNotificationHeaders,
+    status: 202,
+  }),
+  microsoftNotification: route({
+    method: 'POST',
+    path: '/calendars/notifications/microsoft',
+    security: 'public',
+    forbidden: true,
+    summary: "Microsoft Graph's change notifications: ?validationToken= is echoed as text/plain (200); a batch's notifications whose clientState matches their subscription's ask for a read (202), the others are dropped (403 when none matches)",
+    query: graphValidationQuery,
+    body: graphChangeBatch,
+    status: 202,
+  }),
+  microsoftLifecycleNotification: route({
+    method: 'POST',
+    path: '/calendars/notifications/microsoft/lifecycle',
+    security: 'public',
+    forbidden: true,
+    summary: "Microsoft Graph's lifecycle notifications, verified by clientState: reauthorizationRequired renews the subscription, missed reads the calendar in full, subscriptionRemoved makes a new subscription (202)",
+    query: graphValidationQuery,
+    body: graphLifecycleBatch,
+    status: 202,
+  }),
   listConflicts: route({ method: 'GET', path: '/calendars/conflicts', security: 'organizer', summary: 'Your calendar conflicts (external events over your bookings) with their severity', query: conflictsQuery, status: 200, response: z.object({ conflicts: z.array(anObject) }) }),
 };
 

@@ -19,9 +19,9 @@ const securityOf: Record<Security, Array<Record<string, string[]>>> = {
 };
 
 /** Problem statuses a route may answer, by who may call it and what it takes. */
-function problemStatuses(r: { security: Security; body?: unknown; query?: unknown; command?: boolean; optionalToken?: boolean; forbidden?: boolean }): number[] {
+function problemStatuses(r: { security: Security; body?: unknown; query?: unknown; headers?: unknown; command?: boolean; optionalToken?: boolean; forbidden?: boolean }): number[] {
   return [
-    ...(r.body || r.query || r.command ? [400] : []),
+    ...(r.body || r.query || r.headers || r.command ? [400] : []),
     // Stripe's signature is checked in the handler: a forged or stale one is a 400, not a 401.
     ...((r.security === 'public' && !r.optionalToken) || r.security === 'stripe' ? [] : [401]),
     ...(r.forbidden ? [403] : []),
@@ -48,7 +48,7 @@ const problemTitles: Record<number, string> = {
 export function openApiDocument(serverUrl?: string): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [operationId, route] of Object.entries(contract)) {
-    const r = route as (typeof contract)[keyof typeof contract] & { body?: z.ZodType; query?: z.ZodType; response?: z.ZodType; command?: boolean; optionalToken?: boolean; forbidden?: boolean };
+    const r = route as (typeof contract)[keyof typeof contract] & { body?: z.ZodType; query?: z.ZodType; headers?: z.ZodType; response?: z.ZodType; command?: boolean; optionalToken?: boolean; forbidden?: boolean };
     const pathParams = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9._:@|-]{1,128}$' } }));
     const query = r.query ? schemaOf(r.query, 'input') : undefined;
     const queryParams = query
@@ -59,7 +59,11 @@ export function openApiDocument(serverUrl?: string): JsonSchema {
           schema,
         }))
       : [];
-    const headers = r.command ? [{ name: 'Idempotency-Key', in: 'header', required: false, description: 'A retry with the same key within 24 h gets the first answer and writes nothing', schema: { type: 'string', minLength: 1, maxLength: 128 } }] : [];
+    const parsedHeaders = r.headers ? schemaOf(r.headers, 'input') : undefined;
+    const headers = [
+      ...(r.command ? [{ name: 'Idempotency-Key', in: 'header', required: false, description: 'A retry with the same key within 24 h gets the first answer and writes nothing', schema: { type: 'string', minLength: 1, maxLength: 128 } }] : []),
+      ...Object.entries((parsedHeaders?.properties ?? {}) as Record<string, JsonSchema>).map(([name, schema]) => ({ name, in: 'header', required: ((parsedHeaders!.required as string[] | undefined) ?? []).includes(name), schema })),
+    ];
     const problems = Object.fromEntries(
       problemStatuses(r).map((status) => [
         String(status),

@@ -19,6 +19,7 @@ import { BatchGetCommand, BatchWriteCommand, paginateQuery } from '@aws-sdk/lib-
 import { keys as directoryKeys } from '../../shared/scheduling/directory.ts';
 import { eventTypeKey } from '../../shared/event-types/read-model.ts';
 import { functionEntries, measureColdStarts, printColdStarts } from './cold-start.ts';
+import { benchCalendarPush, PUSH_BENCH_SYNC_PERIOD_SECONDS } from './calendar-push.ts';
 
 type Figure = { section: string; name: string; concurrency?: number; count: number; p50Ms: number; p99Ms: number; perSecond?: number; floor?: string };
 
@@ -26,9 +27,9 @@ const figures: Figure[] = [];
 
 /**
  * `npm run bench -- --only=idle,availability` runs only the named sections (load, idle, payment, resume, console,
- * availability, cold-start); all of them by default.
+ * availability, push, cold-start); all of them by default.
  */
-const SECTIONS = ['load', 'idle', 'payment', 'resume', 'console', 'availability', 'cold-start'] as const;
+const SECTIONS = ['load', 'idle', 'payment', 'resume', 'console', 'availability', 'push', 'cold-start'] as const;
 const onlyArgument = process.argv.find((arg) => arg.startsWith('--only='));
 const selected = new Set(onlyArgument ? onlyArgument.slice('--only='.length).split(',') : SECTIONS);
 for (const name of selected) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`unknown bench section ${name}; known: ${SECTIONS.join(', ')}`);
@@ -85,6 +86,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'booking-bench-'));
 const dynamo = await startDynamoDbLocal({ heapMb: 1024 });
 process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
 const template = synthesizeTemplate();
+// The push section measures push alone: the sync schedule runs hourly then (read when the stack starts).
+if (runs('push')) process.env.SYNC_PERIOD_SECONDS ??= PUSH_BENCH_SYNC_PERIOD_SECONDS;
 const stack = await startLocalStack({ template, dynamoEndpoint: dynamo.endpoint, dataDir, log: () => {} });
 try {
   const token = await stack.issuer.sign('bench-organizer');
@@ -355,6 +358,8 @@ try {
       floor: `reads ${readsFloor.p50Ms.toFixed(1)} ms p50 (x${(slots.p50Ms / readsFloor.p50Ms).toFixed(2)}); engine alone ${engineFloor.medianMs.toFixed(1)} ms`,
     });
   }
+  // Calendar push (test/bench/calendar-push.ts), with the hourly sync schedule set above.
+  if (runs('push')) figures.push(...(await benchCalendarPush(stack, { dynamoEndpoint: dynamo.endpoint })));
 } finally {
   await stack.close();
   await dynamo.stop();

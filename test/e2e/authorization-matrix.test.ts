@@ -46,7 +46,7 @@ type World = {
 };
 let world: World;
 
-type Request = { params?: Record<string, string>; query?: string; body?: unknown; attendeeToken?: string };
+type Request = { params?: Record<string, string>; query?: string; body?: unknown; attendeeToken?: string; headers?: Record<string, string> };
 type Row = {
   route: string;
   expected: Expected;
@@ -349,6 +349,19 @@ const rows: Row[] = [
   { route: 'GET /calendars/connect/{provider}', expected: byOrganizer({ owner: 302, member: 302, other: 302, foreign: 302 }), request: () => ({ params: { provider: 'google' } }) },
   // The provider sends the browser back here: no token counts, only the state; without one, the page says why.
   { route: 'GET /calendars/callback/{provider}', expected: byAnyone(302), request: () => ({ params: { provider: 'google' }, query: 'code=nothing' }) },
+  // The providers' push notifications: no token counts, only the channel's secret; without it, a 403 and
+  // nothing enqueued (calendar-push.test.ts shows the 2xx of verified ones, from the local Google and Graph).
+  {
+    route: 'POST /calendars/notifications/google',
+    expected: byAnyone(403),
+    request: () => ({ headers: { 'x-goog-channel-id': `${world.connectionId}-0000000000000000`, 'x-goog-channel-token': 'guessed', 'x-goog-resource-state': 'exists' } }),
+  },
+  { route: 'POST /calendars/notifications/microsoft', expected: byAnyone(403), request: () => ({ body: { value: [{ subscriptionId: randomUUID(), clientState: 'guessed', changeType: 'created' }] } }) },
+  {
+    route: 'POST /calendars/notifications/microsoft/lifecycle',
+    expected: byAnyone(403),
+    request: () => ({ body: { value: [{ subscriptionId: randomUUID(), clientState: 'guessed', lifecycleEvent: 'subscriptionRemoved' }] } }),
+  },
   // Each caller sees the conflicts of their own calendars only (none of the owner's here).
   { route: 'GET /calendars/conflicts', expected: byOrganizer({ owner: 200, member: 200, other: 200, foreign: 200 }), request: () => ({ query: 'status=open' }) },
   {
@@ -439,7 +452,7 @@ describe('authorization matrix', () => {
     const failures: string[] = [];
     for (const caller of callers) {
       const request = await row.request(caller);
-      const response = await call(method, pathOf(route, request), credentials(caller, request), request.body);
+      const response = await call(method, pathOf(route, request), { ...credentials(caller, request), ...request.headers }, request.body);
       answers.push({ route, caller, status: response.status, contentType: response.contentType, body: response.body, text: response.text });
       const expected = row.expected[caller];
       if (response.status !== expected) {

@@ -33,6 +33,8 @@ describe('redrive targets come from the template', () => {
       // Work queues' redrive policies: parked messages go back onto the queue they came from.
       WebhookDeliveriesDLQ: [expect.stringMatching(/^queue:WebhooksDeliveryQueue/)],
       CalendarSyncDLQ: [expect.stringMatching(/^queue:CalendarsSyncQueue/)],
+      // Renewals Lambda gave up on (Scheduler invokes asynchronously); the run-time schedules' own DLQ too.
+      CalendarPushRenewalDLQ: [expect.stringMatching(/^lambda-async:CalendarsPushRenewFunction/)],
       CalendarWritesDLQ: [expect.stringMatching(/^lambda-async:CalendarsCalendarWritesFunction/), expect.stringMatching(/^rule-target:CalendarsCalendarWritesFunction/)],
     });
   });

@@ -255,6 +255,9 @@ describe('HTTP API', () => {
     ['GET /calendars/connect/{provider}', 'jwt'],
     ['GET /calendars/callback/{provider}', 'none'],
     ['GET /calendars/conflicts', 'jwt'],
+    ['POST /calendars/notifications/google', 'none'],
+    ['POST /calendars/notifications/microsoft', 'none'],
+    ['POST /calendars/notifications/microsoft/lifecycle', 'none'],
   ];
 
   it('has exactly the documented routes', () => {
@@ -445,6 +448,9 @@ describe('least privilege: each function gets the actions it calls, on the table
     'scheduled/dispatch-calendar-sync': { StateTable: ['dynamodb:Query', 'dynamodb:UpdateItem'] },
     // Records conflicts (their aggregates and views) after booking changes.
     'subscribers/calendar-conflicts': commandGrants,
+    // Push: looks up channels, keeps the debounce window and the channels it renews; never appends events.
+    'http/calendar-notifications': { StateTable: readWrite },
+    'scheduled/renew-calendar-push': { StateTable: readWrite },
   };
 
   it.each(functions.map(([id]) => [id.replace(/[0-9A-F]{8}$/, ''), id] as const))('%s: exactly its grants, and the table variables of exactly the tables granted', (_name, fnId) => {
@@ -522,7 +528,7 @@ describe('queues', () => {
   it('the dead-letter queues exist, encrypted at rest and TLS-only, keeping messages 14 days', () => {
     // The webhook delivery queue is a work queue (its messages are attempts), not a DLQ: checked below.
     const queues = ofType('AWS::SQS::Queue').filter(([id]) => !id.startsWith('WebhooksDeliveryQueue') && !id.startsWith('CalendarsSyncQueue'));
-    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AnalyticsDLQ', 'AuditLogDLQ', 'PaymentsRefundPaymentsDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'NotificationsDLQ', 'StartBookingWorkflowDLQ', 'WebhookDeliveriesDLQ', 'WebhooksDLQ', 'CalendarSyncDLQ', 'CalendarWritesDLQ', 'CalendarSyncDispatchDLQ', 'CalendarConflictsDLQ'].sort());
+    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AnalyticsDLQ', 'AuditLogDLQ', 'PaymentsRefundPaymentsDLQ', 'PublisherDLQ', 'RealtimePushDLQ', 'SettleBookingsDLQ', 'NotificationsDLQ', 'StartBookingWorkflowDLQ', 'WebhookDeliveriesDLQ', 'WebhooksDLQ', 'CalendarSyncDLQ', 'CalendarWritesDLQ', 'CalendarSyncDispatchDLQ', 'CalendarConflictsDLQ', 'CalendarPushRenewalDLQ'].sort());
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId, `${id} is encrypted`).toBeTruthy();
       expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
@@ -581,13 +587,40 @@ describe('calendars', () => {
       'functions/sync/calendar-sync.ts': ['kms:Decrypt'],
       'functions/subscribers/calendar-writes.ts': ['kms:Decrypt'],
       'functions/workflow/check-availability.ts': ['kms:Decrypt'],
+      'functions/http/calendar-notifications.ts': ['kms:Decrypt'],
+      'functions/scheduled/renew-calendar-push.ts': ['kms:Decrypt'],
     });
+  });
+
+  it('push renewals: only the functions that schedule them may create schedules (in their own group) and pass the role Scheduler runs them as, which may invoke the renewal function alone', () => {
+    const group = logicalId('CalendarsPushRenewalGroup', 'AWS::Scheduler::ScheduleGroup');
+    const schedulers = functions.filter(([id]) => allowedActions(id).has('scheduler:CreateSchedule')).map(([id]) => entryOf(id)).sort();
+    expect(schedulers).toEqual(['functions/http/calendar-notifications.ts', 'functions/http/calendars.ts', 'functions/scheduled/renew-calendar-push.ts']);
+    const passers = functions.filter(([id]) => allowedActions(id).has('iam:PassRole')).map(([id]) => entryOf(id)).sort();
+    expect(passers).toEqual(schedulers);
+    for (const [id] of functions.filter(([fn]) => schedulers.includes(entryOf(fn)))) {
+      for (const statement of statementsOf(id).filter((st) => actionsOf(st).some((action) => action.startsWith('scheduler:')))) {
+        expect(actionsOf(statement).sort()).toEqual(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule']);
+        expect(JSON.stringify(statement.Resource)).toMatch(new RegExp(`:schedule/","?\\{"Ref":"${group}"\\},"/\\*"`));
+      }
+      const pass = statementsOf(id).find((st) => actionsOf(st).includes('iam:PassRole'))!;
+      expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
+      expect(JSON.stringify(pass.Resource)).toContain(':role/BookingEngine-calendar-push-renewals');
+    }
+    const [[roleId, role]] = ofType('AWS::IAM::Role').filter(([, r]) => r.Properties.RoleName === 'BookingEngine-calendar-push-renewals') as [[string, any]];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([expect.objectContaining({ Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole' })]);
+    const invokes = (role.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement).filter((st: Statement) => actionsOf(st).includes('lambda:InvokeFunction'));
+    expect(JSON.stringify(invokes)).toContain(functionByEntry('scheduled/renew-calendar-push'));
+    expect(roleId).toBeTruthy();
+    // Scheduler invokes asynchronously: Lambda retries twice, then the renewals' DLQ.
+    const renewal = functionByEntry('scheduled/renew-calendar-push');
+    expect(refId(resources[renewal]!.Properties.DeadLetterConfig?.TargetArn)).toMatch(/^CalendarPushRenewalDLQ/);
   });
 
   it('the OAuth client secret is read by exactly the functions that call providers', () => {
     const secret = logicalId('CalendarsOAuthSecret', 'AWS::SecretsManager::Secret');
     const readers = functions.filter(([id]) => statementsOf(id).some((s) => actionsOf(s).includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource ?? '').includes(secret)));
-    expect(readers.map(([id]) => entryOf(id)).sort()).toEqual(['functions/http/calendars.ts', 'functions/subscribers/calendar-writes.ts', 'functions/sync/calendar-sync.ts', 'functions/workflow/check-availability.ts'].sort());
+    expect(readers.map(([id]) => entryOf(id)).sort()).toEqual(['functions/http/calendars.ts', 'functions/subscribers/calendar-writes.ts', 'functions/sync/calendar-sync.ts', 'functions/workflow/check-availability.ts', 'functions/http/calendar-notifications.ts', 'functions/scheduled/renew-calendar-push.ts'].sort());
   });
 });
 
