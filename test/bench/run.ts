@@ -26,9 +26,9 @@ const figures: Figure[] = [];
 
 /**
  * `npm run bench -- --only=idle,availability` runs only the named sections (load, idle, payment, resume, console,
- * availability, cold-start); all of them by default.
+ * availability, cold-start, sync); all of them by default.
  */
-const SECTIONS = ['load', 'idle', 'payment', 'resume', 'console', 'availability', 'cold-start'] as const;
+const SECTIONS = ['load', 'idle', 'payment', 'resume', 'console', 'availability', 'cold-start', 'sync'] as const;
 const onlyArgument = process.argv.find((arg) => arg.startsWith('--only='));
 const selected = new Set(onlyArgument ? onlyArgument.slice('--only='.length).split(',') : SECTIONS);
 for (const name of selected) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`unknown bench section ${name}; known: ${SECTIONS.join(', ')}`);
@@ -82,6 +82,8 @@ async function load(count: number, concurrency: number, operation: (i: number) =
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'booking-bench-'));
+// The calendar sync section runs the template's sync schedule at a short period (read when the stack starts).
+if (runs('sync')) process.env.SYNC_PERIOD_SECONDS ??= '5';
 const dynamo = await startDynamoDbLocal({ heapMb: 1024 });
 process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
 const template = synthesizeTemplate();
@@ -354,6 +356,13 @@ try {
       section: 'availability', name: `GET /slots: round robin, 10 hosts x 300 busy, 30 days (${slotCount} slots)`, concurrency: 1, ...slots,
       floor: `reads ${readsFloor.p50Ms.toFixed(1)} ms p50 (x${(slots.p50Ms / readsFloor.p50Ms).toFixed(2)}); engine alone ${engineFloor.medianMs.toFixed(1)} ms`,
     });
+  }
+
+  // The calendar sync engine: requests per unchanged calendar per cycle, change -> slots, worker throughput.
+  if (runs('sync')) {
+    // Imported here, after POWERTOOLS_LOG_LEVEL is set: it loads the sync worker, whose logger reads it once.
+    const { benchCalendarSync } = await import('./calendar-sync-bench.ts');
+    figures.push(...(await benchCalendarSync({ stack, documents, stateTable: tables.state, dataDir, periodSeconds: Number(process.env.SYNC_PERIOD_SECONDS) })));
   }
 } finally {
   await stack.close();
