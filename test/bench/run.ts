@@ -27,9 +27,9 @@ const figures: Figure[] = [];
 
 /**
  * `npm run bench -- --only=idle,availability` runs only the named sections (load, idle, payment, resume, console,
- * availability, push, cold-start); all of them by default.
+ * availability, sync, push, cold-start); all of them by default.
  */
-const SECTIONS = ['load', 'idle', 'payment', 'resume', 'console', 'availability', 'push', 'cold-start'] as const;
+const SECTIONS = ['load', 'idle', 'payment', 'resume', 'console', 'availability', 'sync', 'push', 'cold-start'] as const;
 const onlyArgument = process.argv.find((arg) => arg.startsWith('--only='));
 const selected = new Set(onlyArgument ? onlyArgument.slice('--only='.length).split(',') : SECTIONS);
 for (const name of selected) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`unknown bench section ${name}; known: ${SECTIONS.join(', ')}`);
@@ -83,11 +83,11 @@ async function load(count: number, concurrency: number, operation: (i: number) =
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'booking-bench-'));
+// The calendar sync section runs the template's sync schedule at a short period (read when the stack starts).
+if (runs('sync')) process.env.SYNC_PERIOD_SECONDS ??= '5';
 const dynamo = await startDynamoDbLocal({ heapMb: 1024 });
 process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
 const template = synthesizeTemplate();
-// The push section measures push alone: the sync schedule runs hourly then (read when the stack starts).
-if (runs('push')) process.env.SYNC_PERIOD_SECONDS ??= PUSH_BENCH_SYNC_PERIOD_SECONDS;
 const stack = await startLocalStack({ template, dynamoEndpoint: dynamo.endpoint, dataDir, log: () => {} });
 try {
   const token = await stack.issuer.sign('bench-organizer');
@@ -358,12 +358,33 @@ try {
       floor: `reads ${readsFloor.p50Ms.toFixed(1)} ms p50 (x${(slots.p50Ms / readsFloor.p50Ms).toFixed(2)}); engine alone ${engineFloor.medianMs.toFixed(1)} ms`,
     });
   }
-  // Calendar push (test/bench/calendar-push.ts), with the hourly sync schedule set above.
-  if (runs('push')) figures.push(...(await benchCalendarPush(stack, { dynamoEndpoint: dynamo.endpoint })));
+
+  // The calendar sync engine: requests per unchanged calendar per cycle, change -> slots, worker throughput.
+  if (runs('sync')) {
+    // Imported here, after POWERTOOLS_LOG_LEVEL is set: it loads the sync worker, whose logger reads it once.
+    const { benchCalendarSync } = await import('./calendar-sync-bench.ts');
+    figures.push(...(await benchCalendarSync({ stack, documents, stateTable: tables.state, dataDir, periodSeconds: Number(process.env.SYNC_PERIOD_SECONDS) })));
+  }
 } finally {
   await stack.close();
   await dynamo.stop();
   rmSync(dataDir, { recursive: true, force: true });
+}
+
+// Calendar push (test/bench/calendar-push.ts) measures push alone, so it runs on a stack of its own whose sync
+// schedule is hourly (the sync section's stack reads calendars every few seconds, which would hide push).
+if (runs('push')) {
+  process.env.SYNC_PERIOD_SECONDS = PUSH_BENCH_SYNC_PERIOD_SECONDS;
+  const pushDataDir = mkdtempSync(join(tmpdir(), 'booking-bench-push-'));
+  const pushDynamo = await startDynamoDbLocal({ heapMb: 512 });
+  const pushStack = await startLocalStack({ template, dynamoEndpoint: pushDynamo.endpoint, dataDir: pushDataDir, log: () => {} });
+  try {
+    figures.push(...(await benchCalendarPush(pushStack, { dynamoEndpoint: pushDynamo.endpoint })));
+  } finally {
+    await pushStack.close();
+    await pushDynamo.stop();
+    rmSync(pushDataDir, { recursive: true, force: true });
+  }
 }
 
 console.log('\nsection       | measurement                                                | conc |  count |  p50 ms |  p99 ms |    per s | floor (same run)');
