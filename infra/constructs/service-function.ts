@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
+import { calendarAliases } from '../bundling/calendar-aliases.ts';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -13,7 +14,8 @@ const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
  * How every function is bundled, in one place: the stack's bundling and `npm run bench` (which measures the
  * bundles) both read it. Minified ESM for Node 24. Source maps are kept (Lambda's --enable-source-maps maps
  * stack traces) but without the sources inlined, which made each map 2 MB; `BUNDLE_SOURCES_CONTENT=true npm run
- * synth` puts them back for a debugging deploy. zod is zod without its locales (infra/bundling/zod.mjs).
+ * synth` puts them back for a debugging deploy. zod is zod without its locales (infra/bundling/zod.mjs); the
+ * calendar libraries go without what no code path calls (infra/bundling/calendar-aliases.ts).
  */
 export const bundleSettings = {
   format: 'esm',
@@ -25,7 +27,7 @@ export const bundleSettings = {
   // The runtime provides the AWS SDK v3 (the CDK's default for Node 18 and later, stated here so the bench
   // bundles the same way).
   external: ['@aws-sdk/*'],
-  alias: { zod: fileURLToPath(new URL('../bundling/zod.mjs', import.meta.url)) },
+  alias: { zod: fileURLToPath(new URL('../bundling/zod.mjs', import.meta.url)), ...calendarAliases } as Record<string, string>,
   // Some dependencies are CommonJS and call require(); an ESM bundle has to provide it.
   banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
 } as const;
@@ -98,7 +100,7 @@ export class ServiceFunction extends NodejsFunction {
         sourcesContent: bundleSettings.sourcesContent,
         mainFields: [...bundleSettings.mainFields],
         externalModules: [...bundleSettings.external],
-        esbuildArgs: { '--alias:zod': bundleSettings.alias.zod },
+        esbuildArgs: Object.fromEntries(Object.entries(bundleSettings.alias).map(([from, to]) => [`--alias:${from}`, to])),
         banner: bundleSettings.banner,
         commandHooks: props.copyIntoBundle?.length
           ? {

@@ -6,16 +6,15 @@
 // times are the host's wall clock. Recurring events are expanded here, never by the server (CalDAV servers
 // differ in what they expand and filter), and the expansion is bounded so that a hostile RRULE cannot spin.
 //
-// Zones: a TZID that names an IANA zone is resolved with the platform's zone data (Luxon/Intl), whatever
+// Zones: a TZID that names an IANA zone is resolved with the platform's zone data (Intl, through zone-time.ts), whatever
 // VTIMEZONE the file carries or lacks; the file's own VTIMEZONE serves only for other names (Outlook's Windows
 // names come with one). ical.js's global TimezoneService is never fed from a file: one tenant's file must not
 // change how another tenant's times are read.
 import ICAL from 'ical.js';
-import ical, { ICalEventStatus, type ICalAttendeeScheduleAgent } from 'ical-generator';
 import { tzlib_get_ical_block } from 'timezones-ical-library';
-import { DateTime, IANAZone } from 'luxon';
 import type { BookingCalendarEvent, BusySpan } from './provider.ts';
-import { inviteUid } from '../notifications/render.ts';
+import { inviteUid } from '../notifications/invite-uid.ts';
+import { instantToWallClock, isKnownZone, wallClockToInstant } from './zone-time.ts';
 
 /** Limits on one object and on one read; the defaults hold a year of any sane calendar. */
 export type ExpansionLimits = {
@@ -147,11 +146,11 @@ function blocks(component: ICAL.Component, addresses: Set<string>): boolean {
 
 /** The IANA zone a TZID names, whole or as its tail (Mozilla's "/mozilla.org/20050126_1/Europe/Berlin"). */
 function ianaZone(tzid: string): string | undefined {
-  if (IANAZone.isValidZone(tzid)) return tzid;
+  if (isKnownZone(tzid)) return tzid;
   const parts = tzid.split('/');
   for (let n = Math.min(3, parts.length - 1); n >= 2; n--) {
     const tail = parts.slice(-n).join('/');
-    if (IANAZone.isValidZone(tail)) return tail;
+    if (isKnownZone(tail)) return tail;
   }
   return undefined;
 }
@@ -159,15 +158,15 @@ function ianaZone(tzid: string): string | undefined {
 /** An ICAL.Time as epoch ms: dates are the host's days, floating is the host's wall clock, TZIDs as above. */
 function instant(time: ICAL.Time, tzid: string | undefined, ctx: Context): number {
   const wall = { year: time.year, month: time.month, day: time.day, hour: time.isDate ? 0 : time.hour, minute: time.isDate ? 0 : time.minute, second: time.isDate ? 0 : time.second };
-  if (time.isDate) return DateTime.fromObject(wall, { zone: ctx.zone }).toMillis();
+  if (time.isDate) return wallClockToInstant(wall, ctx.zone);
   if (time.zone === ICAL.Timezone.utcTimezone || time.zone?.tzid === 'UTC') return Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
   if (tzid) {
     const iana = ianaZone(tzid);
-    if (iana) return DateTime.fromObject(wall, { zone: iana }).toMillis();
+    if (iana) return wallClockToInstant(wall, iana);
     if (time.zone && time.zone !== ICAL.Timezone.localTimezone && time.zone.tzid === tzid) return time.toUnixTime() * 1000;
     ctx.problems(`unknown time zone "${tzid.slice(0, 60)}" read as the host's`);
   }
-  return DateTime.fromObject(wall, { zone: ctx.zone }).toMillis();
+  return wallClockToInstant(wall, ctx.zone);
 }
 
 const tzidOf = (component: ICAL.Component, name: 'dtstart' | 'dtend') => {
@@ -281,34 +280,53 @@ export const bookingObjectName = (bookingId: string) => `booking-${encodeURIComp
 
 /**
  * A booking as the VCALENDAR object stored in a host's calendar (no METHOD: a stored object, not an iTIP
- * message). The UID is the invites' (render.ts), so the invite the attendee got and this entry are one event.
- * Times are written in the booking's zone with its VTIMEZONE, from Luxon DateTimes (a native Date would be
- * written in the process's zone), and the calendar has no zone name (that would make DTSTAMP floating). The
- * `options.sequence` sets SEQUENCE above one the stored object already has. The
- * attendee carries SCHEDULE-AGENT=CLIENT: the invite mail is ours, a scheduling server must not send another.
+ * message). The UID is the invites' (invite-uid.ts), so the invite the attendee got and this entry are one
+ * event. Times are the booking zone's wall clock with its VTIMEZONE (timezones-ical-library), or UTC; the
+ * object is built with ical.js, which the reads already carry (ical-generator and luxon would add 100 KB to
+ * every calendar bundle for this one object). `options.sequence` sets SEQUENCE above one the stored object
+ * already has. The attendee carries SCHEDULE-AGENT=CLIENT: the invite mail is ours, a scheduling server must
+ * not send another.
  */
 export function bookingToIcs(event: BookingCalendarEvent, stamp: string, options: { sequence?: number } = {}): string {
-  const calendar = ical({ prodId: { company: 'booking-engine', product: 'bookings' } });
+  const calendar = new ICAL.Component('vcalendar');
+  calendar.addPropertyWithValue('version', '2.0');
+  calendar.addPropertyWithValue('prodid', '-//booking-engine//bookings//EN');
   const utc = /^(UTC|Etc\/UTC|Etc\/GMT|GMT)$/.test(event.timeZone);
-  const zone = utc ? 'UTC' : event.timeZone;
-  if (!utc) calendar.timezone({ name: null, generator: (tz) => tzlib_get_ical_block(tz)[0] });
-  const description = event.manageUrl ? `${event.description}\n\nManage this booking: ${event.manageUrl}` : event.description;
-  const vevent = calendar.createEvent({
-    id: inviteUid(event.bookingId),
-    sequence: options.sequence ?? event.sequence,
-    stamp: DateTime.fromISO(stamp, { zone: 'UTC' }),
-    status: event.status === 'cancelled' ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
-    start: DateTime.fromISO(event.start, { zone }),
-    end: DateTime.fromISO(event.end, { zone }),
-    timezone: utc ? undefined : zone,
-    summary: event.title,
-    description,
-    url: event.manageUrl || undefined,
-    organizer: { name: event.organizer.name ?? event.organizer.email, email: event.organizer.email },
-    attendees: [{ name: event.attendee.name, email: event.attendee.email, scheduleAgent: 'CLIENT' as ICalAttendeeScheduleAgent }],
-  });
+  if (!utc) {
+    const block = tzlib_get_ical_block(event.timeZone)[0];
+    if (!block) throw new RangeError(`no VTIMEZONE is known for ${event.timeZone}`);
+    calendar.addSubcomponent(new ICAL.Component(ICAL.parse(block) as unknown as unknown[]));
+  }
+  const vevent = new ICAL.Component('vevent');
+  const time = (iso: string) => {
+    const instant = Date.parse(iso);
+    if (utc) return ICAL.Time.fromJSDate(new Date(instant), true);
+    const [date, clock] = instantToWallClock(instant, event.timeZone).split('T') as [string, string];
+    const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+    const [hour, minute, second] = clock.split(':').map(Number) as [number, number, number];
+    return ICAL.Time.fromData({ year, month, day, hour, minute, second, isDate: false });
+  };
+  const add = (name: string, value: string | number | ICAL.Time, parameters: Record<string, string> = {}) => {
+    const property = new ICAL.Property(name);
+    property.setValue(value as string);
+    for (const [key, parameter] of Object.entries(parameters)) property.setParameter(key, parameter);
+    vevent.addProperty(property);
+  };
+  add('uid', inviteUid(event.bookingId));
+  add('sequence', options.sequence ?? event.sequence);
+  add('dtstamp', ICAL.Time.fromJSDate(new Date(Date.parse(stamp)), true));
+  add('dtstart', time(event.start), utc ? {} : { tzid: event.timeZone });
+  add('dtend', time(event.end), utc ? {} : { tzid: event.timeZone });
+  add('summary', event.title);
+  add('description', event.manageUrl ? `${event.description}\n\nManage this booking: ${event.manageUrl}` : event.description);
+  add('organizer', `mailto:${event.organizer.email}`, { cn: event.organizer.name ?? event.organizer.email });
+  add('attendee', `mailto:${event.attendee.email}`, { role: 'REQ-PARTICIPANT', cn: event.attendee.name, 'schedule-agent': 'CLIENT' });
+  if (event.manageUrl) add('url', event.manageUrl);
+  add('status', event.status === 'cancelled' ? 'CANCELLED' : 'CONFIRMED');
   // The booking's own sequence, apart from SEQUENCE (which a calendar client may raise): what a retried or
   // concurrent write compares, so an older write never undoes a newer one.
-  vevent.x([['X-BOOKING-ID', event.bookingId], ['X-BOOKING-SEQUENCE', String(event.sequence)]]);
+  add('x-booking-id', event.bookingId);
+  add('x-booking-sequence', String(event.sequence));
+  calendar.addSubcomponent(vevent);
   return calendar.toString();
 }

@@ -7,6 +7,7 @@ import { tzlib_get_ical_block } from 'timezones-ical-library';
 import { DateTime } from 'luxon';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { MailKind } from './plan.ts';
+import { inviteUid } from './invite-uid.ts';
 
 const templatesDir = new URL('templates/', import.meta.url);
 const cache = new Map<string, string>();
@@ -52,7 +53,7 @@ export type InviteDetails = {
 };
 
 /** A stable UID per booking: every invite for it updates (or cancels) the same calendar entry. */
-export const inviteUid = (bookingId: string) => `booking-${bookingId}@booking-engine`;
+export { inviteUid } from './invite-uid.ts';
 
 /**
  * The iCalendar invite. Times are written in the recipient's zone with its VTIMEZONE (Luxon DateTimes, not

@@ -27,7 +27,7 @@ import {
   type WrittenEvent,
 } from '../provider.ts';
 import { bookingObjectName, bookingToIcs, busyFromIcs, expansionBudget } from '../ics.ts';
-import { inviteUid } from '../../notifications/render.ts';
+import { inviteUid } from '../../notifications/invite-uid.ts';
 import { checkTarget } from '../../webhooks/ssrf.ts';
 
 export type CaldavCredentials = Extract<ProviderCredentials, { kind: 'basic' }>;
