@@ -1,4 +1,4 @@
-// What `google-auth-library` is in a Lambda bundle (an esbuild alias, infra/bundling/calendar-aliases.ts): its
+// What `google-auth-library` is in a Lambda bundle (infra/bundling/calendar-libraries.ts): its
 // OAuth2Client, which the Google adapter uses (a refresh token of the organizer's), and nothing else.
 // googleapis-common re-exports the whole library (CommonJS, so the bundler cannot drop what no one calls):
 // GoogleAuth with its GCE metadata server, JWT and service-account keys, external-account, AWS and

@@ -1,4 +1,4 @@
-// What `node-fetch` is in a Lambda bundle (an esbuild alias, infra/bundling/calendar-aliases.ts): Node's own
+// What `node-fetch` is in a Lambda bundle (infra/bundling/calendar-libraries.ts): Node's own
 // fetch. gaxios (under googleapis) imports node-fetch whenever it is not given a fetch, and with it come
 // fetch-blob, formdata-polyfill and web-streams-polyfill (about 90 KB minified) for what Node 24 has built in.
 export default globalThis.fetch;

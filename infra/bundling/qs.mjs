@@ -1,4 +1,4 @@
-// What `qs` is in a Lambda bundle (an esbuild alias, infra/bundling/calendar-aliases.ts): the one call
+// What `qs` is in a Lambda bundle (infra/bundling/calendar-libraries.ts): the one call
 // googleapis-common makes, `qs.stringify(params, { arrayFormat: 'repeat' })` for a request's query, with qs's
 // encoding (RFC 3986: only A-Z a-z 0-9 - . _ ~ left as they are), undefined skipped, null as an empty value,
 // Dates as ISO strings, nested objects in brackets. qs's parser and its side-channel/get-intrinsic/object-inspect

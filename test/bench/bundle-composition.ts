@@ -1,30 +1,15 @@
 // What a function's bundle is made of: `node test/bench/bundle-composition.ts functions/sync/calendar-sync.ts`
-// bundles the module as the stack bundles it (bundleSettings) and prints its minified bytes by package (and by
+// bundles the module as the stack bundles it (infra/bundling/build.ts) and prints its minified bytes by package (and by
 // project folder), largest first. TOP=n prints more or fewer rows (30).
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { bundleSettings } from '../../infra/constructs/service-function.ts';
+import { bundleOptions } from '../../infra/bundling/build.ts';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 export async function bundleComposition(entry: string): Promise<{ bytes: number; parts: Array<[string, number]> }> {
-  const result = await build({
-    entryPoints: [join(projectRoot, entry)],
-    outfile: 'bundle.mjs',
-    write: false,
-    bundle: true,
-    metafile: true,
-    platform: 'node',
-    format: bundleSettings.format,
-    target: bundleSettings.target,
-    minify: bundleSettings.minify,
-    mainFields: [...bundleSettings.mainFields],
-    external: [...bundleSettings.external],
-    alias: { ...bundleSettings.alias },
-    banner: { js: bundleSettings.banner },
-    logLevel: 'error',
-  });
+  const result = await build({ ...bundleOptions(join(projectRoot, entry), 'bundle.mjs'), write: false, metafile: true, sourcemap: false });
   const output = Object.values(result.metafile.outputs)[0]!;
   const parts = new Map<string, number>();
   for (const [file, { bytesInOutput }] of Object.entries(output.inputs)) {

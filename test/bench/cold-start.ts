@@ -1,5 +1,5 @@
 // The cold-start section of `npm run bench`: every function module bundled as the stack bundles it
-// (bundleSettings), its size, and the CPU its import costs in a fresh Node process (median of several), beside
+// (infra/bundling/build.ts), its size, and the CPU its import costs in a fresh Node process (median of several), beside
 // two floors measured in the same run: an empty module, and the AWS SDK clients that function's bundle imports,
 // alone. The SDK is the runtime's (external to the bundles), so it is imported from node_modules here too.
 import { build } from 'esbuild';
@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { bundleSettings } from '../../infra/constructs/service-function.ts';
+import { bundleOptions } from '../../infra/bundling/build.ts';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const BUNDLE_LIMIT_BYTES = 250 * 1024;
@@ -41,22 +41,7 @@ export async function measureColdStarts(entries: string[], runs = 5): Promise<Co
     const results: ColdStart[] = [];
     for (const entry of entries) {
       const outfile = join(dir, entry.replace(/\W/g, '_') + '.mjs');
-      await build({
-        entryPoints: [join(projectRoot, entry)],
-        outfile,
-        bundle: true,
-        platform: 'node',
-        format: bundleSettings.format,
-        target: bundleSettings.target,
-        minify: bundleSettings.minify,
-        sourcemap: bundleSettings.sourcemap,
-        sourcesContent: bundleSettings.sourcesContent,
-        mainFields: [...bundleSettings.mainFields],
-        external: [...bundleSettings.external],
-        alias: { ...bundleSettings.alias },
-        banner: { js: bundleSettings.banner },
-        logLevel: 'error',
-      });
+      await build(bundleOptions(join(projectRoot, entry), outfile));
       const code = readFileSync(outfile, 'utf8');
       // The SDK packages the bundle imports at its top level: what it costs to load them is this function's floor.
       const sdk = [...new Set([...code.matchAll(/from\s*"(@aws-sdk\/[^"]+)"/g)].map((m) => m[1]!))].sort();

@@ -1,12 +1,15 @@
 // Every function bundled as the stack bundles it (bundleSettings): at most 250 KB, source maps without the
 // sources inlined, and only the SDK clients the function calls. And the parts of zod the bundles leave out
 // (infra/bundling/zod-namespace.mjs) are used by no source.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { ServiceFunction } from '../../infra/constructs/service-function.ts';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, inject, it } from 'vitest';
-import { bundleSettings } from '../../infra/constructs/service-function.ts';
+import { bundleOptions, bundleSettings } from '../../infra/bundling/build.ts';
 import { BUNDLE_LIMIT_BYTES, functionEntries } from '../bench/cold-start.ts';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -59,23 +62,7 @@ const callsCalendars = new Set(['functions/http/calendars.ts', 'functions/sync/c
 
 describe('function bundles', () => {
   it.each(functionEntries(inject('template')))('%s: at most 250 KB, its map without sources, only the clients it calls', async (entry) => {
-    const result = await build({
-      entryPoints: [join(projectRoot, entry)],
-      outfile: 'bundle.mjs',
-      write: false,
-      bundle: true,
-      platform: 'node',
-      format: bundleSettings.format,
-      target: bundleSettings.target,
-      minify: bundleSettings.minify,
-      sourcemap: bundleSettings.sourcemap,
-      sourcesContent: false,
-      mainFields: [...bundleSettings.mainFields],
-      external: [...bundleSettings.external],
-      alias: { ...bundleSettings.alias },
-      banner: { js: bundleSettings.banner },
-      logLevel: 'error',
-    });
+    const result = await build({ ...bundleOptions(join(projectRoot, entry), join(projectRoot, 'bundle.mjs')), sourcesContent: false, write: false });
     const code = result.outputFiles.find((f) => f.path.endsWith('.mjs'))!;
     const map = JSON.parse(result.outputFiles.find((f) => f.path.endsWith('.map'))!.text);
     expect(code.contents.byteLength).toBeLessThanOrEqual(overLimit[entry] ?? BUNDLE_LIMIT_BYTES + (callsStripe.has(entry) ? STRIPE_SDK_BYTES : 0) + (callsCalendars.has(entry) ? CALENDAR_SDKS_BYTES : 0));
@@ -83,6 +70,35 @@ describe('function bundles', () => {
     const clients = [...new Set([...code.text.matchAll(/from\s*"(@aws-sdk\/client-[^"]+|@aws-sdk\/lib-dynamodb)"/g)].map((m) => m[1]!))].sort();
     if (!callsStripe.has(entry)) expect(clients).toEqual(clientsCalled[entry] ?? dynamoOnly);
     else expect(clients).toEqual(expect.arrayContaining(dynamoOnly));
+  });
+
+  it("a ServiceFunction's asset is the module built by infra/bundling/build.ts, its files copied in, and the same on every synth", () => {
+    const outdirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'bundles-synth-')));
+    try {
+      const synth = (outdir: string) => {
+        const app = new App({ outdir });
+        const stack = new Stack(app, 'MailOnly');
+        new ServiceFunction(stack, 'Mail', { entry: 'subscribers/notifications', copyIntoBundle: [['shared/notifications/templates', 'templates']] });
+        const assembly = app.synth();
+        const fn = Object.values(assembly.getStackByName('MailOnly').template.Resources as Record<string, any>).find((r) => r.Type === 'AWS::Lambda::Function');
+        return { fn, asset: join(outdir, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`) };
+      };
+      const [first, second] = outdirs.map(synth);
+      expect(first!.fn.Properties.Handler).toBe('index.handler');
+      expect(first!.fn.Metadata['BookingEngine:Entry']).toBe('functions/subscribers/notifications.ts');
+      expect(second!.fn.Properties.Code).toEqual(first!.fn.Properties.Code);
+      expect(readdirSync(first!.asset).sort()).toEqual(['index.mjs', 'index.mjs.map', 'templates']);
+      expect(readdirSync(join(first!.asset, 'templates')).sort()).toEqual(readdirSync(join(projectRoot, 'shared/notifications/templates')).sort());
+      const map = JSON.parse(readFileSync(join(first!.asset, 'index.mjs.map'), 'utf8'));
+      expect(map.sourcesContent).toBeUndefined();
+      expect(map.sources).toContain('functions/subscribers/notifications.ts');
+      expect(readFileSync(join(first!.asset, 'index.mjs'), 'utf8')).toContain('createRequire');
+      // The temporary directory CDK bundles into is gone: nothing is left to be reused by a later synth.
+      expect(readdirSync(outdirs[0]!).filter((f) => f.startsWith('bundling-temp'))).toEqual([]);
+      expect(existsSync(first!.asset)).toBe(true);
+    } finally {
+      for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the stack bundles without inlined sources unless asked to', () => {
