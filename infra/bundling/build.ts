@@ -4,7 +4,7 @@
 // (infra/bundling/plugins.ts): the CLI that CDK's NodejsFunction runs takes none.
 import { build, type BuildOptions, type BuildResult } from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundlePlugins } from './plugins.ts';
 
@@ -31,10 +31,17 @@ export const bundleSettings = {
 } as const;
 
 /** The build of one function module (an absolute path) into `outfile`, with its source map beside it. */
-export function bundleOptions(entry: string, outfile: string): BuildOptions & { outfile: string } {
+export function bundleOptions(entry: string, outfile: string): BuildOptions & { outdir: string } {
   return {
     entryPoints: [entry],
-    outfile,
+    // Split: a module the code import()s (a calendar provider's adapter, shared/calendars/provider-wiring.ts) is
+    // a chunk of its own under chunks/, loaded when first used, so a cold start carries only the providers it
+    // serves. A function without import() is the one file `outfile` names, as before.
+    outdir: dirname(outfile),
+    entryNames: basename(outfile).replace(/\.mjs$/, ''),
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
     bundle: true,
     platform: 'node',
     format: bundleSettings.format,
@@ -52,18 +59,20 @@ export function bundleOptions(entry: string, outfile: string): BuildOptions & { 
 }
 
 /**
- * Bundles `entry` to `<outdir>/index.mjs` (+ `.map`): the asset of one Lambda function. The map names its
- * sources relative to the project root ("functions/http/x.ts"), not to wherever the asset was built, so the
- * asset (and its hash in the template) is the same whatever the output directory.
+ * Bundles `entry` to `<outdir>/index.mjs` (+ `.map`; the chunks its import()s load under `chunks/`): the asset
+ * of one Lambda function. The maps name their sources relative to the project root ("functions/http/x.ts"), not
+ * to wherever the asset was built, so the asset (and its hash in the template) is the same whatever the output
+ * directory.
  */
 export async function bundleFunction(entry: string, outdir: string): Promise<BuildResult> {
   const result = await build({ ...bundleOptions(entry, join(outdir, 'index.mjs')), write: false });
   mkdirSync(outdir, { recursive: true });
   for (const file of result.outputFiles ?? []) {
+    mkdirSync(dirname(file.path), { recursive: true });
     if (!file.path.endsWith('.map')) writeFileSync(file.path, file.contents);
     else {
       const map = JSON.parse(file.text) as { sources: string[] };
-      map.sources = map.sources.map((source) => relative(projectRoot, resolve(outdir, source)));
+      map.sources = map.sources.map((source) => relative(projectRoot, resolve(dirname(file.path), source)));
       writeFileSync(file.path, JSON.stringify(map));
     }
   }

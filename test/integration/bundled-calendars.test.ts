@@ -1,10 +1,11 @@
 // The calendar adapters as they are deployed: shared/calendars/provider-wiring.ts (what every calendar function
 // reaches the providers through) built with the stack's bundling (infra/bundling/build.ts, its plugins
 // included) into a temporary directory, and that bundle, not the sources, run against the local Google and Graph
-// servers and Radicale: OAuth code exchange and refresh, calendars, a busy read and a write, each provider.
+// servers and Radicale: OAuth code exchange and refresh, calendars, a busy read and a write, each provider,
+// each loaded from its own chunk as a function loads it.
 // The bundle leaves parts of the libraries out (infra/bundling/calendar-libraries.ts); a code path that reached
 // one would throw here. And each left-out part fails loudly, naming what was left out.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -89,7 +90,9 @@ async function dev(base: string, method: string, path: string, body?: unknown) {
 }
 
 describe('the bundled calendar adapters', () => {
-  it('are built with the lean replacements, not the libraries they replace', () => {
+  it('are built with the lean replacements, not the libraries they replace, each provider a chunk of its own', () => {
+    const chunks = readdirSync(join(outdir, 'chunks'));
+    for (const provider of ['google', 'microsoft', 'caldav']) expect(chunks.filter((c) => c.startsWith(`${provider}-`) && c.endsWith('.mjs')), provider).toHaveLength(1);
     for (const lean of Object.values(calendarLibraryReplacements)) expect(bundledInputs).toContain(lean.slice(projectRoot.length));
     for (const leftOut of ['node_modules/node-fetch/', 'node_modules/qs/', 'node_modules/gcp-metadata/', 'node_modules/web-streams-polyfill/', 'node_modules/luxon/', 'node_modules/ical-generator/', 'node_modules/nodemailer/']) {
       expect(bundledInputs.filter((input) => input.startsWith(leftOut)), leftOut).toEqual([]);
