@@ -129,6 +129,25 @@ describe('function bundles', () => {
     }
   });
 
+  it("a calendar function's asset carries each provider's chunk beside its entry, each chunk with its map", () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'bundles-synth-'));
+    try {
+      const app = new App({ outdir });
+      const stack = new Stack(app, 'SyncOnly');
+      new ServiceFunction(stack, 'Sync', { entry: 'sync/calendar-sync' });
+      const fn = Object.values(app.synth().getStackByName('SyncOnly').template.Resources as Record<string, any>).find((r) => r.Type === 'AWS::Lambda::Function');
+      const asset = join(outdir, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+      expect(readdirSync(asset).sort()).toEqual(['chunks', 'index.mjs', 'index.mjs.map']);
+      const chunks = readdirSync(join(asset, 'chunks'));
+      for (const provider of ['google', 'microsoft', 'caldav']) expect(chunks.filter((c) => new RegExp(`^${provider}-\\w+\\.mjs$`).test(c)), provider).toHaveLength(1);
+      for (const chunk of chunks.filter((c) => c.endsWith('.mjs'))) expect(chunks).toContain(`${chunk}.map`);
+      // The entry names its chunks relatively: the asset works wherever Lambda unpacks it.
+      expect(readFileSync(join(asset, 'index.mjs'), 'utf8')).toMatch(/import\("\.\/chunks\/provider-wiring-\w+\.mjs"\)/);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
   it('the stack bundles without inlined sources unless asked to', () => {
     expect(bundleSettings.sourcesContent).toBe(process.env.BUNDLE_SOURCES_CONTENT === 'true');
   });
