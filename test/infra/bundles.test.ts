@@ -63,8 +63,9 @@ const dynamoOnly = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'];
  * - Google (289-323 KB): googleapis' generated calendar API 18, googleapis-common 18, gaxios 18,
  *   google-auth-library's OAuth2Client 25, google-logging-utils 6, our adapter 7; https-proxy-agent 8 more, loaded
  *   only behind an HTTPS proxy.
- * - CalDAV (400-434 KB): ical.js 76 (parsing and recurrence expansion), tsdav 40 with its XML stack (sax 21,
- *   xml-js 13), the VTIMEZONE data the writes need (timezones-ical-library 29), our adapter and iCalendar code 21.
+ * - CalDAV (368-402 KB reading, 400-434 KB once it writes): ical.js 76 (parsing and recurrence expansion), tsdav
+ *   40 with its XML stack (sax 21, xml-js 13), our adapter and iCalendar code 21; a write adds the VTIMEZONE
+ *   data (timezones-ical-library 29, booking-ics.ts, a chunk of its own).
  */
 const providerPathCeilings: Record<string, number> = {
   'shared/calendars/providers/microsoft.ts': BUNDLE_LIMIT_BYTES,
