@@ -22,9 +22,23 @@ export const calendarLibraryReplacements: Record<string, string> = {
 
 const names = Object.keys(calendarLibraryReplacements).map((name) => name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'));
 
+/**
+ * The Graph client's ES modules, as side-effect free: its index re-exports batching and large-file uploads,
+ * and the package declares no `sideEffects`, so every module the index names was kept whether called or not
+ * (11 KB minified). Its modules define classes and constants only; what the adapter imports is kept whole.
+ */
+const GRAPH_CLIENT_ES = /[\\/]@microsoft[\\/]microsoft-graph-client[\\/]lib[\\/]es[\\/]/;
+
 export const calendarLibrariesPlugin: Plugin = {
   name: 'calendar-libraries',
   setup(build) {
     build.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({ path: calendarLibraryReplacements[args.path]! }));
+    build.onResolve({ filter: /^(\.\.?\/|@microsoft\/microsoft-graph-client$)/ }, async (args) => {
+      if (args.pluginData?.graphClient) return undefined;
+      if (!args.path.startsWith('@microsoft/') && !GRAPH_CLIENT_ES.test(args.importer)) return undefined;
+      const resolved = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { graphClient: true } });
+      if (resolved.errors.length || !GRAPH_CLIENT_ES.test(resolved.path)) return undefined;
+      return { ...resolved, sideEffects: false };
+    });
   },
 };

@@ -140,6 +140,16 @@ describe('the bundled calendar adapters', () => {
     const next = await provider.readBusy(calendar.id, { ...window, cursor: first.cursor });
     // Written as Berlin's wall clock (09:00, summer time from March 28th) and read back as the same instant.
     expect(next.events).toEqual([expect.objectContaining({ bookingId: 'bundled-m1', spans: [{ start: '2027-03-29T07:00:00.000Z', end: '2027-03-29T07:30:00.000Z' }] })]);
+    // The client's RetryHandler, kept in the bundle, honours Retry-After on 429; a 401 refreshes the token once.
+    const before = graph.requests.length;
+    await dev(graph.url, 'POST', 'faults', { status: 429, count: 1, retryAfter: 1 });
+    const started = Date.now();
+    expect(await provider.account()).toEqual({ email });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(graph.requests.length - before).toBe(2);
+    await dev(graph.url, 'POST', 'faults', { status: 503, count: 20, retryAfter: 0 });
+    expect((await provider.listCalendars().catch((error: Error) => error)) as Error).toHaveProperty('name', 'CalendarUnavailableError');
+    await dev(graph.url, 'DELETE', 'faults');
   });
 
   it('CalDAV: discovery, a write (the object built with ical.js and its VTIMEZONE) and a busy read from Radicale', async () => {
