@@ -2,7 +2,8 @@
 // dependency that no function calls. One list, appended to as dependencies are trimmed; each plugin in its own
 // module beside this one, with what it leaves out and why it is safe.
 import type { Plugin } from 'esbuild';
+import { nodemailerTrim } from './nodemailer-trim.ts';
 import { stripeResources } from './stripe-resources.ts';
 import { zodJsonSchema } from './zod-json-schema.ts';
 
-export const bundlePlugins: Plugin[] = [stripeResources, zodJsonSchema];
+export const bundlePlugins: Plugin[] = [stripeResources, zodJsonSchema, nodemailerTrim];
