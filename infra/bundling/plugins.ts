@@ -3,7 +3,8 @@
 // module beside this one, with what it leaves out and why it is safe.
 import type { Plugin } from 'esbuild';
 import { calendarLibrariesPlugin } from './calendar-libraries.ts';
+import { nodemailerTrim } from './nodemailer-trim.ts';
 import { stripeResources } from './stripe-resources.ts';
 import { zodJsonSchema } from './zod-json-schema.ts';
 
-export const bundlePlugins: Plugin[] = [stripeResources, zodJsonSchema, calendarLibrariesPlugin];
+export const bundlePlugins: Plugin[] = [stripeResources, zodJsonSchema, nodemailerTrim, calendarLibrariesPlugin];

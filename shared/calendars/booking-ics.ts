@@ -1,16 +1,15 @@
 // A booking as the VCALENDAR object written into a host's CalDAV calendar, pure (no I/O). Apart from the reads
-// (ics.ts) because only a write needs the zones' VTIMEZONE data (timezones-ical-library, 29 KB minified): the
-// CalDAV adapter imports this module when it first writes, so a sync worker's bundle path never carries it.
+// (ics.ts): the CalDAV adapter imports it when it first writes, so a read-only path does not load it.
 import ICAL from 'ical.js';
-import { tzlib_get_ical_block } from 'timezones-ical-library';
 import type { BookingCalendarEvent } from './provider.ts';
 import { inviteUid } from '../notifications/invite-uid.ts';
+import { vtimezone } from '../notifications/icalendar.ts';
 import { instantToWallClock } from './zone-time.ts';
 
 /**
  * A booking as the VCALENDAR object stored in a host's calendar (no METHOD: a stored object, not an iTIP
  * message). The UID is the invites' (invite-uid.ts), so the invite the attendee got and this entry are one
- * event. Times are the booking zone's wall clock with its VTIMEZONE (timezones-ical-library), or UTC; the
+ * event. Times are the booking zone's wall clock with its VTIMEZONE (the invites', from Intl), or UTC; the
  * object is built with ical.js, which the reads already carry (ical-generator and luxon would add 100 KB to
  * every calendar bundle for this one object). `options.sequence` sets SEQUENCE above one the stored object
  * already has. The attendee carries SCHEDULE-AGENT=CLIENT: the invite mail is ours, a scheduling server must
@@ -22,8 +21,8 @@ export function bookingToIcs(event: BookingCalendarEvent, stamp: string, options
   calendar.addPropertyWithValue('prodid', '-//booking-engine//bookings//EN');
   const utc = /^(UTC|Etc\/UTC|Etc\/GMT|GMT)$/.test(event.timeZone);
   if (!utc) {
-    const block = tzlib_get_ical_block(event.timeZone)[0];
-    if (!block) throw new RangeError(`no VTIMEZONE is known for ${event.timeZone}`);
+    // The invites' VTIMEZONE, derived from the runtime's zone data around the booking (icalendar.ts).
+    const block = vtimezone(event.timeZone, { start: Date.parse(event.start), end: Date.parse(event.end) }).join('\r\n');
     calendar.addSubcomponent(new ICAL.Component(ICAL.parse(block) as unknown as unknown[]));
   }
   const vevent = new ICAL.Component('vevent');
