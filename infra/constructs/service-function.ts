@@ -1,34 +1,45 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Architecture, Runtime, Tracing, LoggingFormat, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, type BundlingOptions, type ILocalBundling } from 'aws-cdk-lib';
+import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing, LoggingFormat, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { relative } from 'node:path';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+const buildScript = fileURLToPath(new URL('../bundling/build.ts', import.meta.url));
 
 /**
- * How every function is bundled, in one place: the stack's bundling and `npm run bench` (which measures the
- * bundles) both read it. Minified ESM for Node 24. Source maps are kept (Lambda's --enable-source-maps maps
- * stack traces) but without the sources inlined, which made each map 2 MB; `BUNDLE_SOURCES_CONTENT=true npm run
- * synth` puts them back for a debugging deploy. zod is zod without its locales (infra/bundling/zod.mjs).
+ * A function's asset, built on this machine by infra/bundling/build.ts (esbuild with the project's plugins) in
+ * a child process. Its fields are what CDK hashes into the asset's cache key, so they name the entry (relative
+ * to the project: no machine path reaches the template); the asset's own hash is that of the output, so two
+ * synths of the same sources give the same template.
  */
-export const bundleSettings = {
-  format: 'esm',
-  target: 'node24',
-  minify: true,
-  sourcemap: true,
-  sourcesContent: process.env.BUNDLE_SOURCES_CONTENT === 'true',
-  mainFields: ['module', 'main'],
-  // The runtime provides the AWS SDK v3 (the CDK's default for Node 18 and later, stated here so the bench
-  // bundles the same way).
-  external: ['@aws-sdk/*'],
-  alias: { zod: fileURLToPath(new URL('../bundling/zod.mjs', import.meta.url)) },
-  // Some dependencies are CommonJS and call require(); an ESM bundle has to provide it.
-  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-} as const;
+class FunctionBundling implements ILocalBundling {
+  readonly entry: string;
+  readonly copyIntoBundle: Array<[string, string]>;
+  constructor(entry: string, copyIntoBundle: Array<[string, string]>) {
+    this.entry = entry;
+    this.copyIntoBundle = copyIntoBundle;
+  }
+
+  tryBundle(outputDir: string): boolean {
+    execFileSync(process.execPath, [buildScript, join(projectRoot, this.entry), outputDir], { stdio: 'inherit' });
+    for (const [from, to] of this.copyIntoBundle) cpSync(join(projectRoot, from), join(outputDir, to), { recursive: true });
+    return true;
+  }
+}
+
+function functionCode(entry: string, copyIntoBundle: Array<[string, string]>): Code {
+  const bundling: BundlingOptions = {
+    local: new FunctionBundling(entry, copyIntoBundle),
+    // Never used: local bundling always runs (or fails loudly); CDK requires an image to fall back to.
+    image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs24.x'),
+  };
+  return Code.fromAsset(projectRoot, { assetHashType: AssetHashType.OUTPUT, bundling });
+}
 
 export type ServiceFunctionProps = {
   /** Module under functions/, without extension: "http/create-booking". */
@@ -66,17 +77,18 @@ function functionLogs(scope: Construct): LogGroup {
 }
 
 /**
- * Every Lambda of the service, with the defaults set once: Node 24 on arm64, ESM bundle (bundleSettings),
+ * Every Lambda of the service, with the defaults set once: Node 24 on arm64, ESM bundle (infra/bundling/build.ts),
  * JSON logs kept a month, X-Ray tracing. The source module is recorded in the template so that the local
  * runtime runs the very handler the cloud runs.
  */
-export class ServiceFunction extends NodejsFunction {
+export class ServiceFunction extends LambdaFunction {
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
-    const entry = fileURLToPath(new URL(`../../functions/${props.entry}.ts`, import.meta.url));
+    const entry = `functions/${props.entry}.ts`;
     const handler = props.handler ?? 'handler';
+    if (!existsSync(join(projectRoot, entry))) throw new Error(`ServiceFunction ${id}: no module ${entry}`);
     super(scope, id, {
-      entry,
-      handler,
+      code: functionCode(entry, props.copyIntoBundle ?? []),
+      handler: `index.${handler}`,
       description: props.description,
       deadLetterQueue: props.deadLetterQueue,
       retryAttempts: props.retryAttempts,
@@ -88,29 +100,9 @@ export class ServiceFunction extends NodejsFunction {
       loggingFormat: LoggingFormat.JSON,
       logGroup: functionLogs(scope),
       environment: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'booking-engine', ...props.environment },
-      projectRoot,
-      depsLockFilePath: `${projectRoot}package-lock.json`,
-      bundling: {
-        format: OutputFormat.ESM,
-        target: bundleSettings.target,
-        minify: bundleSettings.minify,
-        sourceMap: bundleSettings.sourcemap,
-        sourcesContent: bundleSettings.sourcesContent,
-        mainFields: [...bundleSettings.mainFields],
-        externalModules: [...bundleSettings.external],
-        esbuildArgs: { '--alias:zod': bundleSettings.alias.zod },
-        banner: bundleSettings.banner,
-        commandHooks: props.copyIntoBundle?.length
-          ? {
-              beforeBundling: () => [],
-              beforeInstall: () => [],
-              afterBundling: (inputDir: string, outputDir: string) => props.copyIntoBundle!.map(([from, to]) => `cp -R "${inputDir}/${from}" "${outputDir}/${to}"`),
-            }
-          : undefined,
-      },
     });
     const resource = this.node.defaultChild as CfnFunction;
-    resource.addMetadata(LOCAL_ENTRY_METADATA, relative(projectRoot, entry));
+    resource.addMetadata(LOCAL_ENTRY_METADATA, entry);
     resource.addMetadata(LOCAL_HANDLER_METADATA, handler);
   }
 }

@@ -1,21 +1,19 @@
-// iCalendar in and out, pure (no I/O): what an .ics object means as busy time for one host, and a booking as
-// the VCALENDAR object written into a host's calendar.
+// iCalendar in, pure (no I/O): what an .ics object means as busy time for one host. (A booking as the object
+// written into a host's calendar is booking-ics.ts.)
 //
 // Busy is what the user sees as busy: transparent, cancelled and (for the account's own attendee) declined
 // events or instances block nothing; all-day dates block their days in the host's schedule zone; floating
 // times are the host's wall clock. Recurring events are expanded here, never by the server (CalDAV servers
 // differ in what they expand and filter), and the expansion is bounded so that a hostile RRULE cannot spin.
 //
-// Zones: a TZID that names an IANA zone is resolved with the platform's zone data (Luxon/Intl), whatever
+// Zones: a TZID that names an IANA zone is resolved with the platform's zone data (Intl, through zone-time.ts), whatever
 // VTIMEZONE the file carries or lacks; the file's own VTIMEZONE serves only for other names (Outlook's Windows
 // names come with one). ical.js's global TimezoneService is never fed from a file: one tenant's file must not
 // change how another tenant's times are read.
 import ICAL from 'ical.js';
-import ical, { ICalEventStatus, type ICalAttendeeScheduleAgent } from 'ical-generator';
-import { tzlib_get_ical_block } from 'timezones-ical-library';
-import { DateTime, IANAZone } from 'luxon';
-import type { BookingCalendarEvent, BusySpan } from './provider.ts';
-import { inviteUid } from '../notifications/render.ts';
+import type { BusySpan } from './provider.ts';
+import { inviteUid } from '../notifications/invite-uid.ts';
+import { isKnownZone, wallClockToInstant } from './zone-time.ts';
 
 /** Limits on one object and on one read; the defaults hold a year of any sane calendar. */
 export type ExpansionLimits = {
@@ -147,11 +145,11 @@ function blocks(component: ICAL.Component, addresses: Set<string>): boolean {
 
 /** The IANA zone a TZID names, whole or as its tail (Mozilla's "/mozilla.org/20050126_1/Europe/Berlin"). */
 function ianaZone(tzid: string): string | undefined {
-  if (IANAZone.isValidZone(tzid)) return tzid;
+  if (isKnownZone(tzid)) return tzid;
   const parts = tzid.split('/');
   for (let n = Math.min(3, parts.length - 1); n >= 2; n--) {
     const tail = parts.slice(-n).join('/');
-    if (IANAZone.isValidZone(tail)) return tail;
+    if (isKnownZone(tail)) return tail;
   }
   return undefined;
 }
@@ -159,15 +157,15 @@ function ianaZone(tzid: string): string | undefined {
 /** An ICAL.Time as epoch ms: dates are the host's days, floating is the host's wall clock, TZIDs as above. */
 function instant(time: ICAL.Time, tzid: string | undefined, ctx: Context): number {
   const wall = { year: time.year, month: time.month, day: time.day, hour: time.isDate ? 0 : time.hour, minute: time.isDate ? 0 : time.minute, second: time.isDate ? 0 : time.second };
-  if (time.isDate) return DateTime.fromObject(wall, { zone: ctx.zone }).toMillis();
+  if (time.isDate) return wallClockToInstant(wall, ctx.zone);
   if (time.zone === ICAL.Timezone.utcTimezone || time.zone?.tzid === 'UTC') return Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
   if (tzid) {
     const iana = ianaZone(tzid);
-    if (iana) return DateTime.fromObject(wall, { zone: iana }).toMillis();
+    if (iana) return wallClockToInstant(wall, iana);
     if (time.zone && time.zone !== ICAL.Timezone.localTimezone && time.zone.tzid === tzid) return time.toUnixTime() * 1000;
     ctx.problems(`unknown time zone "${tzid.slice(0, 60)}" read as the host's`);
   }
-  return DateTime.fromObject(wall, { zone: ctx.zone }).toMillis();
+  return wallClockToInstant(wall, ctx.zone);
 }
 
 const tzidOf = (component: ICAL.Component, name: 'dtstart' | 'dtend') => {
@@ -278,37 +276,3 @@ function spansOf(components: ICAL.Component[], ctx: Context): BusySpan[] {
 /** The iCalendar object name of a booking's event in a CalDAV collection (also its UID's local part). */
 // encodeURIComponent is one to one, so two bookings never share a name; UUIDs pass through unchanged.
 export const bookingObjectName = (bookingId: string) => `booking-${encodeURIComponent(bookingId)}.ics`;
-
-/**
- * A booking as the VCALENDAR object stored in a host's calendar (no METHOD: a stored object, not an iTIP
- * message). The UID is the invites' (render.ts), so the invite the attendee got and this entry are one event.
- * Times are written in the booking's zone with its VTIMEZONE, from Luxon DateTimes (a native Date would be
- * written in the process's zone), and the calendar has no zone name (that would make DTSTAMP floating). The
- * `options.sequence` sets SEQUENCE above one the stored object already has. The
- * attendee carries SCHEDULE-AGENT=CLIENT: the invite mail is ours, a scheduling server must not send another.
- */
-export function bookingToIcs(event: BookingCalendarEvent, stamp: string, options: { sequence?: number } = {}): string {
-  const calendar = ical({ prodId: { company: 'booking-engine', product: 'bookings' } });
-  const utc = /^(UTC|Etc\/UTC|Etc\/GMT|GMT)$/.test(event.timeZone);
-  const zone = utc ? 'UTC' : event.timeZone;
-  if (!utc) calendar.timezone({ name: null, generator: (tz) => tzlib_get_ical_block(tz)[0] });
-  const description = event.manageUrl ? `${event.description}\n\nManage this booking: ${event.manageUrl}` : event.description;
-  const vevent = calendar.createEvent({
-    id: inviteUid(event.bookingId),
-    sequence: options.sequence ?? event.sequence,
-    stamp: DateTime.fromISO(stamp, { zone: 'UTC' }),
-    status: event.status === 'cancelled' ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
-    start: DateTime.fromISO(event.start, { zone }),
-    end: DateTime.fromISO(event.end, { zone }),
-    timezone: utc ? undefined : zone,
-    summary: event.title,
-    description,
-    url: event.manageUrl || undefined,
-    organizer: { name: event.organizer.name ?? event.organizer.email, email: event.organizer.email },
-    attendees: [{ name: event.attendee.name, email: event.attendee.email, scheduleAgent: 'CLIENT' as ICalAttendeeScheduleAgent }],
-  });
-  // The booking's own sequence, apart from SEQUENCE (which a calendar client may raise): what a retried or
-  // concurrent write compares, so an older write never undoes a newer one.
-  vevent.x([['X-BOOKING-ID', event.bookingId], ['X-BOOKING-SEQUENCE', String(event.sequence)]]);
-  return calendar.toString();
-}

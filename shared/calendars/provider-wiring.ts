@@ -1,8 +1,9 @@
 // Binds the slice's ports (adapters.ts) to the provider adapters of shared/calendars/providers/: Google and
 // Microsoft through the providers' factory (its OAuth clients come from the calendars' secret in the cloud, the
-// GOOGLE_* / MICROSOFT_* variables locally), CalDAV through its own adapter.
+// GOOGLE_* / MICROSOFT_* variables locally), CalDAV through its own adapter. Each adapter is imported when a
+// connection of its provider is first served, so a cold start loads (and, split into chunks, carries) only the
+// providers it serves.
 import type { CalendarAdapters } from './adapters.ts';
-import { caldavProvider, discoverCaldav } from './providers/caldav.ts';
 import { oauthClientConfigs, oauthFlowFor, providerFor } from './providers/index.ts';
 
 const looksLikeEmail = (value: string) => /^[^@\s]{1,64}@[^@\s]{1,189}$/.test(value);
@@ -11,7 +12,7 @@ export const adapters: CalendarAdapters = {
   async providerFor(provider, credentials) {
     if (provider === 'caldav') {
       if (credentials.kind !== 'basic') throw new Error('a CalDAV connection holds a login');
-      return caldavProvider(credentials);
+      return (await import('./providers/caldav.ts')).caldavProvider(credentials);
     }
     return providerFor({ provider, credentials }, await oauthClientConfigs());
   },
@@ -21,7 +22,7 @@ export const adapters: CalendarAdapters = {
     return oauthFlowFor(provider, config);
   },
   async discoverCaldav(input) {
-    const found = await discoverCaldav(input);
+    const found = await (await import('./providers/caldav.ts')).discoverCaldav(input);
     return { credentials: found.credentials, accountEmail: looksLikeEmail(found.account.email) ? found.account.email : undefined, calendars: found.calendars };
   },
 };

@@ -2,11 +2,10 @@
 // beside the bundle), times in the recipient's zone, the invite as iCalendar, all in the MIME layout mail
 // clients expect for invites (multipart/mixed > alternative text, html, text/calendar; plus invite.ics).
 import { readFileSync } from 'node:fs';
-import ical, { ICalCalendarMethod, ICalEventStatus } from 'ical-generator';
-import { tzlib_get_ical_block } from 'timezones-ical-library';
-import { DateTime } from 'luxon';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { writeInvite } from './icalendar.ts';
 import type { MailKind } from './plan.ts';
+import { inviteUid } from './invite-uid.ts';
 
 const templatesDir = new URL('templates/', import.meta.url);
 const cache = new Map<string, string>();
@@ -34,9 +33,28 @@ export function renderTemplates(kind: MailKind, vars: Record<string, string>): {
   };
 }
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+/** The parts of `iso`'s wall clock in `zone` (Intl, en-GB): weekday and month by name, 24-hour clock. */
+function wallClockParts(iso: string, zone: string): Record<string, string> {
+  let formatter = formatters.get(zone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-GB', { timeZone: zone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    formatters.set(zone, formatter);
+  }
+  const instant = Date.parse(iso);
+  if (Number.isNaN(instant)) throw new RangeError(`not an ISO date-time: ${iso}`);
+  return Object.fromEntries(formatter.formatToParts(instant).map((part) => [part.type, part.value]));
+}
+
 /** "Tuesday, 3 March 2030, 10:00" in the zone, and the clock time alone. */
-export const formatWhen = (iso: string, zone: string) => DateTime.fromISO(iso, { zone }).setLocale('en-GB').toFormat('cccc, d LLLL yyyy, HH:mm');
-export const formatClock = (iso: string, zone: string) => DateTime.fromISO(iso, { zone }).toFormat('HH:mm');
+export const formatWhen = (iso: string, zone: string) => {
+  const p = wallClockParts(iso, zone);
+  return `${p.weekday}, ${p.day} ${p.month} ${p.year}, ${p.hour}:${p.minute}`;
+};
+export const formatClock = (iso: string, zone: string) => {
+  const p = wallClockParts(iso, zone);
+  return `${p.hour}:${p.minute}`;
+};
 
 export type InviteDetails = {
   bookingId: string;
@@ -52,31 +70,26 @@ export type InviteDetails = {
 };
 
 /** A stable UID per booking: every invite for it updates (or cancels) the same calendar entry. */
-export const inviteUid = (bookingId: string) => `booking-${bookingId}@booking-engine`;
+export { inviteUid } from './invite-uid.ts';
 
 /**
- * The iCalendar invite. Times are written in the recipient's zone with its VTIMEZONE (Luxon DateTimes, not
- * native Dates, which ical-generator would write in the process's zone), and the calendar itself has no zone
- * name, which would make DTSTAMP floating (TOOLCHAIN-next.md section 5).
+ * The iCalendar invite (shared/notifications/icalendar.ts): times in the recipient's zone with its VTIMEZONE,
+ * or in UTC; DTSTAMP is now, in UTC.
  */
-export function renderInvite(invite: InviteDetails): string {
-  const method = invite.method === 'REQUEST' ? ICalCalendarMethod.REQUEST : ICalCalendarMethod.CANCEL;
-  const calendar = ical({ method, prodId: { company: 'booking-engine', product: 'bookings' } });
-  const utc = /^(UTC|Etc\/UTC|Etc\/GMT|GMT)$/.test(invite.timeZone);
-  if (!utc) calendar.timezone({ name: null, generator: (zone) => tzlib_get_ical_block(zone)[0] });
-  calendar.createEvent({
-    id: inviteUid(invite.bookingId),
+export function renderInvite(invite: InviteDetails, now = Date.now()): string {
+  return writeInvite({
+    method: invite.method,
+    uid: inviteUid(invite.bookingId),
     sequence: invite.sequence,
-    status: invite.method === 'REQUEST' ? ICalEventStatus.CONFIRMED : ICalEventStatus.CANCELLED,
-    start: DateTime.fromISO(invite.start, { zone: utc ? 'UTC' : invite.timeZone }),
-    end: DateTime.fromISO(invite.end, { zone: utc ? 'UTC' : invite.timeZone }),
-    timezone: utc ? undefined : invite.timeZone,
+    start: invite.start,
+    end: invite.end,
+    timeZone: invite.timeZone,
     summary: invite.summary,
     description: invite.description,
     organizer: invite.organizer,
-    attendees: [{ name: invite.attendee.name, email: invite.attendee.email, rsvp: invite.method === 'REQUEST' }],
+    attendee: invite.attendee,
+    now,
   });
-  return calendar.toString();
 }
 
 export type ComposeInput = {

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import ICAL from 'ical.js';
 import fc from 'fast-check';
-import { bookingIdOfUid, bookingObjectName, bookingToIcs, busyFromIcs, expansionBudget } from '../../shared/calendars/ics.ts';
+import { bookingIdOfUid, bookingObjectName, busyFromIcs, expansionBudget } from '../../shared/calendars/ics.ts';
+import { bookingToIcs } from '../../shared/calendars/booking-ics.ts';
 import { inviteUid } from '../../shared/notifications/render.ts';
 import type { BookingCalendarEvent } from '../../shared/calendars/provider.ts';
 

@@ -26,8 +26,8 @@ import {
   type ProviderCredentials,
   type WrittenEvent,
 } from '../provider.ts';
-import { bookingObjectName, bookingToIcs, busyFromIcs, expansionBudget } from '../ics.ts';
-import { inviteUid } from '../../notifications/render.ts';
+import { bookingObjectName, busyFromIcs, expansionBudget } from '../ics.ts';
+import { inviteUid } from '../../notifications/invite-uid.ts';
 import { checkTarget } from '../../webhooks/ssrf.ts';
 
 export type CaldavCredentials = Extract<ProviderCredentials, { kind: 'basic' }>;
@@ -615,6 +615,8 @@ async function findByUid(calendar: string, uid: string, f: typeof fetch): Promis
  * SEQUENCE rises past whatever a calendar client may have set; X-BOOKING-SEQUENCE keeps the booking's.
  */
 async function putBooking(calendar: string, event: BookingCalendarEvent, f: typeof fetch, now: Date): Promise<WrittenEvent> {
+  // Imported on the first write: reads never load the VTIMEZONE data (booking-ics.ts).
+  const { bookingToIcs } = await import('../booking-ics.ts');
   let objectUrl = new URL(bookingObjectName(event.bookingId), calendar).href;
   const stamp = now.toISOString();
   for (let round = 0; round < 4; round++) {

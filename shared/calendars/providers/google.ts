@@ -7,7 +7,7 @@
 // Retries are ours (gaxios ignores Retry-After and skips POST/PATCH and 403 rateLimitExceeded): bounded, and
 // honouring Retry-After up to a cap.
 import { calendar as calendarApi, auth as googleAuth, type calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js';
-import { DateTime } from 'luxon';
+import { localIsoToInstant } from '../zone-time.ts';
 import {
   CalendarAuthError, CalendarRequestError, CalendarUnavailableError,
   type BookingCalendarEvent, type BusyRead, type BusyReadOptions, type CalendarProvider, type ExternalBusyEvent, type ExternalCalendar,
@@ -108,9 +108,9 @@ function busySpans(item: calendar_v3.Schema$Event, timeZone: string): ExternalBu
   if (item.attendees?.some((a) => a.self && a.responseStatus === 'declined')) return [];
   if (item.start?.date && item.end?.date) {
     // All-day: floating dates, blocking their days in the host's zone (23 or 25 hours across DST).
-    const start = DateTime.fromISO(item.start.date, { zone: timeZone });
-    const end = DateTime.fromISO(item.end.date, { zone: timeZone });
-    return start.isValid && end.isValid && end > start ? [{ start: start.toUTC().toISO()!, end: end.toUTC().toISO()! }] : [];
+    const start = localIsoToInstant(item.start.date, timeZone);
+    const end = localIsoToInstant(item.end.date, timeZone);
+    return end > start ? [{ start: new Date(start).toISOString(), end: new Date(end).toISOString() }] : [];
   }
   const start = item.start?.dateTime ? Date.parse(item.start.dateTime) : NaN;
   const end = item.end?.dateTime ? Date.parse(item.end.dateTime) : NaN;

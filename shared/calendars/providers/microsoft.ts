@@ -12,7 +12,7 @@ import {
   AuthenticationHandler, Client, GraphError, HTTPMessageHandler, RedirectHandler, RetryHandler, RetryHandlerOptions, TelemetryHandler,
   type Context, type Middleware,
 } from '@microsoft/microsoft-graph-client';
-import { DateTime } from 'luxon';
+import { instantToWallClock, localIsoToInstant } from '../zone-time.ts';
 import {
   CalendarAuthError, CalendarRequestError, CalendarUnavailableError,
   type BookingCalendarEvent, type BusyRead, type BusyReadOptions, type CalendarProvider, type ExternalBusyEvent, type ExternalCalendar,
@@ -94,17 +94,16 @@ async function tokenRequest(config: OAuthClientConfig, form: Record<string, stri
 const instantOf = (value: { dateTime?: string | null; timeZone?: string | null } | undefined) => {
   if (!value?.dateTime) return NaN;
   const zone = !value.timeZone || value.timeZone === 'UTC' || value.timeZone === 'tzone://Microsoft/Utc' ? 'UTC' : value.timeZone;
-  const at = DateTime.fromISO(value.dateTime.replace(/(\.\d{3})\d+$/, '$1'), { zone });
-  return at.isValid ? at.toMillis() : NaN;
+  return localIsoToInstant(value.dateTime, zone);
 };
 
 function busySpans(item: any, timeZone: string): ExternalBusyEvent['spans'] {
   // free (and working elsewhere) is what Outlook shows as not busy; cancelled meetings and declined invitations block nothing.
   if (item.showAs === 'free' || item.showAs === 'workingElsewhere' || item.isCancelled || item.responseStatus?.response === 'declined') return [];
   if (item.isAllDay) {
-    const start = DateTime.fromISO(String(item.start?.dateTime ?? '').slice(0, 10), { zone: timeZone });
-    const end = DateTime.fromISO(String(item.end?.dateTime ?? '').slice(0, 10), { zone: timeZone });
-    return start.isValid && end.isValid && end > start ? [{ start: start.toUTC().toISO()!, end: end.toUTC().toISO()! }] : [];
+    const start = localIsoToInstant(String(item.start?.dateTime ?? '').slice(0, 10), timeZone);
+    const end = localIsoToInstant(String(item.end?.dateTime ?? '').slice(0, 10), timeZone);
+    return end > start ? [{ start: new Date(start).toISOString(), end: new Date(end).toISOString() }] : [];
   }
   const start = instantOf(item.start);
   const end = instantOf(item.end);
@@ -206,7 +205,7 @@ export function microsoftProvider(credentials: ProviderCredentials, config: OAut
   };
 
   const bookingBody = (event: BookingCalendarEvent) => {
-    const wall = (iso: string) => DateTime.fromISO(iso, { zone: 'UTC' }).setZone(event.timeZone).toFormat("yyyy-MM-dd'T'HH:mm:ss");
+    const wall = (iso: string) => instantToWallClock(Date.parse(iso), event.timeZone);
     return {
       subject: event.title,
       // The attendee is named here, not in `attendees`: Outlook would send its own meeting request on top of ours.

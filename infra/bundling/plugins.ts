@@ -1,0 +1,10 @@
+// The esbuild plugins every function bundle is built with (infra/bundling/build.ts): each leaves out a part of a
+// dependency that no function calls. One list, appended to as dependencies are trimmed; each plugin in its own
+// module beside this one, with what it leaves out and why it is safe.
+import type { Plugin } from 'esbuild';
+import { calendarLibrariesPlugin } from './calendar-libraries.ts';
+import { nodemailerTrim } from './nodemailer-trim.ts';
+import { stripeResources } from './stripe-resources.ts';
+import { zodJsonSchema } from './zod-json-schema.ts';
+
+export const bundlePlugins: Plugin[] = [stripeResources, zodJsonSchema, nodemailerTrim, calendarLibrariesPlugin];
