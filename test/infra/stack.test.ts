@@ -16,7 +16,7 @@ function logicalId(prefix: string, type: string): string {
 }
 const refId = (value: any): string | undefined => value?.Ref ?? value?.['Fn::GetAtt']?.[0];
 
-type Statement = { Effect: string; Action: string | string[]; Resource?: unknown };
+type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; Condition?: unknown };
 const actionsOf = (s: Statement) => [s.Action].flat();
 
 const functions = ofType('AWS::Lambda::Function');
