@@ -238,6 +238,20 @@ describe('Google: a watch channel per busy-checked calendar', () => {
     expect((await connection('google')).body.sync.push.state).toBe('active');
   });
 
+  it('a renewal of a channel its calendar no longer names stops it instead of keeping it alive', async () => {
+    const [current] = await channelsOf('google');
+    const { writeChannel } = await import('../../shared/calendars/push-store.ts');
+    const { schedule: _schedule, ...rest } = current!;
+    const orphan: PushChannel = { ...rest, channelId: `${organizers.google.connectionId}-orphan0000000000` };
+    await writeChannel(tables, orphan);
+    const renewal = [...stack.lambda.functions.values()].find((fn) => fn.entry === 'functions/scheduled/renew-calendar-push.ts')!;
+    expect(await stack.lambda.invoke(renewal.logicalId, { provider: 'google', channelId: orphan.channelId })).toEqual({ outcome: 'gone' });
+    expect(await readChannel(tables, 'google', orphan.channelId)).toBeUndefined();
+    expect((await channelsOf('google')).map((c) => c.channelId)).toEqual([current!.channelId]);
+    // Malformed input names nothing: answered, not retried.
+    expect(await stack.lambda.invoke(renewal.logicalId, { provider: 'lotus', channelId: 'x' })).toEqual({ outcome: 'malformed' });
+  });
+
   it('a renewal scheduled by concurrent retries is one schedule, at the margin before expiry', async () => {
     const { renewalTime, scheduleRenewal } = await import('../../shared/calendar-sync/push.ts');
     const channel: PushChannel = { provider: 'google', channelId: 'concurrent-test', connectionId: 'cal-0', calendarId: 'c', secretHash: 'h', expiresAt: new Date(Date.now() + 86_400_000).toISOString(), address: 'http://127.0.0.1:9/x' };
