@@ -150,7 +150,10 @@ async function createChannel(context: Omit<PushContext, 'baseUrl'> & { address: 
   } else if (isMicrosoft(adapter)) {
     const expiresAt = new Date(now.getTime() + GRAPH_SUBSCRIPTION_MINUTES * 60_000).toISOString();
     const made = await adapter.createSubscription(calendarId, { notificationUrl: context.address, lifecycleNotificationUrl: context.lifecycleAddress, clientState: secret, expiresAt });
-    channel = { provider: 'microsoft', channelId: made.id, connectionId, calendarId, secretHash: hashSecret(secret), expiresAt: made.expirationDateTime || expiresAt, address: context.address, lifecycleAddress: context.lifecycleAddress };
+    channel = {
+      provider: 'microsoft', channelId: made.id, connectionId, calendarId, secretHash: hashSecret(secret), expiresAt: made.expirationDateTime || expiresAt, address: context.address,
+      ...(context.lifecycleAddress ? { lifecycleAddress: context.lifecycleAddress } : {}),
+    };
   } else {
     throw new Error(`${adapter.provider} has no push`);
   }
@@ -254,6 +257,13 @@ export async function renewChannel(
   }
   if (!(await claimRenewal(tables, channel, now, new Date(now.getTime() + RENEWAL_LEASE_SECONDS * 1000)))) return 'busy';
   const adapter = await (await calendarAdapters()).providerFor(channel.provider, credentials);
+  // A channel its calendar no longer names (two flag changes at once made two; the calendar was unchecked
+  // while this renewal waited) is not kept alive: it is stopped.
+  const entry = (await readPushSummary(tables, channel.connectionId)).calendars[digest(channel.calendarId)];
+  if (entry?.channelId !== channel.channelId) {
+    await stopChannel(tables, adapter, channel, target);
+    return 'gone';
+  }
   const context = { tables, connectionId: channel.connectionId, provider: channel.provider, credentials, target, now: deps.now, address: channel.address, lifecycleAddress: channel.lifecycleAddress };
   if (isMicrosoft(adapter) && !input.recreate) {
     try {

@@ -604,7 +604,7 @@ describe('calendars', () => {
         expect(JSON.stringify(statement.Resource)).toMatch(new RegExp(`:schedule/","?\\{"Ref":"${group}"\\},"/\\*"`));
       }
       const pass = statementsOf(id).find((st) => actionsOf(st).includes('iam:PassRole'))!;
-      expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
+      expect((pass as Statement & { Condition?: unknown }).Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
       expect(JSON.stringify(pass.Resource)).toContain(':role/BookingEngine-calendar-push-renewals');
     }
     const [[roleId, role]] = ofType('AWS::IAM::Role').filter(([, r]) => r.Properties.RoleName === 'BookingEngine-calendar-push-renewals') as [[string, any]];
