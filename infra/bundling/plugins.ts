@@ -5,5 +5,6 @@ import type { Plugin } from 'esbuild';
 import { nodemailerTrim } from './nodemailer-trim.ts';
 import { stripeResources } from './stripe-resources.ts';
 import { zodJsonSchema } from './zod-json-schema.ts';
+import { zodNamespaceImport } from './zod-namespace-import.ts';
 
-export const bundlePlugins: Plugin[] = [stripeResources, zodJsonSchema, nodemailerTrim];
+export const bundlePlugins: Plugin[] = [zodNamespaceImport, stripeResources, zodJsonSchema, nodemailerTrim];

@@ -1,7 +1,8 @@
 // Every function bundled as the stack bundles it (bundleSettings): at most 250 KB, source maps without the
 // sources inlined, and only the SDK clients the function calls. And the parts of zod the bundles leave out
 // (infra/bundling/zod-namespace.mjs) are used by no source.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -9,10 +10,10 @@ import Stripe from 'stripe';
 import { ServiceFunction } from '../../infra/constructs/service-function.ts';
 import { keptStripeResources } from '../../infra/bundling/stripe-resources.ts';
 import { generatesJsonSchema } from '../../infra/bundling/zod-json-schema.ts';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, inject, it } from 'vitest';
-import { bundleOptions, bundleSettings } from '../../infra/bundling/build.ts';
+import { bundleFunction, bundleOptions, bundleSettings } from '../../infra/bundling/build.ts';
 import { BUNDLE_LIMIT_BYTES, functionEntries } from '../bench/cold-start.ts';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -111,6 +112,67 @@ describe('function bundles', () => {
       expect(existsSync(first!.asset)).toBe(true);
     } finally {
       for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the event catalog, bundled as the functions bundle it, parses and refuses every event as it does from source', async () => {
+    mkdirSync(join(projectRoot, 'test-artifacts'), { recursive: true });
+    const dir = mkdtempSync(join(projectRoot, 'test-artifacts', 'catalog-bundle-'));
+    try {
+      await bundleFunction(join(projectRoot, 'events/catalog.ts'), dir);
+      // zod's members reached directly (zod-namespace-import.ts), not through a namespace object holding them all.
+      expect(readFileSync(join(dir, 'index.mjs'), 'utf8')).not.toMatch(/fromJSONSchema|toJSONSchema:/);
+      const bundled = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as typeof import('../../events/catalog.ts');
+      const source = await import('../../events/catalog.ts');
+      const samples = readdirSync(join(projectRoot, 'events/samples')).map((f) => JSON.parse(readFileSync(join(projectRoot, 'events/samples', f), 'utf8')));
+      expect(samples.length).toBe(source.eventTypeNames.length);
+      const outcome = (parse: (input: unknown) => unknown, input: unknown) => {
+        try {
+          return { event: parse(input) };
+        } catch (error) {
+          return { error: (error as Error).message, issues: JSON.stringify((error as { issues?: unknown }).issues) };
+        }
+      };
+      // Each sample, and each with one payload field broken (dropped, nulled, made a long string, a number).
+      const variants = samples.flatMap((sample) => [
+        sample,
+        ...Object.keys(sample.payload).flatMap((key) => [
+          { ...sample, payload: { ...sample.payload, [key]: undefined } },
+          { ...sample, payload: { ...sample.payload, [key]: null } },
+          { ...sample, payload: { ...sample.payload, [key]: 'x'.repeat(5000) } },
+          { ...sample, payload: { ...sample.payload, [key]: -1.5 } },
+        ]),
+        { ...sample, version: 0 },
+        { ...sample, metadata: { ...sample.metadata, timestamp: 'yesterday' } },
+      ]);
+      expect(variants.length).toBeGreaterThan(500);
+      let refused = 0;
+      for (const input of variants) {
+        const ours = outcome(bundled.parseDomainEvent, input);
+        expect(ours).toEqual(outcome(source.parseDomainEvent, input));
+        if ('error' in ours) refused++;
+      }
+      expect(refused).toBeGreaterThan(variants.length / 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('every function bundle loads in a fresh Node process', async () => {
+    mkdirSync(join(projectRoot, 'test-artifacts'), { recursive: true });
+    const dir = mkdtempSync(join(projectRoot, 'test-artifacts', 'function-bundles-'));
+    try {
+      const entries = functionEntries(inject('template'));
+      const files = await Promise.all(entries.map(async (entry) => {
+        const out = join(dir, entry.replace(/\W/g, '_'));
+        await bundleFunction(join(projectRoot, entry), out);
+        return pathToFileURL(join(out, 'index.mjs')).href;
+      }));
+      const script = `const failed = []; for (const file of ${JSON.stringify(files)}) { try { const m = await import(file); if (!Object.values(m).some((v) => typeof v === 'function')) failed.push(file + ': no handler'); } catch (e) { failed.push(file + ': ' + e.message); } } process.stdout.write(JSON.stringify(failed));`;
+      const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: projectRoot, env: { ...process.env, AWS_REGION: 'us-east-1' } });
+      expect(JSON.parse(String(output))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
