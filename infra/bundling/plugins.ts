@@ -6,5 +6,6 @@ import { calendarLibrariesPlugin } from './calendar-libraries.ts';
 import { nodemailerTrim } from './nodemailer-trim.ts';
 import { stripeResources } from './stripe-resources.ts';
 import { zodJsonSchema } from './zod-json-schema.ts';
+import { zodNamespaceImport } from './zod-namespace-import.ts';
 
-export const bundlePlugins: Plugin[] = [stripeResources, zodJsonSchema, nodemailerTrim, calendarLibrariesPlugin];
+export const bundlePlugins: Plugin[] = [zodNamespaceImport, stripeResources, zodJsonSchema, nodemailerTrim, calendarLibrariesPlugin];

@@ -4,6 +4,7 @@ import ICAL from 'ical.js';
 import type { BookingCalendarEvent } from './provider.ts';
 import { inviteUid } from '../notifications/invite-uid.ts';
 import { vtimezone } from '../notifications/icalendar.ts';
+import { offsetAt } from '../scheduling/time-zones.ts';
 import { instantToWallClock } from './zone-time.ts';
 
 /**
@@ -26,13 +27,16 @@ export function bookingToIcs(event: BookingCalendarEvent, stamp: string, options
     calendar.addSubcomponent(new ICAL.Component(ICAL.parse(block) as unknown as unknown[]));
   }
   const vevent = new ICAL.Component('vevent');
-  const time = (iso: string) => {
+  // A time whose wall clock the zone shows twice (the hour repeated when clocks go back) is written in UTC:
+  // RFC 5545 reads such a wall clock as its first occurrence, ical.js (and so Radicale's web client and others)
+  // as the second, an hour apart. Every other time is the zone's wall clock with TZID.
+  const time = (iso: string): [ICAL.Time, Record<string, string>] => {
     const instant = Date.parse(iso);
-    if (utc) return ICAL.Time.fromJSDate(new Date(instant), true);
+    if (utc || repeatedWallClock(instant, event.timeZone)) return [ICAL.Time.fromJSDate(new Date(instant), true), {}];
     const [date, clock] = instantToWallClock(instant, event.timeZone).split('T') as [string, string];
     const [year, month, day] = date.split('-').map(Number) as [number, number, number];
     const [hour, minute, second] = clock.split(':').map(Number) as [number, number, number];
-    return ICAL.Time.fromData({ year, month, day, hour, minute, second, isDate: false });
+    return [ICAL.Time.fromData({ year, month, day, hour, minute, second, isDate: false }), { tzid: event.timeZone }];
   };
   const add = (name: string, value: string | number | ICAL.Time, parameters: Record<string, string> = {}) => {
     const property = new ICAL.Property(name);
@@ -43,8 +47,8 @@ export function bookingToIcs(event: BookingCalendarEvent, stamp: string, options
   add('uid', inviteUid(event.bookingId));
   add('sequence', options.sequence ?? event.sequence);
   add('dtstamp', ICAL.Time.fromJSDate(new Date(Date.parse(stamp)), true));
-  add('dtstart', time(event.start), utc ? {} : { tzid: event.timeZone });
-  add('dtend', time(event.end), utc ? {} : { tzid: event.timeZone });
+  add('dtstart', ...time(event.start));
+  add('dtend', ...time(event.end));
   add('summary', event.title);
   add('description', event.manageUrl ? `${event.description}\n\nManage this booking: ${event.manageUrl}` : event.description);
   add('organizer', `mailto:${event.organizer.email}`, { cn: event.organizer.name ?? event.organizer.email });
@@ -57,4 +61,13 @@ export function bookingToIcs(event: BookingCalendarEvent, stamp: string, options
   add('x-booking-sequence', String(event.sequence));
   calendar.addSubcomponent(vevent);
   return calendar.toString();
+}
+
+/** Whether another instant shows the same wall clock in `zone` (a clock change within three hours repeats it). */
+function repeatedWallClock(instant: number, zone: string): boolean {
+  const offset = offsetAt(zone, instant);
+  for (const other of new Set([offsetAt(zone, instant - 3 * 3_600_000), offsetAt(zone, instant + 3 * 3_600_000)])) {
+    if (other !== offset && offsetAt(zone, instant + offset - other) === other) return true;
+  }
+  return false;
 }

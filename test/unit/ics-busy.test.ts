@@ -271,6 +271,25 @@ describe('the booking object we write', () => {
     expect(busyFromIcs(text, december).events[0]!.spans).toEqual([]);
   });
 
+  it('a wall clock the zone repeats (clocks going back) is written in UTC, so any reader places it as booked', () => {
+    // Chatham goes from +13:45 to +12:45 at 03:45 on 2024-04-07: 02:45-03:45 happens twice. The booking ends at
+    // the first 02:45 (13:00Z); ical.js would read a TZID wall clock of 02:45 as the second one (14:00Z).
+    const chatham = { ...booking, start: '2024-04-06T10:06:00.000Z', end: '2024-04-06T13:00:00.000Z', timeZone: 'Pacific/Chatham' };
+    const text = bookingToIcs(chatham, '2024-04-01T00:00:00.000Z');
+    expect(text).toContain('DTSTART;TZID=Pacific/Chatham:20240406T235100');
+    expect(text).toContain('DTEND:20240406T130000Z');
+    const root = new ICAL.Component(ICAL.parse(text));
+    const zone = new ICAL.Timezone(root.getFirstSubcomponent('vtimezone')!);
+    ICAL.TimezoneService.register(zone, 'Pacific/Chatham');
+    try {
+      const event = new ICAL.Event(root.getFirstSubcomponent('vevent')!);
+      expect([event.startDate.toJSDate().toISOString(), event.endDate.toJSDate().toISOString()]).toEqual([chatham.start, chatham.end]);
+    } finally {
+      ICAL.TimezoneService.remove('Pacific/Chatham');
+    }
+    expect(busyFromIcs(text, { from: '2024-04-01T00:00:00Z', to: '2024-04-10T00:00:00Z', timeZone: 'UTC' }).events[0]!.spans).toEqual([{ start: chatham.start, end: chatham.end }]);
+  });
+
   it('object names are derived from the booking id, one to one and URL-safe', () => {
     expect(bookingObjectName('3f1c-42')).toBe('booking-3f1c-42.ics');
     expect(bookingObjectName('a|b@c:d')).toBe('booking-a%7Cb%40c%3Ad.ics');
