@@ -313,6 +313,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           queueArn: p.EventSourceArn,
           batchSize: p.BatchSize ?? 10,
           reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+          maxConcurrency: p.ScalingConfig?.MaximumConcurrency,
         });
         continue;
       }

@@ -5,7 +5,15 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_REGION } from './template-resolver.ts';
 
-export type SqsMapping = { functionId: string; queueUrl: string; queueArn: string; batchSize: number; reportBatchItemFailures: boolean };
+export type SqsMapping = {
+  functionId: string;
+  queueUrl: string;
+  queueArn: string;
+  batchSize: number;
+  reportBatchItemFailures: boolean;
+  /** Batches in flight at once (the mapping's ScalingConfig.MaximumConcurrency); one when the template sets none. */
+  maxConcurrency?: number;
+};
 
 export class SqsPoller {
   private readonly client: SQSClient;
@@ -21,7 +29,9 @@ export class SqsPoller {
   }
 
   start(mapping: SqsMapping): void {
-    this.loops.push(this.poll(mapping));
+    // One receive loop per batch Lambda may run at once, so a queue worker meets the concurrency (and the races)
+    // it has in the cloud; a mapping without a maximum keeps one, as before.
+    for (let loop = 0; loop < Math.max(1, mapping.maxConcurrency ?? 1); loop++) this.loops.push(this.poll(mapping));
   }
 
   async stop(): Promise<void> {
