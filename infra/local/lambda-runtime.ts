@@ -169,5 +169,14 @@ function installScopedEnvironment(): void {
       const environment = own(name);
       return environment ? name in environment : Reflect.has(target, name);
     },
+    // Without a set trap an assignment reaches process.env as a bare defineProperty, which it refuses
+    // (ERR_INVALID_OBJECT_DEFINE_PROPERTY) for a name it has: a test or the bench setting a variable after the
+    // stack started threw. Inside an invocation, the function's own variables are its environment's.
+    set: (target, name, value) => {
+      const environment = own(name);
+      if (environment) environment[name as string] = String(value);
+      else Reflect.set(target, name, value);
+      return true;
+    },
   });
 }

@@ -20,10 +20,14 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 /** A conflict's view outlives its booking by this long, then the table's TTL removes it. */
 const KEEP_AFTER_BOOKING_MS = 30 * 24 * HOUR;
-function conflictViewWrite(tableName: string, state: ConflictState, before: ConflictState, now: Date): TransactionItem[] {
+/**
+ * `openSince`: when the open conflict this write changes was detected (its view says so). A resolution, or a new
+ * rating of an open conflict, keeps that time; a detection of a conflict not open now is detected now.
+ */
+function conflictViewWrite(tableName: string, state: ConflictState, before: ConflictState, now: Date, openSince: string | undefined): TransactionItem[] {
   if (state.status === 'none') return [];
   const c = state.conflict;
-  const detectedAt = before.status === 'open' && state.status === 'open' ? undefined : now.toISOString();
+  const detectedAt = before.status === 'open' ? openSince : undefined;
   const view: ConflictView = {
     conflictId: c.conflictId,
     status: state.status,
@@ -141,6 +145,7 @@ export async function reconcileHostConflicts(tables: BookingTables, hostId: stri
       severity: view.severity,
       overlap: view.overlap,
     }));
+  const openSince = new Map(open.map((view) => [view.conflictId, view.detectedAt]));
   const { detected, resolved } = reconcileConflicts({ open: current, bookings, imported });
   const record = (conflictId: string, command: Parameters<typeof conflictDecider.decide>[0]) =>
     executeCommand(tables, {
@@ -149,7 +154,7 @@ export async function reconcileHostConflicts(tables: BookingTables, hostId: stri
       aggregateId: conflictId,
       command,
       metadata: { userId: 'system:calendar-sync', correlationId: metadata.correlationId ?? conflictId, ...(metadata.causationId ? { causationId: metadata.causationId } : {}) },
-      project: (state, context) => conflictViewWrite(tables.stateTable, state, context.before, context.now),
+      project: (state, context) => conflictViewWrite(tables.stateTable, state, context.before, context.now, openSince.get(conflictId)),
     });
   let detectedCount = 0;
   let resolvedCount = 0;

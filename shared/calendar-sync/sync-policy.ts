@@ -96,10 +96,21 @@ export function nextPeriodSeconds(policy: SyncPolicy, random: number): number {
   return Math.max(1, policy.periodSeconds - jitter);
 }
 
-export function succeeded(schedule: SyncSchedule, input: { now: Date; full: boolean; policy: SyncPolicy; random?: number }): SyncSchedule {
+/**
+ * A scheduled read's next run counts from the dispatcher's tick that enqueued it, a second early for the next
+ * tick's own delays. Counted from when the worker got to the message, the next run fell just after the next tick,
+ * and every connection was read at every second tick (twice the period).
+ */
+export const TICK_SLACK_SECONDS = 1;
+
+/** `tick`: when the schedule's dispatcher enqueued this read (a scheduled read only). */
+export function succeeded(schedule: SyncSchedule, input: { now: Date; full: boolean; policy: SyncPolicy; random?: number; tick?: Date }): SyncSchedule {
   const { now, full, policy } = input;
+  // A tick later than now (clock skew) or more than a period ago (a message redriven late) counts from now.
+  const tick = input.tick && input.tick.getTime() <= now.getTime() && now.getTime() - input.tick.getTime() <= policy.periodSeconds * 1000 ? input.tick : undefined;
+  const from = tick ? new Date(tick.getTime() - TICK_SLACK_SECONDS * 1000) : now;
   return {
-    nextRunAt: at(now, nextPeriodSeconds(policy, input.random ?? 0)),
+    nextRunAt: at(from, nextPeriodSeconds(policy, input.random ?? 0)),
     consecutiveFailures: 0,
     lastSuccessAt: now.toISOString(),
     lastFullReadAt: full ? now.toISOString() : schedule.lastFullReadAt,

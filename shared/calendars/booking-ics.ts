@@ -4,7 +4,7 @@ import ICAL from 'ical.js';
 import type { BookingCalendarEvent } from './provider.ts';
 import { inviteUid } from '../notifications/invite-uid.ts';
 import { vtimezone } from '../notifications/icalendar.ts';
-import { offsetAt } from '../scheduling/time-zones.ts';
+import { repeatedWallClock } from '../scheduling/time-zones.ts';
 import { instantToWallClock } from './zone-time.ts';
 
 /**
@@ -63,11 +63,3 @@ export function bookingToIcs(event: BookingCalendarEvent, stamp: string, options
   return calendar.toString();
 }
 
-/** Whether another instant shows the same wall clock in `zone` (a clock change within three hours repeats it). */
-function repeatedWallClock(instant: number, zone: string): boolean {
-  const offset = offsetAt(zone, instant);
-  for (const other of new Set([offsetAt(zone, instant - 3 * 3_600_000), offsetAt(zone, instant + 3 * 3_600_000)])) {
-    if (other !== offset && offsetAt(zone, instant + offset - other) === other) return true;
-  }
-  return false;
-}

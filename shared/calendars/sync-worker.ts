@@ -153,7 +153,8 @@ export async function syncConnection(ports: SyncPorts, message: SyncMessage): Pr
       : undefined;
     // Triggers that arrived during the read stay pending: their messages are on the queue.
     const latest = await readSyncState(tables, view.id);
-    const next = succeeded(scheduleOf(before), { now, full, policy, random: random() });
+    const tick = message.reason === 'schedule' ? new Date(Date.parse(message.requestedAt)) : undefined;
+    const next = succeeded(scheduleOf(before), { now, full, policy, random: random(), ...(tick && !Number.isNaN(tick.getTime()) ? { tick } : {}) });
     const after: SyncState = {
       state: 'ok',
       failures: 0,

@@ -4,7 +4,7 @@
 // offset segments, shared/scheduling/time-zones.ts): one observance per offset in force from a year before the
 // event to a year after it, each with its onset, so any reader places the event's times exactly as the
 // runtime's tz database does, without recurrence rules that could disagree with it.
-import { offsetSegments, type OffsetSegment } from '../scheduling/time-zones.ts';
+import { offsetSegments, repeatedWallClock, type OffsetSegment } from '../scheduling/time-zones.ts';
 
 const YEAR_MS = 366 * 86_400_000;
 const CRLF = '\r\n';
@@ -102,7 +102,8 @@ export function writeInvite(invite: CalendarInvite): string {
   const end = Date.parse(invite.end);
   if (!(end > start)) throw new RangeError(`an invite ends after it starts: ${invite.start} to ${invite.end}`);
   const utc = UTC_ZONES.test(invite.timeZone);
-  const time = (name: string, instant: number) => (utc ? `${name}:${utcTime(instant)}` : `${name};TZID=${invite.timeZone}:${wallClock(instant, offsetSegments(invite.timeZone, { start: instant, end: instant + 1 })[0]!.offsetMs)}`);
+  // A wall clock the zone shows twice is written in UTC (see repeatedWallClock).
+  const time = (name: string, instant: number) => (utc || repeatedWallClock(instant, invite.timeZone) ? `${name}:${utcTime(instant)}` : `${name};TZID=${invite.timeZone}:${wallClock(instant, offsetSegments(invite.timeZone, { start: instant, end: instant + 1 })[0]!.offsetMs)}`);
   const lines = [
     'BEGIN:VCALENDAR',
     'VERSION:2.0',

@@ -157,3 +157,16 @@ export function formatWithOffset(instant: number, offset: number): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${local}${offset < 0 ? '-' : '+'}${pad(Math.floor(offsetMinutes / 60))}:${pad(offsetMinutes % 60)}`;
 }
+
+/**
+ * Whether another instant shows the same wall clock in `zone` (a clock change within three hours repeats it).
+ * Written times use it: RFC 5545 reads such a wall clock with TZID as its first occurrence, ical.js (and the
+ * clients built on it) as the second, so both invites and calendar objects write these in UTC.
+ */
+export function repeatedWallClock(instant: number, zone: string): boolean {
+  const offset = offsetAt(zone, instant);
+  for (const other of new Set([offsetAt(zone, instant - 3 * 3_600_000), offsetAt(zone, instant + 3 * 3_600_000)])) {
+    if (other !== offset && offsetAt(zone, instant + offset - other) === other) return true;
+  }
+  return false;
+}

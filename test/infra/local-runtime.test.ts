@@ -69,6 +69,13 @@ describe('the local runtime reads the synthesized template', () => {
       return [process.env.EVENTS_TABLE, 'EVENTS_TABLE' in process.env, process.env.STATE_TABLE];
     })).toEqual([undefined, false, expect.stringMatching(/^StateTable/)]);
     expect(lambda.withEnvironment(readerId, () => process.env.PATH)).toBe(process.env.PATH);
+    // Assigning a variable the process has, once the stack runs, works as on a plain process.env (it threw).
+    const previous = process.env.PATH;
+    process.env.BOOKING_ENGINE_TEST_ASSIGN = 'one';
+    process.env.BOOKING_ENGINE_TEST_ASSIGN = 'two';
+    expect(process.env.BOOKING_ENGINE_TEST_ASSIGN).toBe('two');
+    delete process.env.BOOKING_ENGINE_TEST_ASSIGN;
+    expect(process.env.PATH).toBe(previous);
   });
 
   it('runs the template\'s rate schedules and reports the ones it cannot', () => {

@@ -83,10 +83,18 @@ describe('recorded conflicts', () => {
     await put(host, 'school-pickup', [['15:00', '16:00']]);
     expect(await reconcileHostConflicts(tables, host, now)).toEqual({ detected: 3, resolved: 0 });
 
+    const detectedAt = new Map((await listConflicts(tables, host)).map((c) => [c.conflictId, c.detectedAt]));
+    expect(detectedAt.size).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // so a resolution's time differs from its detection's
     await remove(host, 'gym');
     await run(cancelled, { type: 'Cancel', by: 'organizer', reason: 'conflict' });
     await run(moved, { type: 'Reschedule', by: 'organizer', start: at('17:00'), end: at('17:30') });
     expect(await reconcileHostConflicts(tables, host, now)).toEqual({ detected: 0, resolved: 3 });
+    // Each keeps the time it was detected, and says when it was resolved.
+    for (const conflict of await listConflicts(tables, host)) {
+      expect(conflict.detectedAt).toBe(detectedAt.get(conflict.conflictId));
+      expect(conflict.updatedAt > conflict.detectedAt).toBe(true);
+    }
     const byBooking = new Map((await listConflicts(tables, host)).map((c) => [c.booking.id, c]));
     expect([kept, cancelled, moved].map((id) => [byBooking.get(id)!.status, byBooking.get(id)!.resolution])).toEqual([
       ['resolved', 'external_removed'],
@@ -100,5 +108,9 @@ describe('recorded conflicts', () => {
     await put(host, 'gym', [['09:00', '10:00']]);
     expect(await reconcileHostConflicts(tables, host, now)).toEqual({ detected: 1, resolved: 0 });
     expect((await eventsOf(byBooking.get(kept)!.conflictId)).map((e) => e.version)).toEqual([1, 2, 3]);
+    // Opened again: detected anew.
+    const reopened = await listConflicts(tables, host, 'open');
+    expect(reopened.map((c) => c.conflictId)).toEqual([byBooking.get(kept)!.conflictId]);
+    expect(reopened[0]!.detectedAt > detectedAt.get(reopened[0]!.conflictId)!).toBe(true);
   });
 });

@@ -32,6 +32,40 @@ describe('sync scheduling policy', () => {
     expect(needsFullRead(done, after(300), policy)).toBe(false);
   });
 
+  it('a scheduled read counts its next run from the tick that enqueued it, so every tick reads it, however late the worker gets to it', () => {
+    for (const period of [5, 20, 60, 300]) {
+      const local = defaultSyncPolicy(period);
+      let schedule = succeeded(initialSchedule(t0), { now: t0, full: true, policy: local });
+      let reads = 0;
+      for (let n = 1; n <= 50; n++) {
+        // The n-th tick fires a little late, and the worker starts up to 90% of a period after it.
+        const tick = after(n * period + ((n * 7) % 10) / 10);
+        if (!isDue(schedule, tick)) continue;
+        reads++;
+        const workerStart = after(((n * 13) % 9) * period / 10, tick);
+        schedule = succeeded(runStarted(schedule), { now: workerStart, full: false, policy: local, random: (n % 10) / 10, tick });
+      }
+      expect(reads, `period ${period}`).toBe(50);
+      // Counted from the worker's start instead, half the ticks would find it not yet due.
+      let fromStart = succeeded(initialSchedule(t0), { now: t0, full: true, policy: local });
+      let startReads = 0;
+      for (let n = 1; n <= 50; n++) {
+        const tick = after(n * period);
+        if (!isDue(fromStart, tick)) continue;
+        startReads++;
+        fromStart = succeeded(runStarted(fromStart), { now: after(period / 2, tick), full: false, policy: local, random: 0 });
+      }
+      expect(startReads, `period ${period}, counted from the worker`).toBeLessThan(30);
+    }
+  });
+
+  it('a tick in the future or more than a period ago counts from now', () => {
+    const late = succeeded(initialSchedule(t0), { now: after(1000), full: false, policy, tick: t0 });
+    expect(late.nextRunAt).toBe(after(1300).toISOString());
+    const skewed = succeeded(initialSchedule(t0), { now: t0, full: false, policy, tick: after(60) });
+    expect(skewed.nextRunAt).toBe(after(300).toISOString());
+  });
+
   it('reads fully again at least daily, however often incremental reads succeed', () => {
     let schedule = succeeded(initialSchedule(t0), { now: t0, full: true, policy });
     for (let cycle = 1; cycle < 288; cycle++) {
