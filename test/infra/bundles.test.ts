@@ -53,25 +53,26 @@ const dynamoOnly = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'];
 /**
  * The calendar functions reach the providers through import()s (shared/calendars/provider-wiring.ts), which the
  * split bundles (infra/bundling/build.ts) turn into chunks loaded on first use: what counts is each path a cold
- * start may take, the entry plus the chunks of one provider's adapter (bundleLoads). Held to the limit: the
- * entries (123-158 KB), the Microsoft paths (161-195 KB) and the Google paths (231-248 KB) but the calendars
- * route's (266 KB: that function is also the HTTP edge, with the middleware and jose for the OAuth state); the
- * Google chunk is googleapis' calendar module 18, googleapis-common 18, gaxios 18, google-auth-library's
- * OAuth2Client 25, google-logging-utils 6 and our adapter 7 (KB minified), and behind an HTTPS proxy gaxios also
- * loads https-proxy-agent with debug (18 KB more). Over the limit, by what its libraries weigh after the trims
- * (infra/bundling/calendar-libraries.ts): CalDAV (311-348 KB), ical.js 76 (parsing and recurrence expansion),
- * tsdav 40 with its XML stack (sax 21, xml-js 13), our adapter and iCalendar code 21; a write loads
- * booking-ics.ts (3 KB), whose VTIMEZONE is the invites' (derived from Intl).
+ * start may take, the entry plus the chunks of one provider's adapter (bundleLoads). Measured (KB minified) after
+ * the push and reconcile work joined: the entries 127-176; with Microsoft's chunk 166-211; with Google's 238-256
+ * for CheckAvailability, the calendar writes and the push functions (held to the limit), but 266 for the sync
+ * worker (which now also reconciles the destination and conflicts) and 284 for the calendars route (also the HTTP
+ * edge, with the middleware and jose for the OAuth state). The Google chunk is googleapis' calendar module 18,
+ * googleapis-common 18, gaxios 18, google-auth-library's OAuth2Client 25, google-logging-utils 6 and our adapter
+ * 7; behind an HTTPS proxy gaxios also loads https-proxy-agent with debug (18 KB more). Over the limit, by what
+ * its libraries weigh after the trims (infra/bundling/calendar-libraries.ts): CalDAV (319-367), ical.js 76
+ * (parsing and recurrence expansion), tsdav 40 with its XML stack (sax 21, xml-js 13), our adapter and iCalendar
+ * code 21; a write loads booking-ics.ts (3 KB), whose VTIMEZONE is the invites' (derived from Intl).
  */
 const PROXY_AGENT_BYTES = 19_000;
 function ceilingOf(entry: string, load: { via: string[] }): number {
   const behindProxy = load.via.some((module) => module.includes('https-proxy-agent')) ? PROXY_AGENT_BYTES : 0;
-  if (load.via.includes('shared/calendars/providers/caldav.ts')) return 364_000;
-  if (load.via.includes('shared/calendars/providers/google.ts') && entry === 'functions/http/calendars.ts') return 278_000 + behindProxy;
+  if (load.via.includes('shared/calendars/providers/caldav.ts')) return 372_000;
+  if (load.via.includes('shared/calendars/providers/google.ts') && (entry === 'functions/http/calendars.ts' || entry === 'functions/sync/calendar-sync.ts')) return 290_000 + behindProxy;
   return BUNDLE_LIMIT_BYTES + behindProxy;
 }
 const calendarProviders = ['shared/calendars/providers/google.ts', 'shared/calendars/providers/microsoft.ts', 'shared/calendars/providers/caldav.ts'];
-const calendarEntryCeiling = 166_000;
+const calendarEntryCeiling = 180_000;
 const callsCalendars = new Set(['functions/http/calendars.ts', 'functions/sync/calendar-sync.ts', 'functions/subscribers/calendar-writes.ts', 'functions/workflow/check-availability.ts', 'functions/http/calendar-notifications.ts', 'functions/scheduled/renew-calendar-push.ts']);
 
 describe('function bundles', () => {
