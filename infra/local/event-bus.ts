@@ -51,6 +51,7 @@ export class LocalEventBus {
   private readonly deliveries: Deliveries;
   /** One queue per (rule, target), so each target sees events in the order they arrived. */
   private readonly queues = new Map<string, Promise<void>>();
+  private inFlight = 0;
   private readonly functionRetries: (functionId: string) => { retries: number; deadLetterQueueArn?: string };
 
   constructor(rules: LocalRule[], deliveries: Deliveries, functionRetries: LocalEventBus['functionRetries']) {
@@ -66,11 +67,17 @@ export class LocalEventBus {
         for (const target of rule.targets) {
           const key = `${rule.logicalId}/${target.id}`;
           const previous = this.queues.get(key) ?? Promise.resolve();
-          const next = previous.then(() => this.deliver(rule, target, event));
+          this.inFlight++;
+          const next = previous.then(() => this.deliver(rule, target, event)).finally(() => void this.inFlight--);
           this.queues.set(key, next);
         }
       }
     }
+  }
+
+  /** Deliveries put and not yet delivered or parked. */
+  pending(): number {
+    return this.inFlight;
   }
 
   /** Resolves once every event put so far has been delivered or parked. */

@@ -111,6 +111,8 @@ export type LocalStack = {
   scheduler: LocalScheduler;
   /** The local EventBridge Scheduler API (AWS_ENDPOINT_URL_SCHEDULER). */
   schedulerEndpoint: string;
+  /** Every bus delivery and workflow so far ended (or paused on a task token), until nothing new arrives. */
+  settled: () => Promise<void>;
   stripe: LocalStripe;
   /** The local CalDAV server (Radicale), when installed: connections point at it like at any CalDAV server. */
   caldav?: CaldavServer;
@@ -432,6 +434,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       lambda,
       scheduler,
       schedulerEndpoint: schedulerApi.endpoint,
+      /**
+       * Resolves once every event on the bus so far has reached every target (or its DLQ) and every workflow has
+       * ended or waits on a task token, again until nothing new arrives: a workflow's own events reach the bus.
+       */
+      settled: async () => {
+        for (let round = 0; round < 10; round++) {
+          await bus.drained();
+          await stepFunctions.drained();
+          const before = bus.pending();
+          await bus.drained();
+          if (before === 0 && bus.pending() === 0) return;
+        }
+      },
       stripe,
       caldav,
       google,
