@@ -186,7 +186,7 @@ export async function benchCalendarSync(options: SyncBenchOptions): Promise<Sync
     };
     const ids = Object.values(unchanged);
     // Settle: the first (full) reads and, for Google and Graph, the watch channel and subscription.
-    const first = new Date(Date.now()).toISOString();
+    const first = new Date().toISOString();
     await untilSyncedAfter(ids, first, Math.ceil((6 * periodMs) / 100));
     // Then count from just after one scheduled run of each to just after `cycles` more of each.
     const lastSeen = new Map<string, string>();
