@@ -442,9 +442,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         for (let round = 0; round < 10; round++) {
           await bus.drained();
           await stepFunctions.drained();
-          const before = bus.pending();
-          await bus.drained();
-          if (before === 0 && bus.pending() === 0) return;
+          if (bus.pending() === 0) return;
         }
       },
       stripe,

@@ -153,8 +153,9 @@ export async function syncConnection(ports: SyncPorts, message: SyncMessage): Pr
       : undefined;
     // Triggers that arrived during the read stay pending: their messages are on the queue.
     const latest = await readSyncState(tables, view.id);
-    const tick = message.reason === 'schedule' ? new Date(Date.parse(message.requestedAt)) : undefined;
-    const next = succeeded(scheduleOf(before), { now, full, policy, random: random(), ...(tick && !Number.isNaN(tick.getTime()) ? { tick } : {}) });
+    // succeeded() counts from the tick only when it is a plausible one (not ahead of now, within a period).
+    const tick = message.reason === 'schedule' ? new Date(message.requestedAt) : undefined;
+    const next = succeeded(scheduleOf(before), { now, full, policy, random: random(), tick });
     const after: SyncState = {
       state: 'ok',
       failures: 0,
