@@ -99,7 +99,7 @@ export class ServiceFunction extends LambdaFunction {
       tracing: Tracing.ACTIVE,
       loggingFormat: LoggingFormat.JSON,
       logGroup: functionLogs(scope),
-      environment: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'booking-engine', ...props.environment },
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
     });
     const resource = this.node.defaultChild as CfnFunction;
     resource.addMetadata(LOCAL_ENTRY_METADATA, entry);

@@ -86,7 +86,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'booking-bench-'));
 // The calendar sync section runs the template's sync schedule at a short period (read when the stack starts).
 if (runs('sync')) process.env.SYNC_PERIOD_SECONDS ??= '5';
 const dynamo = await startDynamoDbLocal({ heapMb: 1024 });
-process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
+process.env.LOG_LEVEL = 'CRITICAL';
 const template = synthesizeTemplate();
 const stack = await startLocalStack({ template, dynamoEndpoint: dynamo.endpoint, dataDir, log: () => {} });
 try {
@@ -361,7 +361,7 @@ try {
 
   // The calendar sync engine: requests per unchanged calendar per cycle, change -> slots, worker throughput.
   if (runs('sync')) {
-    // Imported here, after POWERTOOLS_LOG_LEVEL is set: it loads the sync worker, whose logger reads it once.
+    // Imported here, after LOG_LEVEL is set: it loads the sync worker, whose logger reads it once.
     const { benchCalendarSync } = await import('./calendar-sync-bench.ts');
     figures.push(...(await benchCalendarSync({ stack, documents, stateTable: tables.state, dataDir, periodSeconds: Number(process.env.SYNC_PERIOD_SECONDS) })));
   }

@@ -30,7 +30,7 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     EVENT_BUS_NAME: BUS,
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    LOG_LEVEL: 'SILENT',
   });
   ({ handler } = await import('../../functions/stream/publish-events.ts'));
 });

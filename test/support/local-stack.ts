@@ -15,7 +15,7 @@ export type TestStack = LocalStack & { logs: string[]; stop: () => Promise<void>
 export async function startTestStack(options: { dynamoEndpoint?: string } = {}): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'booking-engine-'));
   const logs: string[] = [];
-  process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
+  process.env.LOG_LEVEL = 'CRITICAL';
   const stack = await startLocalStack({
     template: inject('template'),
     dynamoEndpoint: options.dynamoEndpoint ?? inject('dynamoEndpoint'),

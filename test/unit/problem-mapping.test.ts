@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 
 // The 500 case logs its error; keep the test output quiet (read when the logger module loads).
 vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
+  process.env.LOG_LEVEL = 'CRITICAL';
 });
 import { conflict, DomainError, notFound, ruleViolated } from '../../shared/domain/decider.ts';
 import { ConcurrencyError } from '../../shared/eventstore/event-store.ts';
