@@ -1,7 +1,7 @@
 import { routeHandler } from '../../shared/http/handler.ts';
 import { handler as analytics } from './get-analytics.ts';
 import { handler as calendarConflicts } from './calendar-conflicts.ts';
-import { deliveries, get, list } from './webhooks.ts';
+import { deliveries, get, list } from './webhook-reads.ts';
 
 /**
  * One read-only function for the organizer's reports: their webhooks, the delivery log, their figures, their calendar conflicts. Shared

@@ -4,14 +4,17 @@ import { bookingTables } from '../../shared/config.ts';
 import { httpHandler, json, parseJsonBody, pathParameter, routeHandler, type HttpEvent } from '../../shared/http/handler.ts';
 import { respondToCommand } from '../../shared/http/command-response.ts';
 import { problems } from '../../shared/http/problems.ts';
-import { listDeliveries, presentDelivery, readDelivery } from '../../shared/webhooks/delivery.ts';
+import { presentDelivery, readDelivery } from '../../shared/webhooks/delivery.ts';
 import { webhookPorts } from '../../shared/webhooks/ports.ts';
-import { createWebhookBody, deliveriesQuery, replayBody, updateWebhookBody } from '../../shared/webhooks/requests.ts';
+import { createWebhookBody, replayBody, updateWebhookBody } from '../../shared/webhooks/requests.ts';
 import { checkTarget } from '../../shared/webhooks/ssrf.ts';
 import {
-  listSubscriptions, newSecret, presentSubscription, readSecrets, readSubscription, secretsWrite, subscriptionView, webhookDecider, type WebhookState, type WebhookView,
+  newSecret, presentSubscription, readSecrets, secretsWrite, subscriptionView, webhookDecider, type WebhookState, type WebhookView,
 } from '../../shared/webhooks/subscriptions.ts';
 import { guardFromEnvironment, redeliver, replay } from '../../shared/webhooks/worker.ts';
+import { deliveries, get, list, mine } from './webhook-reads.ts';
+
+export { deliveries, get, list };
 
 /** How long the previous secret keeps signing after a rotation: a day for receivers to switch over. */
 const ROTATION_OVERLAP_MS = 24 * 3_600_000;
@@ -20,13 +23,6 @@ const ROTATION_OVERLAP_MS = 24 * 3_600_000;
 async function checkUrl(target: string): Promise<void> {
   const refusal = await checkTarget(target, guardFromEnvironment());
   if (refusal) throw problems.unprocessable([{ path: 'url', message: refusal }]);
-}
-
-/** The caller's own subscription, or a 404 like any stranger's. */
-async function mine(event: HttpEvent, me: Identity): Promise<WebhookView> {
-  const view = await readSubscription(bookingTables(), pathParameter(event, 'id'));
-  if (!view || view.organizerId !== me.userId) throw problems.notFound('webhook');
-  return view;
 }
 
 const command = (event: HttpEvent, me: Identity, id: string, createdAt: string) => ({
@@ -56,14 +52,6 @@ export const create = httpHandler(async (event) => {
     present: (state) => ({ ...presentSubscription({ ...(state as WebhookView), id, createdAt, updatedAt: createdAt }), secret }),
   });
 });
-
-export const list = httpHandler(async (event) => {
-  const me = organizer(event);
-  const views = await listSubscriptions(bookingTables(), me.userId);
-  return json(200, { webhooks: views.map(presentSubscription) });
-});
-
-export const get = httpHandler(async (event) => json(200, presentSubscription(await mine(event, organizer(event)))));
 
 /** Changes what is sent; a new URL passes the SSRF guard again; `active: true` turns a disabled one back on. */
 export const update = httpHandler(async (event) => {
@@ -107,21 +95,6 @@ export const rotateSecret = httpHandler(async (event) => {
     status: 200,
     present: () => ({ id: view.id, secret, previousSecretExpiresAt: previousExpiresAt }),
   });
-});
-
-/** The delivery log, newest event first: each attempt's time, status and latency, and when the next is due. */
-export const deliveries = httpHandler(async (event) => {
-  const view = await mine(event, organizer(event));
-  const query = deliveriesQuery.safeParse(event.queryStringParameters ?? {});
-  if (!query.success) throw problems.invalidBody(query.error.issues.map((i) => ({ path: `query.${i.path.join('.')}`, message: i.message })));
-  let page;
-  try {
-    page = await listDeliveries(bookingTables(), view.id, query.data.limit, query.data.cursor);
-  } catch (error) {
-    if (query.data.cursor && (error instanceof SyntaxError || (error as Error).name === 'ValidationException')) throw problems.invalidBody([{ path: 'query.cursor', message: 'is not a cursor this API gave out' }]);
-    throw error;
-  }
-  return json(200, { deliveries: page.deliveries.map(presentDelivery), next: page.next });
 });
 
 /** Sends one delivery again now, on a fresh retry schedule. */

@@ -32,8 +32,6 @@ const clientsCalled: Record<string, string[]> = {
   'functions/subscribers/webhooks.ts': ['@aws-sdk/client-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/lib-dynamodb'],
   'functions/webhooks/deliver.ts': ['@aws-sdk/client-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/lib-dynamodb'],
   'functions/subscribers/notifications.ts': ['@aws-sdk/client-dynamodb', '@aws-sdk/client-ses', '@aws-sdk/lib-dynamodb'],
-  // Open work: the read-only reports route bundles the SQS client through the webhook slice, though it sends nothing.
-  'functions/http/reports.ts': ['@aws-sdk/client-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/lib-dynamodb'],
   // Credentials are sealed and opened with KMS, the OAuth clients are in Secrets Manager, sync requests are SQS messages.
   // ... and push channels' renewals are Scheduler schedules.
   'functions/http/calendars.ts': ['@aws-sdk/client-dynamodb', '@aws-sdk/client-kms', '@aws-sdk/client-scheduler', '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sqs', '@aws-sdk/lib-dynamodb'],
