@@ -1,6 +1,6 @@
 // Events of the calendar sync engine (issue 9): conflicts between a host's bookings and their external busy
 // time, and sync failures that persist. How severity is computed is written in events/README.md.
-import { z } from 'zod';
+import * as z from './zod.ts';
 import { externalId, id, instant, reasonText } from './primitives.ts';
 
 const span = z.object({ start: instant, end: instant });
@@ -30,7 +30,7 @@ export const calendarSyncFailing = z.object({
   userId: id,
   connectionId: id,
   provider: z.enum(['google', 'microsoft', 'caldav']),
-  failures: z.number().int().min(1).max(1_000_000),
+  failures: z.int().check(z.gte(1), z.lte(1_000_000)),
   /** The last success before this failure streak (or the connection's creation): the streak began after it, and names it. */
   failingSince: instant,
   lastError: reasonText,
@@ -52,9 +52,9 @@ export const calendarEventDrifted = z.object({
   externalEventId: externalId,
   kind: z.enum(['moved', 'freed', 'deleted']),
   /** The booking's version the calendar's event was written at. */
-  sequence: z.number().int().min(0).max(1_000_000),
+  sequence: z.int().check(z.gte(0), z.lte(1_000_000)),
   /** The booking's time, as we wrote it. */
   expected: span,
   /** What the calendar holds now (`moved`): the event's first busy span. */
-  found: span.optional(),
+  found: z.optional(span),
 });

@@ -1,7 +1,7 @@
 // The calendar connection's events (aggregateType 'calendar', one aggregate per connection). Every payload names
 // the organizer as `userId`, which is how the push subscriber finds who hears of it. Credentials never travel
 // in an event: they sit encrypted in the state table beside the connection (shared/calendars/vault.ts).
-import { z } from 'zod';
+import * as z from './zod.ts';
 import { boundedList, email, externalId, id, reasonText, shortText } from './primitives.ts';
 
 export const calendarProvider = z.enum(['google', 'microsoft', 'caldav']);
@@ -22,14 +22,14 @@ export const MAX_CALENDARS = 30;
 export const calendarConnected = z.object({
   userId: id,
   provider: calendarProvider,
-  accountEmail: email.optional(),
+  accountEmail: z.optional(email),
   calendars: boundedList(connectedCalendar, MAX_CALENDARS),
 });
 
 /** A change of flags (by the organizer's PATCH, or a destination moved to another connection). */
 export const calendarCalendarsChanged = z.object({
   userId: id,
-  changes: boundedList(z.object({ id: externalId, busy: z.boolean().optional(), destination: z.boolean().optional() }), MAX_CALENDARS),
+  changes: boundedList(z.object({ id: externalId, busy: z.optional(z.boolean()), destination: z.optional(z.boolean()) }), MAX_CALENDARS),
 });
 
 export const calendarReauthRequired = z.object({ userId: id, provider: calendarProvider, reason: reasonText });
@@ -44,7 +44,7 @@ export const calendarEventCreated = z.object({
   calendarId: externalId,
   externalEventId: externalId,
   /** The booking's version the write carried (its iCalendar SEQUENCE): a redelivered write at or below it is a repeat. */
-  sequence: z.number().int().min(0).max(1_000_000).optional(),
+  sequence: z.optional(z.int().check(z.gte(0), z.lte(1_000_000))),
 });
-export const calendarEventUpdated = calendarEventCreated.extend({ change: z.enum(['moved', 'cancelled', 'details']) });
+export const calendarEventUpdated = z.extend(calendarEventCreated, { change: z.enum(['moved', 'cancelled', 'details']) });
 export const calendarEventDeleted = calendarEventCreated;

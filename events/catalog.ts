@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from './zod.ts';
 import * as booking from './booking.ts';
 import * as calendars from './calendars.ts';
 import * as calendarSync from './calendar-sync.ts';
@@ -11,7 +11,7 @@ type CatalogEntry = {
   aggregateType: 'booking' | 'user' | 'organization' | 'team' | 'schedule' | 'event-type' | 'calendar' | 'webhook';
   /** Version of the payload schema; a breaking change adds a new version, never edits an old one. */
   schemaVersion: number;
-  payload: z.ZodType;
+  payload: z.ZodMiniType;
 };
 
 /**

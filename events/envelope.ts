@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod.ts';
 import { id, instant, token } from './primitives.ts';
 
 /**
@@ -6,21 +6,21 @@ import { id, instant, token } from './primitives.ts';
  * the envelope crosses JSON boundaries (DynamoDB, EventBridge, WebSocket) where a Date would not survive.
  */
 export const eventMetadataSchema = z.object({
-  userId: id.optional(),
-  organizationId: id.optional(),
+  userId: z.optional(id),
+  organizationId: z.optional(id),
   timestamp: instant,
   // A caller's X-Correlation-Id travels here, so it is bounded like any other input.
-  correlationId: token(128).optional(),
-  causationId: id.optional(),
+  correlationId: z.optional(token(128)),
+  causationId: z.optional(id),
 });
 export type EventMetadata = z.infer<typeof eventMetadataSchema>;
 
 export const envelopeSchema = z.object({
   id,
-  type: z.string().min(1).max(100),
+  type: z.string().check(z.minLength(1), z.maxLength(100)),
   aggregateId: id,
-  aggregateType: z.string().min(1).max(50),
-  version: z.number().int().positive(),
+  aggregateType: z.string().check(z.minLength(1), z.maxLength(50)),
+  version: z.int().check(z.positive()),
   payload: z.unknown(),
   metadata: eventMetadataSchema,
 });

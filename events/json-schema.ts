@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod.ts';
 import { eventCatalog, eventTypeNames } from './catalog.ts';
 import { envelopeSchema, eventMetadataSchema } from './envelope.ts';
 
@@ -12,7 +12,7 @@ export function jsonSchemaFiles(): Record<string, string> {
       type: z.literal(type),
       aggregateId: envelopeSchema.shape.aggregateId,
       aggregateType: z.literal(entry.aggregateType),
-      version: z.number().int().positive(),
+      version: z.int().check(z.positive()),
       payload: entry.payload,
       metadata: eventMetadataSchema,
     });

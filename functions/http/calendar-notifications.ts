@@ -2,7 +2,7 @@
 // the gateway), so each notification proves itself by the secret of its channel, compared in constant time
 // against the hash kept with the channel. Unknown channels and wrong secrets change nothing and enqueue nothing.
 // Answers are quick: a verified change enqueues one debounced read and returns.
-import type { z } from 'zod';
+import type * as z from '../../events/zod.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { httpHandler, routeHandler, type HttpEvent, type HttpResult } from '../../shared/http/handler.ts';
 import { problems } from '../../shared/http/problems.ts';
@@ -49,7 +49,7 @@ function validation(event: HttpEvent): HttpResult | undefined {
   return { statusCode: 200, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' }, body: token };
 }
 
-function parseBatch<T extends z.ZodType>(event: HttpEvent, schema: T): z.infer<T> {
+function parseBatch<T extends z.ZodMiniType>(event: HttpEvent, schema: T): z.infer<T> {
   let value: unknown;
   try {
     value = JSON.parse(rawBody(event) || 'null');

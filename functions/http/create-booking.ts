@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import type * as z from '../../events/zod.ts';
 import { newManageToken } from '../../shared/booking/access.ts';
 import { executeBookingCommand, SlotTakenError, type BookingTables } from '../../shared/booking/booking-commands.ts';
 import type { BookingRequest } from '../../shared/booking/decider.ts';

@@ -1,5 +1,5 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from '../../events/zod.ts';
 import { organizer } from '../../shared/auth/identity.ts';
 import type { BookingView } from '../../shared/booking/booking-commands.ts';
 import { presentBooking } from '../../shared/booking/presenter.ts';
@@ -13,7 +13,7 @@ import { listBookingsQuery } from '../../shared/booking/requests.ts';
 const query = listBookingsQuery;
 
 /** A position in the byOwner index: the table's key and the index's key of the last booking on a page. */
-const position = z.object({ pk: z.string().max(300), sk: z.string().max(300), ownerKey: z.string().max(300), ownerSort: z.string().max(300) });
+const position = z.object({ pk: z.string().check(z.maxLength(300)), sk: z.string().check(z.maxLength(300)), ownerKey: z.string().check(z.maxLength(300)), ownerSort: z.string().check(z.maxLength(300)) });
 type Position = z.infer<typeof position>;
 
 /** A page is filled from at most this many reads; a sparse filter then ends the page early, with a cursor. */

@@ -1,12 +1,12 @@
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from '../../events/zod.ts';
 import { bookingTables } from '../../shared/config.ts';
 import { renewChannel, renewalTargetFromEnv, type RenewalOutcome } from '../../shared/calendar-sync/push.ts';
 import { readConnection } from '../../shared/calendars/store.ts';
 import { readCredentials } from '../../shared/calendars/vault.ts';
 import { logger } from '../../shared/observability/logger.ts';
 
-const input = z.object({ provider: z.enum(['google', 'microsoft']), channelId: z.string().min(1).max(128) });
+const input = z.object({ provider: z.enum(['google', 'microsoft']), channelId: z.string().check(z.minLength(1), z.maxLength(128)) });
 
 /**
  * Run by a channel's one-time renewal schedule (EventBridge Scheduler at(), deleted after it ran): renews the

@@ -13,7 +13,7 @@ const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 /**
  * Minified ESM for Node 24. Source maps are kept (Lambda's --enable-source-maps maps stack traces) but without
  * the sources inlined, which made each map 2 MB; `BUNDLE_SOURCES_CONTENT=true npm run synth` puts them back for a
- * debugging deploy. zod is zod without its locales (infra/bundling/zod.mjs).
+ * debugging deploy.
  */
 export const bundleSettings = {
   format: 'esm',
@@ -25,7 +25,6 @@ export const bundleSettings = {
   // The runtime provides the AWS SDK v3 (the CDK's default for Node 18 and later, stated here so the bench
   // bundles the same way).
   external: ['@aws-sdk/*'],
-  alias: { zod: fileURLToPath(new URL('./zod.mjs', import.meta.url)) },
   // Some dependencies are CommonJS and call require(); an ESM bundle has to provide it.
   banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
 } as const;
@@ -51,7 +50,6 @@ export function bundleOptions(entry: string, outfile: string): BuildOptions & { 
     sourcesContent: bundleSettings.sourcesContent,
     mainFields: [...bundleSettings.mainFields],
     external: [...bundleSettings.external],
-    alias: { ...bundleSettings.alias },
     banner: { js: bundleSettings.banner },
     plugins: [...bundlePlugins],
     logLevel: 'error',

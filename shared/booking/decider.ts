@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../../events/zod.ts';
 import type { Event, EventMetadata } from '../../events/envelope.ts';
 import type { EventTypeName, PayloadOf } from '../../events/catalog.ts';
 import type { attendeeSchema, actorSchema, priceSchema } from '../../events/booking.ts';

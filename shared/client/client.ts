@@ -1,12 +1,12 @@
 // A typed client of the HTTP API for browsers and Node: fetch only, no dependencies. Its types come from the
 // contract the handlers parse with (a type-only import, so no schema or server code reaches a bundle).
-import type { z } from 'zod';
+import type * as z from '../../events/zod.ts';
 import type { Contract, OperationId } from '../http/contract.ts';
 
 type Op<K extends OperationId> = Contract[K];
-type BodyOf<K extends OperationId> = Op<K> extends { body: infer B extends z.ZodType } ? z.input<B> : undefined;
-type QueryOf<K extends OperationId> = Op<K> extends { query: infer Q extends z.ZodType } ? Partial<Record<keyof z.input<Q>, string | number>> : undefined;
-export type ResponseOf<K extends OperationId> = Op<K> extends { response: infer R extends z.ZodType } ? z.output<R> : undefined;
+type BodyOf<K extends OperationId> = Op<K> extends { body: infer B extends z.ZodMiniType } ? z.input<B> : undefined;
+type QueryOf<K extends OperationId> = Op<K> extends { query: infer Q extends z.ZodMiniType } ? Partial<Record<keyof z.input<Q>, string | number>> : undefined;
+export type ResponseOf<K extends OperationId> = Op<K> extends { response: infer R extends z.ZodMiniType } ? z.output<R> : undefined;
 type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? { [K in Name | keyof PathParams<Rest>]: string } : {};
 export type Booking = ResponseOf<'getBooking'>;
 

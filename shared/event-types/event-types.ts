@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type * as z from '../../events/zod.ts';
 import type { Event, EventMetadata } from '../../events/envelope.ts';
 import type { PayloadOf } from '../../events/catalog.ts';
 import { eventTypeSettings } from '../../events/scheduling.ts';

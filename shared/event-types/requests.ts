@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../events/zod.ts';
 import { eventTypeSettings, eventTypeUpdated } from '../../events/scheduling.ts';
 
 // Strict: a field we do not know (a typo, a field of another version) is a 400 naming it, not silently dropped.

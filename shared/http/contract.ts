@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../events/zod.ts';
 import { id } from '../../events/primitives.ts';
 import { actorSchema, bookingRequested } from '../../events/booking.ts';
 import { analyticsQuery } from '../analytics/requests.ts';
@@ -21,72 +21,72 @@ import { googleNotificationHeaders, graphChangeBatch, graphLifecycleBatch, graph
  */
 
 /** A booking as the API shows it (shared/booking/presenter.ts). */
-export const bookingSchema = bookingRequested.extend({
+export const bookingSchema = z.extend(bookingRequested, {
   id,
   status: z.enum(bookingStatuses),
-  awaiting: z.enum(['confirmation', 'payment']).optional(),
-  price: z.object({ amount: z.number(), currency: z.string() }).optional(),
-  payment: z
-    .object({
+  awaiting: z.optional(z.enum(['confirmation', 'payment'])),
+  price: z.optional(z.object({ amount: z.number(), currency: z.string() })),
+  payment: z.optional(
+    z.object({
       paymentId: z.string(),
       status: z.enum(['initiated', 'completed', 'failed', 'refunded']),
       amount: z.number(),
       currency: z.string(),
-      attempt: z.number().int(),
+      attempt: z.int(),
       expiresAt: z.string(),
-      failure: z.object({ reason: z.string(), code: z.string().optional(), declineCode: z.string().optional() }).optional(),
-      refundedAmount: z.number().optional(),
+      failure: z.optional(z.object({ reason: z.string(), code: z.optional(z.string()), declineCode: z.optional(z.string()) })),
+      refundedAmount: z.optional(z.number()),
       /** To the attendee alone, while the payment waits: what Stripe.js confirms the payment with. */
-      clientSecret: z.string().optional(),
-    })
-    .optional(),
-  cancellation: z.object({ by: actorSchema, reason: z.string().optional(), kind: z.enum(['cancelled', 'rejected', 'creation_failed']), step: z.string().optional() }).optional(),
-  previousTimes: z.array(z.object({ start: z.string(), end: z.string() })).optional(),
-  version: z.number().int().min(1),
+      clientSecret: z.optional(z.string()),
+    }),
+  ),
+  cancellation: z.optional(z.object({ by: actorSchema, reason: z.optional(z.string()), kind: z.enum(['cancelled', 'rejected', 'creation_failed']), step: z.optional(z.string()) })),
+  previousTimes: z.optional(z.array(z.object({ start: z.string(), end: z.string() }))),
+  version: z.int().check(z.gte(1)),
   updatedAt: z.string(),
 });
-export const createdBookingSchema = bookingSchema.extend({ manageToken: z.string(), manageUrl: z.string() });
+export const createdBookingSchema = z.extend(bookingSchema, { manageToken: z.string(), manageUrl: z.string() });
 const domainEventSchema = z.object({
   id: z.string(),
   type: z.string(),
   aggregateId: z.string(),
   aggregateType: z.string(),
-  version: z.number().int(),
+  version: z.int(),
   payload: z.record(z.string(), z.unknown()),
-  metadata: z.object({ timestamp: z.string() }).loose(),
+  metadata: z.looseObject({ timestamp: z.string() }),
 });
 /** Answers whose shape the handlers do not yet pin down here are objects; their fields are in the README. */
-const anObject = z.object({}).loose();
+const anObject = z.looseObject({});
 
 /** A webhook subscription as the API shows it (shared/webhooks/subscriptions.ts presentSubscription). */
 const webhookSchema = z.object({
   id: z.string(),
   url: z.string(),
-  events: z.array(z.string()).nullable(),
-  description: z.string().optional(),
+  events: z.nullable(z.array(z.string())),
+  description: z.optional(z.string()),
   active: z.boolean(),
-  disabledReason: z.string().optional(),
+  disabledReason: z.optional(z.string()),
   createdAt: z.string(),
-  updatedAt: z.string().optional(),
+  updatedAt: z.optional(z.string()),
 });
 
 /** A calendar connection as the API shows it (shared/calendars/store.ts#presentConnection); never its credentials. */
 const connectionSchema = z.object({
   id: z.string(),
   provider: z.enum(['google', 'microsoft', 'caldav']),
-  accountEmail: z.string().optional(),
+  accountEmail: z.optional(z.string()),
   status: z.enum(['connected', 'needs_reauth']),
-  reauthReason: z.string().optional(),
+  reauthReason: z.optional(z.string()),
   calendars: z.array(z.object({ id: z.string(), name: z.string(), primary: z.boolean(), writable: z.boolean(), busy: z.boolean(), destination: z.boolean() })),
   sync: z.object({
     state: z.string(),
-    lastSuccessAt: z.string().nullable(),
-    lastError: z.string().nullable(),
-    nextRunAt: z.string().nullable(),
+    lastSuccessAt: z.nullable(z.string()),
+    lastError: z.nullable(z.string()),
+    nextRunAt: z.nullable(z.string()),
     // drifted: our events found changed by hand in the destination (calendar.event.drifted); rewritten: bookings the last read wrote back.
-    counts: z.object({ requests: z.number().nullable(), failures: z.number().nullable().optional(), drifted: z.number().optional(), rewritten: z.number().optional() }).loose(),
+    counts: z.looseObject({ requests: z.nullable(z.number()), failures: z.optional(z.nullable(z.number())), drifted: z.optional(z.number()), rewritten: z.optional(z.number()) }),
     /** Google watch channels / Graph subscriptions: active while every busy-checked calendar has a live one (CalDAV: none). */
-    push: z.object({ state: z.enum(['active', 'unavailable', 'none']), expiresAt: z.string().nullable(), error: z.string().nullable() }).optional(),
+    push: z.optional(z.object({ state: z.enum(['active', 'unavailable', 'none']), expiresAt: z.nullable(z.string()), error: z.nullable(z.string()) })),
   }),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -98,10 +98,10 @@ export const gatewayUnauthorizedSchema = z.object({ message: z.literal('Unauthor
 export const problemSchema = z.object({
   type: z.string(),
   title: z.string(),
-  status: z.number().int(),
-  detail: z.string().optional(),
-  instance: z.string().optional(),
-  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  status: z.int(),
+  detail: z.optional(z.string()),
+  instance: z.optional(z.string()),
+  errors: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
 });
 
 /** Who may call: anyone, an organizer's JWT, that or the attendee's booking token, or Stripe (its signature). */
@@ -111,13 +111,13 @@ type Route = {
   path: string;
   security: Security;
   summary: string;
-  body?: z.ZodType;
-  query?: z.ZodType;
+  body?: z.ZodMiniType;
+  query?: z.ZodMiniType;
   /** Headers the handler parses (a provider's notification headers): a bad one is a 400 naming it. */
-  headers?: z.ZodType;
+  headers?: z.ZodMiniType;
   /** The success status and its body (none for a 204). */
   status: number;
-  response?: z.ZodType;
+  response?: z.ZodMiniType;
   /** A command: an Idempotency-Key makes its retries safe. */
   command?: boolean;
   /** A public route that reads a bearer token when one is sent (its owner sees more): a bad one is a 401. */
@@ -153,7 +153,7 @@ export const contract = {
     summary: 'The bookings you organize or host, by start',
     query: listBookingsQuery,
     status: 200,
-    response: z.object({ bookings: z.array(bookingSchema), cursor: z.string().optional() }),
+    response: z.object({ bookings: z.array(bookingSchema), cursor: z.optional(z.string()) }),
   }),
   getBooking: route({
     method: 'GET',
@@ -177,7 +177,7 @@ export const contract = {
     summary: 'Bookable starts by day',
     query: slotsQuery,
     status: 200,
-    response: z.object({ eventTypeId: z.string(), timeZone: z.string(), slots: z.record(z.string(), z.array(z.object({ start: z.string() }).loose())) }),
+    response: z.object({ eventTypeId: z.string(), timeZone: z.string(), slots: z.record(z.string(), z.array(z.looseObject({ start: z.string() }))) }),
   }),
   getMe: route({ method: 'GET', path: '/users/me', security: 'organizer', summary: 'Your profile', status: 200, response: anObject }),
   createMe: route({ method: 'POST', path: '/users/me', security: 'organizer', summary: 'Create your profile', body: createProfileBody, status: 201, response: anObject, command: true }),
@@ -205,7 +205,7 @@ export const contract = {
     security: 'organizer-or-attendee',
     summary: 'Try a failed payment again (a new attempt follows on the booking and the WebSocket)',
     status: 202,
-    response: bookingSchema.extend({ retrying: z.object({ attempt: z.number().int() }) }),
+    response: z.extend(bookingSchema, { retrying: z.object({ attempt: z.int() }) }),
     command: true,
   }),
   stripeWebhook: route({
@@ -213,9 +213,9 @@ export const contract = {
     path: '/webhooks/stripe',
     security: 'stripe',
     summary: "Stripe's signed event notifications (payment_intent.*), verified against the Stripe-Signature header",
-    body: z.object({ id: z.string(), type: z.string(), data: z.object({ object: z.object({}).loose() }).loose() }).loose(),
+    body: z.looseObject({ id: z.string(), type: z.string(), data: z.looseObject({ object: z.looseObject({}) }) }),
     status: 200,
-    response: z.object({ received: z.literal(true), duplicate: z.literal(true).optional() }),
+    response: z.object({ received: z.literal(true), duplicate: z.optional(z.literal(true)) }),
   }),
   getAnalytics: route({
     method: 'GET',
@@ -224,9 +224,9 @@ export const contract = {
     summary: "Your daily figures, or an organization's (its admins)",
     query: analyticsQuery,
     status: 200,
-    response: z.object({ from: z.string(), to: z.string(), organizationId: z.string().optional(), totals: anObject, days: z.array(z.object({ date: z.string() }).loose()) }),
+    response: z.object({ from: z.string(), to: z.string(), organizationId: z.optional(z.string()), totals: anObject, days: z.array(z.looseObject({ date: z.string() })) }),
   }),
-  createWebhook: route({ method: 'POST', path: '/webhooks', security: 'organizer', summary: 'Subscribe a URL to your bookings\' events (the secret is in this answer only)', body: createWebhookBody, status: 201, response: webhookSchema.extend({ secret: z.string() }), command: true }),
+  createWebhook: route({ method: 'POST', path: '/webhooks', security: 'organizer', summary: 'Subscribe a URL to your bookings\' events (the secret is in this answer only)', body: createWebhookBody, status: 201, response: z.extend(webhookSchema, { secret: z.string() }), command: true }),
   listWebhooks: route({ method: 'GET', path: '/webhooks', security: 'organizer', summary: 'Your webhooks', status: 200, response: z.object({ webhooks: z.array(webhookSchema) }) }),
   getWebhook: route({ method: 'GET', path: '/webhooks/{id}', security: 'organizer', summary: 'A webhook', status: 200, response: webhookSchema }),
   updateWebhook: route({ method: 'PATCH', path: '/webhooks/{id}', security: 'organizer', summary: 'Change a webhook (active: true turns a disabled one back on)', body: updateWebhookBody, status: 200, response: webhookSchema, command: true }),
@@ -240,7 +240,7 @@ export const contract = {
     response: z.object({ id: z.string(), secret: z.string(), previousSecretExpiresAt: z.string() }),
     command: true,
   }),
-  listDeliveries: route({ method: 'GET', path: '/webhooks/{id}/deliveries', security: 'organizer', summary: 'The delivery log, newest event first', query: deliveriesQuery, status: 200, response: z.object({ deliveries: z.array(anObject), next: z.string().optional() }) }),
+  listDeliveries: route({ method: 'GET', path: '/webhooks/{id}/deliveries', security: 'organizer', summary: 'The delivery log, newest event first', query: deliveriesQuery, status: 200, response: z.object({ deliveries: z.array(anObject), next: z.optional(z.string()) }) }),
   redeliver: route({ method: 'POST', path: '/webhooks/{id}/deliveries/{eventId}/redeliver', security: 'organizer', summary: 'Send one delivery again now', status: 202, response: anObject, command: true }),
   replayWebhook: route({ method: 'POST', path: '/webhooks/{id}/replay', security: 'organizer', summary: 'Send every wanted event of a time range (at most 31 days)', body: replayBody, status: 202, response: anObject, command: true }),
   connectCaldav: route({ method: 'POST', path: '/calendars/connections', security: 'organizer', summary: 'Connect a CalDAV account (the login is verified; a refused one is a 422 naming password)', body: connectCaldavBody, status: 201, response: connectionSchema, command: true }),

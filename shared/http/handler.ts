@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from '../../events/zod.ts';
 import { isId, token } from '../../events/primitives.ts';
 import { DomainError } from '../domain/decider.ts';
 import { ConcurrencyError } from '../eventstore/event-store.ts';
@@ -65,7 +65,7 @@ export function httpHandler(fn: (event: HttpEvent) => Promise<HttpResult>) {
   });
 }
 
-export function parseJsonBody<S extends z.ZodType>(event: HttpEvent, schema: S): z.infer<S> {
+export function parseJsonBody<S extends z.ZodMiniType>(event: HttpEvent, schema: S): z.infer<S> {
   let raw: unknown;
   try {
     const text = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
@@ -92,9 +92,9 @@ export function pathParameter(event: HttpEvent, name: string): string {
  * The shape of each header a handler reads: a value outside it is a 400 before it is hashed, compared or
  * copied into an event's metadata. (Idempotency-Key has its own rule in idempotency.ts.)
  */
-const headerShapes: Record<string, z.ZodType<string>> = {
-  authorization: z.string().regex(/^[\x20-\x7e]{1,8192}$/, 'must be at most 8192 printable ASCII characters'),
-  'x-booking-token': z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be the booking token you were given'),
+const headerShapes: Record<string, z.ZodMiniType<string>> = {
+  authorization: z.string().check(z.regex(/^[\x20-\x7e]{1,8192}$/, 'must be at most 8192 printable ASCII characters')),
+  'x-booking-token': z.string().check(z.regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be the booking token you were given')),
   // It becomes the metadata.correlationId of the events the request records.
   'x-correlation-id': token(128),
 };

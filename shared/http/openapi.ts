@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../events/zod.ts';
 import { eventCatalog, eventTypeNames } from '../../events/catalog.ts';
 import { envelopeSchema, eventMetadataSchema } from '../../events/envelope.ts';
 import { contract, gatewayUnauthorizedSchema, problemSchema, type Security } from './contract.ts';
@@ -6,7 +6,7 @@ import { contract, gatewayUnauthorizedSchema, problemSchema, type Security } fro
 type JsonSchema = Record<string, unknown>;
 
 /** A request schema as a caller may send it, a response as it is sent; no `$schema` inside an OpenAPI document. */
-function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+function schemaOf(schema: z.ZodMiniType, io: 'input' | 'output'): JsonSchema {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
   return rest;
 }
@@ -48,7 +48,7 @@ const problemTitles: Record<number, string> = {
 export function openApiDocument(serverUrl?: string): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [operationId, route] of Object.entries(contract)) {
-    const r = route as (typeof contract)[keyof typeof contract] & { body?: z.ZodType; query?: z.ZodType; headers?: z.ZodType; response?: z.ZodType; command?: boolean; optionalToken?: boolean; forbidden?: boolean };
+    const r = route as (typeof contract)[keyof typeof contract] & { body?: z.ZodMiniType; query?: z.ZodMiniType; headers?: z.ZodMiniType; response?: z.ZodMiniType; command?: boolean; optionalToken?: boolean; forbidden?: boolean };
     const pathParams = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9._:@|-]{1,128}$' } }));
     const query = r.query ? schemaOf(r.query, 'input') : undefined;
     const queryParams = query
@@ -113,8 +113,8 @@ export function asyncApiDocument(): JsonSchema {
   const webhookMessages: string[] = [];
   for (const type of eventTypeNames) {
     const entry = eventCatalog[type];
-    const event = z.object({ ...envelopeSchema.shape, type: z.literal(type), aggregateType: z.literal(entry.aggregateType), version: z.number().int().positive(), payload: entry.payload, metadata: eventMetadataSchema });
-    const envelope = z.object({ type: z.literal('event'), position: z.number().int().positive(), data: event });
+    const event = z.object({ ...envelopeSchema.shape, type: z.literal(type), aggregateType: z.literal(entry.aggregateType), version: z.int().check(z.positive()), payload: entry.payload, metadata: eventMetadataSchema });
+    const envelope = z.object({ type: z.literal('event'), position: z.int().check(z.positive()), data: event });
     messages[type.replaceAll('.', '_')] = { name: type, title: type, payload: schemaOf(envelope, 'output') };
     if (entry.aggregateType === 'booking') {
       const name = `webhook_${type.replaceAll('.', '_')}`;

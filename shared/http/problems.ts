@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../../events/zod.ts';
 
 export type FieldError = { path: string; message: string };
 

@@ -1,10 +1,10 @@
-import type { z } from 'zod';
+import type * as z from '../../events/zod.ts';
 import { dateOfDayIndex, dayIndexOf, startOfLocalDay } from '../scheduling/time-zones.ts';
 import type { HttpEvent } from './handler.ts';
 import { fieldErrors, problems } from './problems.ts';
 
 /** The query string against `schema`; a mismatch is a 400 naming `query.<param>`. */
-export function parseQuery<S extends z.ZodType>(event: HttpEvent, schema: S): z.infer<S> {
+export function parseQuery<S extends z.ZodMiniType>(event: HttpEvent, schema: S): z.infer<S> {
   const parsed = schema.safeParse(event.queryStringParameters ?? {});
   if (!parsed.success) throw problems.invalidBody(fieldErrors(parsed.error.issues, ['query']));
   return parsed.data;

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../../events/zod.ts';
 import type { refundPolicySchema } from '../../events/booking.ts';
 import type { Booking } from '../booking/decider.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../events/zod.ts';
 import { userCreated, userUpdated } from '../../events/others.ts';
 
 /** What the profile routes accept (POST and PATCH /users/me), for their handler and shared/http/contract.ts. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../events/zod.ts';
 import { boundedList, dateOrInstant, id, shortText, timeZone } from '../../events/primitives.ts';
 
 /**
@@ -6,11 +6,11 @@ import { boundedList, dateOrInstant, id, shortText, timeZone } from '../../event
  * shared/http/contract.ts publishes, in a module of their own so a handler bundles only these (the primitives,
  * not the catalog: GET /slots is near its bundle ceiling). The schedules' bodies are in schedule-requests.ts.
  */
-export const slotsQuery = z.object({ eventTypeId: id, start: dateOrInstant, end: dateOrInstant, timeZone: timeZone.default('UTC') });
+export const slotsQuery = z.object({ eventTypeId: id, start: dateOrInstant, end: dateOrInstant, timeZone: z._default(timeZone, 'UTC') });
 
 const name = shortText(200);
 const role = z.enum(['admin', 'member']);
 export const createOrganizationBody = z.strictObject({ name });
-export const inviteBody = z.strictObject({ userId: id, role: role.default('member') });
-export const createTeamBody = z.strictObject({ name, memberIds: boundedList(id, 90).default([]) });
+export const inviteBody = z.strictObject({ userId: id, role: z._default(role, 'member') });
+export const createTeamBody = z.strictObject({ name, memberIds: z._default(boundedList(id, 90), []) });
 export const addTeamMemberBody = z.strictObject({ userId: id });

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../../events/zod.ts';
 import type { Event } from '../../events/envelope.ts';
 import type { PayloadOf } from '../../events/catalog.ts';
 import type { scheduleDefinition } from '../../events/scheduling.ts';

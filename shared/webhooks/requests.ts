@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../events/zod.ts';
 import { eventCatalog, eventTypeNames } from '../../events/catalog.ts';
 
 /**
@@ -7,14 +7,21 @@ import { eventCatalog, eventTypeNames } from '../../events/catalog.ts';
 
 /** The event names a webhook may ask for: the booking's, as the catalog names them. */
 export const bookingEventNames = eventTypeNames.filter((name) => eventCatalog[name].aggregateType === 'booking');
-const eventNames = z.array(z.enum(bookingEventNames as [string, ...string[]], { message: `must be one of ${bookingEventNames.join(', ')}` })).min(1).max(50);
-const url = z.url({ message: 'must be an absolute http(s) URL' }).max(2000);
-export const createWebhookBody = z.object({ url, events: eventNames.optional(), description: z.string().trim().max(500).optional() });
-export const updateWebhookBody = z.object({ url: url.optional(), events: eventNames.nullable().optional(), description: z.string().trim().max(500).optional(), active: z.boolean().optional() });
+const eventNames = z.array(z.enum(bookingEventNames as [string, ...string[]], { message: `must be one of ${bookingEventNames.join(', ')}` })).check(z.minLength(1), z.maxLength(50));
+const url = z.url({ message: 'must be an absolute http(s) URL' }).check(z.maxLength(2000));
+export const createWebhookBody = z.object({ url, events: z.optional(eventNames), description: z.optional(z.string().check(z.trim(), z.maxLength(500))) });
+export const updateWebhookBody = z.object({
+  url: z.optional(url),
+  events: z.optional(z.nullable(eventNames)),
+  description: z.optional(z.string().check(z.trim(), z.maxLength(500))),
+  active: z.optional(z.boolean()),
+});
 
-export const deliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(25), cursor: z.string().max(2000).optional() });
+export const deliveriesQuery = z.object({ limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 25), cursor: z.optional(z.string().check(z.maxLength(2000))) });
 
 export const replayBody = z
   .object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) })
-  .refine((r) => Date.parse(r.to) > Date.parse(r.from), { message: 'must be after from', path: ['to'] })
-  .refine((r) => Date.parse(r.to) - Date.parse(r.from) <= 31 * 86_400_000, { message: 'a replay spans at most 31 days', path: ['to'] });
+  .check(
+    z.refine((r) => Date.parse(r.to) > Date.parse(r.from), { message: 'must be after from', path: ['to'] }),
+    z.refine((r) => Date.parse(r.to) - Date.parse(r.from) <= 31 * 86_400_000, { message: 'a replay spans at most 31 days', path: ['to'] }),
+  );

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from '../../events/zod.ts';
 import { eventCatalog, eventTypeNames, InvalidEventError, parseDomainEvent, type EventTypeName } from '../../events/catalog.ts';
 import { jsonSchemaFiles } from '../../events/json-schema.ts';
 import { MAX_EXPLANATION, MAX_HOSTS } from '../../events/booking.ts';
@@ -179,7 +179,7 @@ describe('the seed names its events; the catalog has them all', () => {
  * format or pattern (ids, emails, dates, zones, clocks) count 1, as all of ours admit only ASCII that JSON
  * does not escape. A string or list without a maximum has no bound: Infinity, and the path says where.
  */
-function jsonSizeBound(schema: z.ZodType, path = '(payload)'): number {
+function jsonSizeBound(schema: z.ZodMiniType, path = '(payload)'): number {
   const def = (schema as any)._zod.def;
   const checks: any[] = (def.checks ?? []).map((check: any) => check._zod.def);
   const maximum = () => {
@@ -202,7 +202,7 @@ function jsonSizeBound(schema: z.ZodType, path = '(payload)'): number {
     case 'enum':
       return Math.max(...Object.values(def.entries).map((value) => JSON.stringify(value).length));
     case 'object':
-      return 2 + Object.entries(def.shape as Record<string, z.ZodType>).reduce((sum, [key, value]) => sum + key.length + 4 + jsonSizeBound(value, `${path}.${key}`), 0);
+      return 2 + Object.entries(def.shape as Record<string, z.ZodMiniType>).reduce((sum, [key, value]) => sum + key.length + 4 + jsonSizeBound(value, `${path}.${key}`), 0);
     case 'array': {
       const max = maximum();
       if (max === Infinity) throw new RangeError(`${path} is a list without a maximum length`);
@@ -217,13 +217,13 @@ function jsonSizeBound(schema: z.ZodType, path = '(payload)'): number {
     case 'pipe':
       return Math.max(jsonSizeBound(def.in, path), jsonSizeBound(def.out, path));
     case 'union':
-      return Math.max(...def.options.map((option: z.ZodType) => jsonSizeBound(option, path)));
+      return Math.max(...def.options.map((option: z.ZodMiniType) => jsonSizeBound(option, path)));
     default:
       throw new RangeError(`${path}: no size bound for a ${def.type}`);
   }
 }
 
-const envelopeOf = (type: EventTypeName) => envelopeSchema.extend({ type: z.literal(type), payload: eventCatalog[type].payload });
+const envelopeOf = (type: EventTypeName) => z.extend(envelopeSchema, { type: z.literal(type), payload: eventCatalog[type].payload });
 /** What PutEvents counts for an entry: Source, DetailType and Detail (the envelope), in UTF-8. */
 const entryBound = (type: EventTypeName) => EVENT_SOURCE.length + type.length + jsonSizeBound(envelopeOf(type), type);
 
