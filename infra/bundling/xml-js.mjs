@@ -1,5 +1,5 @@
 // What `xml-js` (and with it `sax`) is in a Lambda bundle (infra/bundling/calendar-libraries.ts): the two calls
-// tsdav makes (node_modules/tsdav/dist/tsdav.esm.js, davRequest), in compact mode, with xml-js 1.6's results.
+// tsdav makes (node_modules/tsdav/dist/tsdav.mjs, davRequest), in compact mode, with xml-js 1.6's results.
 //   js2xml(object, { compact: true, spaces, elementNameFn }) writes a request body;
 //   xml2js(text, { compact: true, trim, textFn, elementNameFn, attributesFn, ignoreDeclaration }) reads an answer.
 // The reader is sax 1.6's strict parser as xml-js drives it, state for state: the same events at the same
