@@ -24,6 +24,9 @@ export const calendarLibraryReplacements: Record<string, string> = {
   'xml-js': lean('./xml-js.mjs'),
   // tsdav and https-proxy-agent log through debug, with ms and supports-color (10 KB); Lambda never sets DEBUG.
   debug: lean('./debug.mjs'),
+  // google-auth-library logs its requests through google-logging-utils (6 KB: three backends, colours), which
+  // writes nothing unless GOOGLE_SDK_NODE_LOGGING is set: its log() and Node backend.
+  'google-logging-utils': lean('./google-logging-utils.mjs'),
 };
 
 const names = Object.keys(calendarLibraryReplacements).map((name) => name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'));
