@@ -258,6 +258,9 @@ describe('xml2js, the lean one beside xml-js with sax', () => {
     ['an empty document', ''],
     ['whitespace only', ' \n\t '],
     ['a declaration whose attribute is empty (xml-js trims undefined: a TypeError when trimming)', '<?xml version=""?><a/>'],
+    ['a comment inside the DTD (sax goes back to the DTD)', '<!DOCTYPE a [<!-- c -->]><a/>'],
+    ['a PI in the DTD (sax goes on as text)', '<!DOCTYPE a [<?pi x?>]><a/>'],
+    ['a PI named __proto__', '<a><?__proto__ x?><?constructor y?></a>'],
   ])('%s: the same outcome', (_name, text) => {
     for (const options of readOptions()) {
       const { real, lean } = bothXml2js(text, options);
