@@ -5,6 +5,7 @@
 // each loaded from its own chunk as a function loads it.
 // The bundle leaves parts of the libraries out (infra/bundling/calendar-libraries.ts); a code path that reached
 // one would throw here. And each left-out part fails loudly, naming what was left out.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,6 +181,20 @@ describe('the bundled calendar adapters', () => {
     expect(read.events).toEqual([expect.objectContaining({ bookingId: 'bundled-c1', spans: [{ start: '2027-03-29T08:00:00.000Z', end: '2027-03-29T08:30:00.000Z' }] })]);
     await provider.removeBookingEvent(calendarId, 'bundled-c1');
     expect((await provider.readBusy(calendarId, { ...window, cursor: read.cursor })).removed).toHaveLength(1);
+  });
+
+  it("the bundled debug logs https-proxy-agent (the Google path behind a proxy) only when DEBUG names it", async () => {
+    const probe = join(outdir, 'proxy-agent.ts');
+    writeFileSync(probe, "import { HttpsProxyAgent } from 'https-proxy-agent';\nnew HttpsProxyAgent('http://127.0.0.1:9');\n");
+    await bundleFunction(probe, join(outdir, 'proxy-agent'));
+    const stderrWith = (debug?: string) => {
+      const env: Record<string, string | undefined> = { ...process.env, DEBUG: debug };
+      if (debug === undefined) delete env.DEBUG;
+      return spawnSync(process.execPath, [join(outdir, 'proxy-agent', 'index.mjs')], { env, encoding: 'utf8' }).stderr;
+    };
+    expect(stderrWith()).toBe('');
+    expect(stderrWith('tsdav:*')).toBe('');
+    expect(stderrWith('https-proxy-agent')).toMatch(/^\S+Z https-proxy-agent Creating new HttpsProxyAgent instance: 'http:\/\/127\.0\.0\.1:9\/'\n$/);
   });
 
   it('what the bundles leave out fails loudly, naming what was left out', async () => {
