@@ -18,6 +18,15 @@ export const calendarLibraryReplacements: Record<string, string> = {
   'node-fetch': lean('./node-fetch.mjs'),
   // googleapis-common serializes a query with qs; its parser's side-channel stack (about 50 KB) is not needed.
   qs: lean('./qs.mjs'),
+  // tsdav writes and reads DAV's XML with xml-js (13 KB), which parses with sax (21 KB, most of it streams,
+  // namespaces and loose mode that xml-js never asks for): the two compact calls tsdav makes, sax's strict parser
+  // as xml-js drives it.
+  'xml-js': lean('./xml-js.mjs'),
+  // tsdav and https-proxy-agent log through debug, with ms and supports-color (10 KB); Lambda never sets DEBUG.
+  debug: lean('./debug.mjs'),
+  // google-auth-library logs its requests through google-logging-utils (6 KB: three backends, colours), which
+  // writes nothing unless GOOGLE_SDK_NODE_LOGGING is set: its log() and Node backend.
+  'google-logging-utils': lean('./google-logging-utils.mjs'),
 };
 
 const names = Object.keys(calendarLibraryReplacements).map((name) => name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'));

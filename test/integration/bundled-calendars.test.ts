@@ -5,6 +5,7 @@
 // each loaded from its own chunk as a function loads it.
 // The bundle leaves parts of the libraries out (infra/bundling/calendar-libraries.ts); a code path that reached
 // one would throw here. And each left-out part fails loudly, naming what was left out.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +65,10 @@ afterAll(async () => {
   rmSync(caldavData, { recursive: true, force: true });
 });
 
+/** The packages infra/bundling/xml-js.mjs and debug.mjs stand in for. */
+const xmlAndDebug = ['node_modules/xml-js/', 'node_modules/sax/', 'node_modules/debug/', 'node_modules/ms/', 'node_modules/supports-color/'];
+const calendarFunctions = ['functions/http/calendars.ts', 'functions/sync/calendar-sync.ts', 'functions/subscribers/calendar-writes.ts', 'functions/workflow/check-availability.ts', 'functions/http/calendar-notifications.ts', 'functions/scheduled/renew-calendar-push.ts'];
+
 const booking = (bookingId: string, start: string): BookingCalendarEvent => ({
   bookingId, sequence: 1, status: 'confirmed', title: 'Bundled call', description: 'Booked online', start, end: new Date(Date.parse(start) + 30 * 60_000).toISOString(),
   timeZone: 'Europe/Berlin', organizer: { email: 'host@example.com' }, attendee: { name: 'Ann', email: 'ann@example.org' }, manageUrl: 'https://app.example/bookings/x',
@@ -94,8 +99,17 @@ describe('the bundled calendar adapters', () => {
     const chunks = readdirSync(join(outdir, 'chunks'));
     for (const provider of ['google', 'microsoft', 'caldav']) expect(chunks.filter((c) => c.startsWith(`${provider}-`) && c.endsWith('.mjs')), provider).toHaveLength(1);
     for (const lean of Object.values(calendarLibraryReplacements)) expect(bundledInputs).toContain(lean.slice(projectRoot.length));
-    for (const leftOut of ['node_modules/node-fetch/', 'node_modules/qs/', 'node_modules/gcp-metadata/', 'node_modules/web-streams-polyfill/', 'node_modules/luxon/', 'node_modules/ical-generator/', 'node_modules/nodemailer/']) {
+    for (const leftOut of ['node_modules/node-fetch/', 'node_modules/qs/', 'node_modules/gcp-metadata/', 'node_modules/web-streams-polyfill/', 'node_modules/luxon/', 'node_modules/ical-generator/', 'node_modules/nodemailer/', ...xmlAndDebug]) {
       expect(bundledInputs.filter((input) => input.startsWith(leftOut)), leftOut).toEqual([]);
+    }
+  });
+
+  it('no calendar function bundles xml-js, sax or debug (with ms and supports-color): the lean modules instead', async () => {
+    for (const entry of calendarFunctions) {
+      const { metafile } = await build({ ...bundleOptions(join(projectRoot, entry), join(outdir, 'functions', `${entry.replace(/\W/g, '-')}.mjs`)), write: false, metafile: true });
+      const inputs = Object.keys(metafile!.inputs);
+      expect(inputs.filter((input) => xmlAndDebug.some((leftOut) => input.startsWith(leftOut))), entry).toEqual([]);
+      expect(inputs, entry).toEqual(expect.arrayContaining(['infra/bundling/xml-js.mjs', 'infra/bundling/debug.mjs', 'node_modules/tsdav/dist/tsdav.mjs']));
     }
   });
 
@@ -169,6 +183,20 @@ describe('the bundled calendar adapters', () => {
     expect((await provider.readBusy(calendarId, { ...window, cursor: read.cursor })).removed).toHaveLength(1);
   });
 
+  it("the bundled debug logs https-proxy-agent (the Google path behind a proxy) only when DEBUG names it", async () => {
+    const probe = join(outdir, 'proxy-agent.ts');
+    writeFileSync(probe, "import { HttpsProxyAgent } from 'https-proxy-agent';\nnew HttpsProxyAgent('http://127.0.0.1:9');\n");
+    await bundleFunction(probe, join(outdir, 'proxy-agent'));
+    const stderrWith = (debug?: string) => {
+      const env: Record<string, string | undefined> = { ...process.env, DEBUG: debug };
+      if (debug === undefined) delete env.DEBUG;
+      return spawnSync(process.execPath, [join(outdir, 'proxy-agent', 'index.mjs')], { env, encoding: 'utf8' }).stderr;
+    };
+    expect(stderrWith()).toBe('');
+    expect(stderrWith('tsdav:*')).toBe('');
+    expect(stderrWith('https-proxy-agent')).toMatch(/^\S+Z https-proxy-agent Creating new HttpsProxyAgent instance: 'http:\/\/127\.0\.0\.1:9\/'\n$/);
+  });
+
   it('what the bundles leave out fails loudly, naming what was left out', async () => {
     const probe = join(outdir, 'left-out.ts');
     writeFileSync(
@@ -176,11 +204,13 @@ describe('the bundled calendar adapters', () => {
       [
         "import { JWT, GoogleAuth } from 'google-auth-library';",
         "import qs from 'qs';",
-        'export const attempts = [() => new JWT(), () => new GoogleAuth().getClient(), () => qs.parse("a=1"), () => qs.stringify({ a: [1] }, { arrayFormat: "brackets" })];',
+        "import convert from 'xml-js';",
+        'export const attempts = [() => new JWT(), () => new GoogleAuth().getClient(), () => qs.parse("a=1"), () => qs.stringify({ a: [1] }, { arrayFormat: "brackets" }),',
+        '  () => convert.xml2json("<a/>"), () => convert.xml2js("<a/>", { compact: false }), () => convert.js2xml({}, { compact: true, fullTagEmptyElement: true })];',
       ].join('\n'),
     );
     await bundleFunction(probe, join(outdir, 'probe'));
     const { attempts } = (await import(pathToFileURL(join(outdir, 'probe', 'index.mjs')).href)) as { attempts: Array<() => unknown> };
-    for (const attempt of attempts) expect(attempt).toThrow(/left out of this bundle \(infra\/bundling\/(google-auth-library|qs)\.mjs\)/);
+    for (const attempt of attempts) expect(attempt).toThrow(/left out of this bundle \(infra\/bundling\/(google-auth-library|qs|xml-js)\.mjs\)/);
   });
 });
