@@ -325,7 +325,8 @@ function spansOf(components: Component[], ctx: Context): BusySpan[] {
   // Instances by their wall clock in the master's frame: the rule's (DTSTART first), then merged with RDATEs.
   const rule = rrule ? parseRecur(rrule.value, frame.tzid) : undefined;
   const until = rule?.until;
-  const untilLocal = until && inFrame(until.isDate && !frame.isDate ? { ...until, local: until.local + DAY_SECONDS - 1, isDate: false, tzid: frame.tzid, utc: frame.utc } : until, frame, ctx);
+  // An UNTIL date on a DATE-TIME rule (RFC 5545 wants the types alike) is that day's start, as ical.js reads it.
+  const untilLocal = until && inFrame(until.isDate && !frame.isDate ? { ...until, isDate: false, tzid: frame.tzid, utc: frame.utc } : until, frame, ctx);
   const ruleInstances = rule ? expandRecur(rule, frame.local, (local) => untilLocal !== undefined && local > untilLocal, { spend }) : [frame.local][Symbol.iterator]();
   const rdates = datesOf(masterComponent, 'RDATE')
     .map((d) => ({ ...d, key: inFrame(d.time, frame, ctx) }))
