@@ -351,9 +351,11 @@ function spansOf(components: Component[], ctx: Context): BusySpan[] {
     let r = 0;
     let last = -Infinity;
     for (const key of ruleInstances) {
+      // An RDATE the rule has too is one instance (a recurrence set is a set).
       while (r < rdates.length && rdates[r]!.key <= key) {
         const d = rdates[r++]!;
-        if (d.key !== key && d.key !== last && spend(1)) yield { key: d.key, time: d.time, period: d.end || d.duration ? d : undefined };
+        if (d.key === key || d.key === last) continue;
+        if (spend(1)) yield { key: d.key, time: d.time, period: d.end || d.duration ? d : undefined };
         last = d.key;
       }
       if (key !== last) yield { key, time: { ...frame, local: key } };

@@ -28,8 +28,8 @@ export function* expandRecur(rule: RecurValue, dtstart: number, beyondUntil: (lo
   const seconds = rule.bySecond ?? (rank >= RANK.MINUTELY ? [start.second] : undefined);
   const ordinals = byDay?.some((d) => d.ordinal !== 0) && (rule.freq === 'MONTHLY' || (rule.freq === 'YEARLY' && !rule.byWeekNo));
 
-  const dayMatches = (day: number): boolean => {
-    const f = fieldsOf(day * DAY_SECONDS);
+  // `f`: the day's year, month and day of month, when the caller knows them (no Date per day in a year's loop).
+  const dayMatches = (day: number, f: { year: number; month: number; day: number } = fieldsOf(day * DAY_SECONDS)): boolean => {
     if (byMonth && !byMonth.includes(f.month)) return false;
     if (rule.byWeekNo && !weekNoMatches(day, rule.byWeekNo, rule.wkst)) return false;
     if (rule.byYearDay) {
@@ -72,23 +72,20 @@ export function* expandRecur(rule: RecurValue, dtstart: number, beyondUntil: (lo
   for (;;) {
     let candidates: number[] = [];
     if (rank >= RANK.DAILY) {
-      let days: number[];
-      if (rule.freq === 'YEARLY') {
+      if (rule.freq === 'YEARLY' || rule.freq === 'MONTHLY') {
         if (year > 9999) return;
-        const months = byMonth ? [...byMonth].sort((a, b) => a - b) : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
-        days = [];
         // Week numbers reach into the neighbouring years: the days of the year itself are what the period holds.
-        for (const m of months) for (let d = daysFrom(year, m, 1), end = d + monthLength(year, m); d < end; d++) days.push(d);
-      } else if (rule.freq === 'MONTHLY') {
-        if (year > 9999) return;
-        const first = daysFrom(year, month, 1);
-        days = Array.from({ length: monthLength(year, month) }, (_, i) => first + i);
-      } else if (rule.freq === 'WEEKLY') {
-        days = [0, 1, 2, 3, 4, 5, 6].map((i) => day + i);
+        const months = rule.freq === 'MONTHLY' ? [month] : byMonth ? [...byMonth].sort((a, b) => a - b) : MONTHS;
+        for (const m of months) {
+          if (byMonth && !byMonth.includes(m)) continue;
+          const first = daysFrom(year, m, 1);
+          for (let dom = 1, length = monthLength(year, m); dom <= length; dom++) {
+            if (dayMatches(first + dom - 1, { year, month: m, day: dom })) for (const t of dayTimes) candidates.push((first + dom - 1) * DAY_SECONDS + t);
+          }
+        }
       } else {
-        days = [day];
+        for (let d = day, end = rule.freq === 'WEEKLY' ? day + 7 : day + 1; d < end; d++) if (dayMatches(d)) for (const t of dayTimes) candidates.push(d * DAY_SECONDS + t);
       }
-      for (const d of days) if (dayMatches(d)) for (const t of dayTimes) candidates.push(d * DAY_SECONDS + t);
     } else {
       const d = Math.floor(clock / DAY_SECONDS);
       if (d * DAY_SECONDS >= YEAR_10000) return;
@@ -147,6 +144,7 @@ export function* expandRecur(rule: RecurValue, dtstart: number, beyondUntil: (lo
 
 const RANK = { SECONDLY: 0, MINUTELY: 1, HOURLY: 2, DAILY: 3, WEEKLY: 4, MONTHLY: 5, YEARLY: 6 } as const;
 const YEAR_10000 = localSeconds(10000, 1, 1);
+const MONTHS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 
 /** Day number (days since 1970-01-01) of a date. */
 export const daysFrom = (year: number, month: number, day: number) => Math.floor(Date.UTC(year, month - 1, day) / 86_400_000);

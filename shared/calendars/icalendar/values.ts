@@ -182,5 +182,9 @@ export function parseRecur(value: string, tzid?: string): RecurValue {
         break;
     }
   }
+  // RFC 5545 3.3.10's MUST NOTs, refused as ical.js refuses them (the event then blocks nothing).
+  if (rule.byMonthDay && rule.freq === 'WEEKLY') throw new ValueError('BYMONTHDAY may not appear in a WEEKLY RRULE');
+  if (rule.byYearDay && (rule.freq === 'DAILY' || rule.freq === 'WEEKLY' || rule.freq === 'MONTHLY')) throw new ValueError(`BYYEARDAY may not appear in a ${rule.freq} RRULE`);
+  if (rule.byWeekNo && rule.freq !== 'YEARLY') throw new ValueError('BYWEEKNO appears only in a YEARLY RRULE');
   return rule;
 }
