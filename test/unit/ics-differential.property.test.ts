@@ -12,6 +12,14 @@
 //   BYMONTHDAY=-1;BYMONTH=10" from 2026-07-31 never gives 2026-10-31).
 // - BYSETPOS on WEEKLY: ical.js picks from the wrong set ("FREQ=WEEKLY;INTERVAL=2;BYDAY=SU,TH;BYSETPOS=1;WKST=SU"
 //   from Sunday 2024-01-28 gives Thursday 2024-05-23; the week's first is Sunday 05-19).
+// - BYMINUTE on MONTHLY or YEARLY: ical.js yields days no BY part allows ("FREQ=MONTHLY;COUNT=4;BYDAY=WE,-3TU;
+//   BYMINUTE=30,45" from Wednesday 2027-09-29 23:30 gives Friday 2027-10-01 23:45).
+// - YEARLY with BYMONTHDAY and no BYMONTH: ical.js keeps to DTSTART's month ("FREQ=YEARLY;BYMONTHDAY=-16" from
+//   2026-01-16 skips 2026-02-13); the generator adds a BYMONTH.
+// - BYSETPOS on YEARLY: ical.js picks per month when BYMONTH is there ("FREQ=YEARLY;BYDAY=FR,MO,TU;
+//   BYMONTH=3,4,5;BYSETPOS=-1" gives the last of each month, 3.3.10 the last of the year's set: once a year).
+// - BYHOUR on HOURLY: ical.js stops COUNT one short ("FREQ=HOURLY;COUNT=29;BYHOUR=0,11;BYMINUTE=0" from
+//   2026-05-09T11:00 yields 28 instances).
 // - INTERVAL > 1 beside a BY part of the frequency's own unit (BYMONTH on MONTHLY, BYHOUR on HOURLY, BYMINUTE on
 //   MINUTELY, BYSECOND on SECONDLY): ical.js walks the BY list and drops the interval (3.3.10: INTERVAL counts
 //   the periods of FREQ; BYxxx only limit them).
@@ -25,7 +33,8 @@
 // - DURATION with hours, minutes or seconds across an offset change: ical.js adds them to the wall clock;
 //   RFC 5545 3.3.6 makes them exact. Such durations are generated only in zones without DST.
 // - A negative BYMONTHDAY on a DAILY rule (RFC 5545 3.3.10 allows -31..-1 with any FREQ but WEEKLY): ical.js
-//   never matches it, and its iterator spins looking for a match.
+//   never matches it, and its iterator spins looking for a match. On YEARLY it counts from the wrong month's end
+//   ("FREQ=YEARLY;BYMONTHDAY=-22;BYMONTH=4" gives 2028-04-10; April's 22nd-last day is the 9th).
 // - WEEKLY with BYMONTH or WKST and without BYDAY (RFC 5545 3.3.10: the weekday is DTSTART's): ical.js moves
 //   later instances off that weekday ("FREQ=WEEKLY;INTERVAL=4;WKST=WE" from Wednesday 2025-01-29 gives Sunday
 //   2025-02-23, not Wednesday 02-26).
@@ -36,6 +45,8 @@
 //   process's zone (RFC 5545 3.3.10: with the instant); those objects get the VTIMEZONE.
 // - BY lists out of order: ical.js yields a period's instances in the listed order, and the read stops at the
 //   first one past the window (RFC 5545 3.3.10 makes the set unordered); lists are generated ascending.
+// - Overrides of another UID: the old reading let them replace this UID's instances (below, where the oracle
+//   reads each UID alone).
 // - RDATE as a PERIOD: ical.js gives the instance the event's own length, RFC 5545 3.8.5.2 the period's.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -110,9 +121,9 @@ const ruleParts = (freq: Freq, frame: Frame) =>
       byMonthDay: fc.option(subset([...range(1, 28), ...range(-28, -1), ...(freq === 'MONTHLY' ? [29, 30, 31, -29, -31] : [])], 3), { freq: 3 }),
       byMonth: fc.option(subset(range(1, 12), 4), { freq: 3 }),
       byYearDay: freq === 'YEARLY' ? fc.option(subset([...range(1, 365), -1, -2, -100, 366], 3), { freq: 5 }) : fc.constant(null),
-      byHour: freq === 'MINUTELY' || freq === 'HOURLY' || freq === 'DAILY' || freq === 'WEEKLY' ? fc.option(subset(frame.kind === 'custom' ? range(5, 23) : range(0, 23), 3), { freq: 3 }) : fc.constant(null),
-      byMinute: freq !== 'YEARLY' ? fc.option(subset([0, 15, 30, 45, 7], 2), { freq: 4 }) : fc.constant(null),
-      bySetPos: freq === 'MONTHLY' || freq === 'YEARLY' ? fc.option(subset([1, 2, -1, -2, 3], 2), { freq: 4 }) : fc.constant(null),
+      byHour: freq === 'MINUTELY' || freq === 'DAILY' || freq === 'WEEKLY' ? fc.option(subset(frame.kind === 'custom' ? range(5, 23) : range(0, 23), 3), { freq: 3 }) : fc.constant(null),
+      byMinute: freq !== 'YEARLY' && freq !== 'MONTHLY' ? fc.option(subset([0, 15, 30, 45, 7], 2), { freq: 4 }) : fc.constant(null),
+      bySetPos: freq === 'MONTHLY' ? fc.option(subset([1, 2, -1, -2, 3], 2), { freq: 4 }) : fc.constant(null),
       wkst: fc.option(fc.constantFrom('SU', 'MO', 'WE'), { freq: 4 }),
     })
     .map((p) => {
@@ -126,11 +137,14 @@ const ruleParts = (freq: Freq, frame: Frame) =>
       // are left out: ical.js spins on them (ours spends its steps: ics-busy.test.ts).
       const subDaily = freq === 'MINUTELY' || freq === 'HOURLY';
       const ordinals = p.byDay?.some((d) => d.ordinal !== 0);
-      // Negative BYMONTHDAY on DAILY: ical.js never matches it (and spins); see the file comment.
-      const byMonthDay = subDaily || ordinals ? null : freq === 'DAILY' ? (p.byMonthDay?.filter((d) => d > 0) ?? null) : p.byMonthDay;
+      // Negative BYMONTHDAY on DAILY (ical.js never matches it, and spins) or YEARLY (off by a day): see the file comment.
+      const monthDays = subDaily || ordinals ? null : freq !== 'MONTHLY' ? (p.byMonthDay?.filter((d) => d > 0) ?? null) : p.byMonthDay;
+      const byMonthDay = monthDays?.length ? monthDays : null;
       // WEEKLY with BYMONTH and no BYDAY: ical.js drifts off DTSTART's weekday (see the file comment).
       const byMonth = subDaily || (p.byMonth && byMonthDay?.some((d) => Math.abs(d) > 28)) || (freq === 'WEEKLY' && !p.byDay) || freq === 'MONTHLY' ? null : p.byMonth;
       const bySetPos = p.bySetPos && p.byDay && !ordinals && p.byDay.length >= 2 ? p.bySetPos.filter((n) => Math.abs(n) === 1) : null;
+      // YEARLY with BYMONTHDAY but no BYMONTH: ical.js gives DTSTART's month only (3.3.10: every month).
+      if (freq === 'YEARLY' && byMonthDay && !byMonth) return { ...p, freq, wkst: p.wkst, interval, end, byMonthDay, byMonth: [1, 4, 7, 10], bySetPos: null, byYearDay: null };
       const byYearDay = p.byYearDay && !byMonthDay && !byMonth && !p.byDay ? p.byYearDay : null;
       // WKST on a WEEKLY rule without BYDAY: ical.js moves off DTSTART's weekday too.
       const wkst = freq === 'WEEKLY' && !p.byDay ? null : p.wkst;
@@ -171,26 +185,27 @@ const frameArb: fc.Arbitrary<Frame> = fc.oneof(
   { weight: 2, arbitrary: fc.constant<Frame>({ kind: 'date' }) },
 );
 
-const startArb = (frame: Frame) =>
+// Starts mostly within three weeks before the window's start, else up to a year before it (day numbers from 2024-01-01), so most instances are near it.
+const startArb = (frame: Frame, windowDay: number) =>
   fc.record({
-    day: fc.integer({ min: 0, max: 1100 }), // from 2024-01-01
+    day: fc.oneof(fc.integer({ min: Math.max(0, windowDay - 20), max: Math.max(3, windowDay + 3) }), fc.integer({ min: Math.max(0, windowDay - 400), max: Math.max(3, windowDay + 3) })),
     // Around 02:00-03:00 often, where the IANA zones change; VTIMEZONE-only zones away from their changes.
     minutes: frame.kind === 'custom' ? fc.integer({ min: 5 * 60, max: 22 * 60 }).map((m) => m - (m % 15)) : fc.oneof(fc.integer({ min: 0, max: 1439 }).map((m) => m - (m % 15)), fc.constantFrom(90, 120, 150, 165, 180, 225)),
   });
 
 type EventCase = { lines: string[]; zones: Frame[] };
 
-const eventArb = (uid: string) =>
+const eventArb = (uid: string, windowDay: number) =>
   frameArb.chain((frame) =>
     fc
       .record({
-        start: startArb(frame),
+        start: startArb(frame, windowDay),
         rule: fc.option(rule(frame), { freq: 5 }),
         // Length: DTEND so many minutes (days for dates) on, DURATION, or none.
         length: fc.oneof(
           fc.record({ kind: fc.constant('dtend' as const), amount: frame.kind === 'date' ? fc.integer({ min: 1, max: 3 }) : fc.integer({ min: 15, max: 600 }) }),
           fc.record({ kind: fc.constant('days' as const), amount: fc.integer({ min: 1, max: 2 }) }),
-          fc.record({ kind: fc.constant('none' as const), amount: fc.constant(0) }),
+          fc.record({ kind: fc.constant('none' as const), amount: fc.integer({ min: 15, max: 120 }) }),
           fc.record({ kind: fc.constant('time' as const), amount: fc.integer({ min: 15, max: 300 }) }),
         ),
         exdates: fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 3 }),
@@ -206,7 +221,7 @@ const eventArb = (uid: string) =>
           }),
           { maxLength: 3 },
         ),
-        status: fc.constantFrom('', '', '', 'STATUS:CANCELLED', 'TRANSP:TRANSPARENT'),
+        status: fc.constantFrom('', '', '', '', '', '', 'STATUS:CANCELLED', 'TRANSP:TRANSPARENT'),
       })
       .map((c): EventCase | undefined => buildEvent(uid, frame, c)),
   );
@@ -230,10 +245,12 @@ function buildEvent(
   const lengthLines = (from: Wall) => {
     // VTIMEZONE-only events end within an hour: never inside the zone's changes at 01:00-04:00.
     const minutes = frame.kind === 'custom' ? Math.min(60, c.length.amount) : c.length.amount;
-    if (c.length.kind === 'dtend') return [timeProperty('DTEND', wallOf(wallMs(from) + (frame.kind === 'date' ? c.length.amount * 86_400_000 : minutes * 60_000)), frame)];
-    if (c.length.kind === 'days') return [`DURATION:P${c.length.amount}D`];
+    // A timed event without DTEND or DURATION takes no time (RFC 5545 3.6.1): rare here, so most block something.
+    const kind = frame.kind !== 'date' && (c.length.kind === 'none' ? c.length.amount % 4 !== 0 : c.length.kind === 'time' && !(flat || frame.kind === 'floating')) ? 'dtend' : c.length.kind;
+    if (kind === 'dtend') return [timeProperty('DTEND', wallOf(wallMs(from) + (frame.kind === 'date' ? c.length.amount * 86_400_000 : minutes * 60_000)), frame)];
+    if (kind === 'days') return [`DURATION:P${c.length.amount}D`];
     // Hours and minutes are exact by RFC 5545 3.3.6, nominal in ical.js: only where no offset changes.
-    if (c.length.kind === 'time' && (flat || frame.kind === 'floating')) return [`DURATION:PT${c.length.amount}M`];
+    if (kind === 'time' && frame.kind !== 'date') return [`DURATION:PT${c.length.amount}M`];
     return [];
   };
   const untilWall = (days: number) => {
@@ -310,8 +327,22 @@ function firstMatch(ruleText: string, seed: Wall, frame: Frame): Wall | undefine
   const wall = fromIcal(first);
   if (frame.kind === 'custom' && (wall.h < 5 || wall.h >= 23)) return undefined;
   // Synchronized: ical.js, started there, yields it first.
-  const again = ICAL.Recur.fromString(ruleText).iterator(icalTime(wall, frame)).next();
-  return again && formatWall(fromIcal(again), frame) === formatWall(wall, frame) ? wall : undefined;
+  let again: ICAL.Time | null;
+  try {
+    again = ICAL.Recur.fromString(ruleText).iterator(icalTime(wall, frame)).next();
+  } catch {
+    return undefined; // ical.js refuses the rule from there ("Malformed values in BYDAY part"): no case
+  }
+  return again && formatWall(fromIcal(again), frame) === formatWall(wall, frame) && matchesPlainParts(ruleText, wall) ? wall : undefined;
+}
+
+/** Whether the wall clock is in the rule's plain BY lists (ical.js also yields an unmatched DTSTART for some rules, and counts it differently). */
+function matchesPlainParts(ruleText: string, w: Wall): boolean {
+  const part = (name: string) => new RegExp(`(?:^|;)${name}=([^;]*)`).exec(ruleText)?.[1]?.split(',');
+  const has = (name: string, value: number) => !part(name) || part(name)!.map(Number).includes(value);
+  const weekday = WEEKDAYS[new Date(Date.UTC(w.y, w.mo - 1, w.d)).getUTCDay()]!;
+  const byDay = part('BYDAY');
+  return has('BYHOUR', w.h) && has('BYMINUTE', w.mi) && has('BYMONTH', w.mo) && (!byDay || byDay.some((d) => d.endsWith(weekday)));
 }
 
 function occurrencesOf(ruleText: string, start: Wall, frame: Frame, n: number): Wall[] {
@@ -359,13 +390,19 @@ const windowArb = fc.record({
   host: fc.constantFrom(...HOST_ZONES),
 });
 
-const caseArb = fc.record({ events: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }).chain((ids) => fc.tuple(...ids.map((_, i) => eventArb(`event-${i}@test`)))), window: windowArb });
+const caseArb = windowArb.chain((window) =>
+  fc.record({
+    // The window's first day counted from 2024-01-01 (it is counted from 2023-12-01).
+    events: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }).chain((ids) => fc.tuple(...ids.map((_, i) => eventArb(`event-${i}@test`, window.fromDay - 31)))),
+    window: fc.constant(window),
+  }),
+);
 
 // Sets of spans: ical.js yields an instance twice when an RDATE repeats one of the rule's (RFC 5545 3.8.5.2:
 // the recurrence set has it once), which changes no busy time.
 const sortSpans = (spans: { start: string; end: string }[]) =>
   [...new Map(spans.map((s) => [`${s.start}/${s.end}`, s])).values()].sort((a, b) => a.start.localeCompare(b.start) || a.end.localeCompare(b.end));
-const bySpan = (result: ReturnType<typeof busyFromIcs>) => Object.fromEntries(result.events.map((e) => [e.uid, sortSpans(e.spans)]));
+const bySpan = (result: { events: ReturnType<typeof busyFromIcs>['events'] }) => Object.fromEntries(result.events.map((e) => [e.uid, sortSpans(e.spans)]));
 const LIMITED = /cut short|ran out|more than \d+ instances/;
 
 describe('busyFromIcs against the ical.js reading it replaced', () => {
@@ -381,7 +418,11 @@ describe('busyFromIcs against the ical.js reading it replaced', () => {
         const text = calendar(built);
         const from = Date.UTC(2023, 11, 1) + w.fromDay * 86_400_000;
         const window: BusyWindow = { from: new Date(from).toISOString(), to: new Date(from + w.hours * 3_600_000).toISOString(), timeZone: w.host };
-        const oracle = oracleBusyFromIcs(text, window);
+        // The oracle reads each UID in an object of its own: ical.js's Event takes every sibling VEVENT with a
+        // RECURRENCE-ID as its exception, whatever its UID, so one event's override changed another's instance
+        // in the old reading (a bug it had; ours keeps UIDs apart, as RFC 5545 3.8.4.4 says).
+        const alone = built.map((e) => oracleBusyFromIcs(calendar([e]), window));
+        const oracle = { events: alone.flatMap((r) => r.events), problems: alone.flatMap((r) => r.problems) };
         if (oracle.problems.some((p) => LIMITED.test(p))) return;
         const ours = busyFromIcs(text, window);
         expect(ours.problems.filter((p) => LIMITED.test(p))).toEqual([]);
@@ -392,10 +433,10 @@ describe('busyFromIcs against the ical.js reading it replaced', () => {
       }),
       { numRuns: runs, seed: Number(process.env.ICS_DIFF_SEED ?? 11), endOnFailure: !!process.env.ICS_DIFF_RUNS },
     );
+    console.log(`compared ${compared} objects, ${eventsCompared} events, ${withSpans} with busy time in the window`);
     // The comparison is not vacuous: most cases are compared, and many have busy time in their window.
-    // (1,200 objects hold some 2,400 events.)
     expect(compared).toBeGreaterThan(runs * 0.9);
-    expect(eventsCompared).toBeGreaterThan(runs * 1.8);
-    expect(withSpans).toBeGreaterThan(runs * 0.5);
+    expect(eventsCompared).toBeGreaterThan(runs * 1.5);
+    expect(withSpans).toBeGreaterThan(eventsCompared * 0.2);
   }, 600_000);
 });
