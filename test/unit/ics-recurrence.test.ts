@@ -66,6 +66,14 @@ describe('the examples of RFC 5545 3.8.5.3 (DTSTART 1997 in America/New_York)', 
     const never = calendar('BEGIN:VEVENT', 'UID:never', 'DTSTART:20000101T000000Z', 'DURATION:PT1S', 'RRULE:FREQ=MONTHLY;BYMONTHDAY=1,2;BYSETPOS=3', 'END:VEVENT');
     expect(busyFromIcs(never, { from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z', timeZone: 'UTC' }).problems.join()).toMatch(/cut short/);
   });
+  it("a hostile VTIMEZONE (observances of FREQ=SECONDLY, or never matching) is bounded too", () => {
+    const zone = ['BEGIN:VTIMEZONE', 'TZID:Evil', 'BEGIN:STANDARD', 'DTSTART:16010101T030000', 'TZOFFSETFROM:+0200', 'TZOFFSETTO:+0100', 'RRULE:FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30', 'END:STANDARD',
+      'BEGIN:DAYLIGHT', 'DTSTART:16010101T020000', 'TZOFFSETFROM:+0100', 'TZOFFSETTO:+0200', 'RRULE:FREQ=SECONDLY', 'END:DAYLIGHT', 'END:VTIMEZONE'];
+    const text = calendar(...zone, 'BEGIN:VEVENT', 'UID:evil', 'DTSTART;TZID=Evil:20261210T100000', 'DTEND;TZID=Evil:20261210T110000', 'RRULE:FREQ=DAILY;COUNT=30', 'END:VEVENT');
+    const spans = busyFromIcs(text, { from: '2026-12-01T00:00:00Z', to: '2027-01-01T00:00:00Z', timeZone: 'UTC' }).events[0]!.spans;
+    expect(spans).toHaveLength(22);
+    for (const span of spans) expect(Date.parse(span.end) - Date.parse(span.start)).toBe(3_600_000);
+  });
 });
 
 describe('instances beyond the rule', () => {

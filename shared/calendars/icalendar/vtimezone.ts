@@ -12,6 +12,8 @@ type Observance = { from: number; to: number; onsets: Generator<number>; next: I
 
 /** Offset changes one zone may expand (a yearly rule since 1601 to 2400 is 1,600). */
 const MAX_CHANGES = 4000;
+/** Recurrence steps one observance may spend (a yearly rule over 800 years is about 800). */
+const STEPS_PER_OBSERVANCE = 20_000;
 
 export type FileZone = {
   /** Local minus UTC, in seconds, at an instant (epoch seconds). */
@@ -44,7 +46,9 @@ export function fileZone(vtimezone: Component): FileZone {
     if (rrule) {
       const rule = parseRecur(rrule.value);
       const until = rule.until;
-      const onsets = expandRecur(rule, start.local, (local) => (until ? (until.utc ? local - from > until.local : local > until.local) : false), { spend: () => true });
+      // Bounded like any rule: an observance whose RRULE never matches (or FREQ=SECONDLY) spends its steps and ends.
+      let steps = 0;
+      const onsets = expandRecur(rule, start.local, (local) => (until ? (until.utc ? local - from > until.local : local > until.local) : false), { spend: (n) => (steps += n) <= STEPS_PER_OBSERVANCE });
       onsets.next(); // DTSTART, already in `fixed`
       observances.push({ from, to, onsets, next: onsets.next() });
     }
