@@ -8,12 +8,19 @@
 //
 // Zones: a TZID that names an IANA zone is resolved with the platform's zone data (Intl, through zone-time.ts), whatever
 // VTIMEZONE the file carries or lacks; the file's own VTIMEZONE serves only for other names (Outlook's Windows
-// names come with one). ical.js's global TimezoneService is never fed from a file: one tenant's file must not
-// change how another tenant's times are read.
-import ICAL from 'ical.js';
+// names come with one), and only for that file: one tenant's file never changes how another tenant's times are read.
+//
+// The iCalendar itself is read with our own small module (icalendar/), not ical.js (76 KB of every calendar
+// bundle). test/unit/ics-differential.property.test.ts holds this file to the ical.js reading it replaced, on
+// generated objects, apart from the shapes where ical.js departs from RFC 5545 (listed there).
 import type { BusySpan } from './provider.ts';
 import { inviteUid } from '../notifications/invite-uid.ts';
 import { isKnownZone, wallClockToInstant } from './zone-time.ts';
+import { offsetAt } from '../scheduling/time-zones.ts';
+import { all, first, parameter, parse, subcomponents, type Component } from './icalendar/content.ts';
+import { expandRecur } from './icalendar/recur.ts';
+import { DAY_SECONDS, fieldsOf, parseDateTime, parseDuration, parsePeriod, parseRecur, text as textValue, type DateTimeValue, type DurationValue } from './icalendar/values.ts';
+import { fileZone, type FileZone } from './icalendar/vtimezone.ts';
 
 /** Limits on one object and on one read; the defaults hold a year of any sane calendar. */
 export type ExpansionLimits = {
@@ -79,27 +86,26 @@ export function busyFromIcs(text: string, window: BusyWindow): IcsBusy {
   const limits = budget.limits;
   const problems: string[] = [];
   if (text.length > limits.objectChars) return { events: [], problems: [`object of ${text.length} characters is over the ${limits.objectChars} limit`] };
-  let root: ICAL.Component;
+  let root: Component | undefined;
   try {
-    const parsed = ICAL.parse(text);
-    root = new ICAL.Component(Array.isArray(parsed[0]) ? parsed[0] : parsed);
+    root = parse(text)[0];
   } catch (error) {
     return { events: [], problems: [`not iCalendar: ${String((error as Error).message).slice(0, 200)}`] };
   }
-  if (root.name !== 'vcalendar') return { events: [], problems: [`not iCalendar: the object is ${root.name ? `a ${String(root.name).slice(0, 40)}` : 'empty'}, not a VCALENDAR`] };
+  if (root?.name !== 'VCALENDAR') return { events: [], problems: [`not iCalendar: the object is ${root ? `a ${root.name.toLowerCase().slice(0, 40)}` : 'empty'}, not a VCALENDAR`] };
   const from = Date.parse(window.from);
   const to = Date.parse(window.to);
   if (!(from < to)) throw new RangeError('busyFromIcs: the window must have from < to (ISO instants)');
   const addresses = new Set((window.addresses ?? []).map(normalAddress).filter(Boolean));
 
-  const vevents = root.getAllSubcomponents('vevent');
+  const vevents = subcomponents(root, 'VEVENT');
   if (vevents.length > limits.eventsPerObject) {
     problems.push(`${vevents.length} VEVENTs in one object; read the first ${limits.eventsPerObject}`);
     vevents.length = limits.eventsPerObject;
   }
-  const byUid = new Map<string, ICAL.Component[]>();
+  const byUid = new Map<string, Component[]>();
   for (const vevent of vevents) {
-    const uid = String(vevent.getFirstPropertyValue('uid') ?? '').slice(0, 512);
+    const uid = textValue(first(vevent, 'UID')?.value ?? '').slice(0, 512);
     if (!uid) {
       problems.push('a VEVENT without UID was skipped');
       continue;
@@ -107,18 +113,25 @@ export function busyFromIcs(text: string, window: BusyWindow): IcsBusy {
     byUid.set(uid, [...(byUid.get(uid) ?? []), vevent]);
   }
 
+  const zones = fileZones(root);
   const events: IcsBusyEvent[] = [];
   for (const [uid, components] of byUid) {
+    const reported = new Set<string>();
+    const report = (p: string) => {
+      if (reported.has(p)) return;
+      reported.add(p);
+      problems.push(`${uid.slice(0, 80)}: ${p}`);
+    };
     try {
-      const spans = spansOf(components, { from, to, zone: window.timeZone, addresses, budget, problems: (p) => problems.push(`${uid.slice(0, 80)}: ${p}`) });
-      const first = components.find((c) => !c.hasProperty('recurrence-id')) ?? components[0]!;
-      const summary = first.getFirstPropertyValue('summary');
-      const xBooking = first.getFirstPropertyValue('x-booking-id');
+      const spans = spansOf(components, { from, to, zone: window.timeZone, addresses, budget, zones, problems: report });
+      const main = components.find((c) => !first(c, 'RECURRENCE-ID')) ?? components[0]!;
+      const summary = first(main, 'SUMMARY');
+      const xBooking = first(main, 'X-BOOKING-ID');
       events.push({
         uid,
         spans,
-        bookingId: bookingIdOfUid(uid, typeof xBooking === 'string' ? xBooking : undefined),
-        summary: typeof summary === 'string' ? summary.slice(0, SUMMARY_CHARS) : undefined,
+        bookingId: bookingIdOfUid(uid, xBooking?.value),
+        summary: summary ? textValue(summary.value).slice(0, SUMMARY_CHARS) : undefined,
       });
     } catch (error) {
       problems.push(`${uid.slice(0, 80)}: skipped, ${String((error as Error).message).slice(0, 200)}`);
@@ -128,16 +141,33 @@ export function busyFromIcs(text: string, window: BusyWindow): IcsBusy {
   return { events, problems };
 }
 
-type Context = { from: number; to: number; zone: string; addresses: Set<string>; budget: ExpansionBudget; problems: (p: string) => void };
+/** The file's own zones by TZID, read when first asked for; undefined for one that is absent or unreadable. */
+type FileZones = (tzid: string) => FileZone | undefined;
+function fileZones(root: Component): FileZones {
+  const read = new Map<string, FileZone | undefined>();
+  return (tzid) => {
+    if (read.has(tzid)) return read.get(tzid);
+    const component = subcomponents(root, 'VTIMEZONE').find((z) => first(z, 'TZID')?.value === tzid);
+    let zone: FileZone | undefined;
+    try {
+      zone = component && fileZone(component);
+    } catch {
+      zone = undefined;
+    }
+    read.set(tzid, zone);
+    return zone;
+  };
+}
+
+type Context = { from: number; to: number; zone: string; addresses: Set<string>; budget: ExpansionBudget; zones: FileZones; problems: (p: string) => void };
 
 /** Whether this VEVENT (a master, or one instance's override) blocks time at all. */
-function blocks(component: ICAL.Component, addresses: Set<string>): boolean {
-  if (String(component.getFirstPropertyValue('status') ?? '').toUpperCase() === 'CANCELLED') return false;
-  if (String(component.getFirstPropertyValue('transp') ?? '').toUpperCase() === 'TRANSPARENT') return false;
+function blocks(component: Component, addresses: Set<string>): boolean {
+  if (textValue(first(component, 'STATUS')?.value ?? '').toUpperCase() === 'CANCELLED') return false;
+  if (textValue(first(component, 'TRANSP')?.value ?? '').toUpperCase() === 'TRANSPARENT') return false;
   if (addresses.size) {
-    for (const attendee of component.getAllProperties('attendee')) {
-      const address = normalAddress(String(attendee.getFirstValue() ?? ''));
-      if (addresses.has(address) && String(attendee.getParameter('partstat') ?? '').toUpperCase() === 'DECLINED') return false;
+    for (const attendee of all(component, 'ATTENDEE')) {
+      if (addresses.has(normalAddress(attendee.value)) && (parameter(attendee, 'PARTSTAT') ?? '').toUpperCase() === 'DECLINED') return false;
     }
   }
   return true;
@@ -154,123 +184,256 @@ function ianaZone(tzid: string): string | undefined {
   return undefined;
 }
 
-/** An ICAL.Time as epoch ms: dates are the host's days, floating is the host's wall clock, TZIDs as above. */
-function instant(time: ICAL.Time, tzid: string | undefined, ctx: Context): number {
-  const wall = { year: time.year, month: time.month, day: time.day, hour: time.isDate ? 0 : time.hour, minute: time.isDate ? 0 : time.minute, second: time.isDate ? 0 : time.second };
-  if (time.isDate) return wallClockToInstant(wall, ctx.zone);
-  if (time.zone === ICAL.Timezone.utcTimezone || time.zone?.tzid === 'UTC') return Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
-  if (tzid) {
-    const iana = ianaZone(tzid);
-    if (iana) return wallClockToInstant(wall, iana);
-    if (time.zone && time.zone !== ICAL.Timezone.localTimezone && time.zone.tzid === tzid) return time.toUnixTime() * 1000;
-    ctx.problems(`unknown time zone "${tzid.slice(0, 60)}" read as the host's`);
+const wallOf = (local: number) => fieldsOf(local);
+
+/** A time as epoch ms: dates are the host's days, floating is the host's wall clock, TZIDs as above. */
+function instant(time: DateTimeValue, ctx: Context): number {
+  if (time.isDate) return wallClockToInstant(wallOf(time.local), ctx.zone);
+  if (time.utc) return time.local * 1000;
+  if (time.tzid) {
+    const iana = ianaZone(time.tzid);
+    if (iana) return wallClockToInstant(wallOf(time.local), iana);
+    const own = ctx.zones(time.tzid);
+    if (own) return own.toInstant(time.local) * 1000;
+    ctx.problems(`unknown time zone "${time.tzid.slice(0, 60)}" read as the host's`);
   }
-  return wallClockToInstant(wall, ctx.zone);
+  return wallClockToInstant(wallOf(time.local), ctx.zone);
 }
 
-const tzidOf = (component: ICAL.Component, name: 'dtstart' | 'dtend') => {
-  const value = component.getFirstProperty(name)?.getParameter('tzid');
-  return typeof value === 'string' ? value : undefined;
-};
+/** The wall clock an instant shows in the frame of `like` (its zone, the host's when floating or a date). */
+function localIn(like: DateTimeValue, epochMs: number, ctx: Context): number {
+  const seconds = Math.floor(epochMs / 1000);
+  if (like.utc) return seconds;
+  if (!like.isDate && like.tzid) {
+    const iana = ianaZone(like.tzid);
+    if (iana) return seconds + offsetAt(iana, epochMs) / 1000;
+    const own = ctx.zones(like.tzid);
+    if (own) return seconds + own.offsetAt(seconds);
+  }
+  // Dates, floating times and unknown zones are the host's.
+  return seconds + (isKnownZone(ctx.zone) ? offsetAt(ctx.zone, epochMs) / 1000 : 0);
+}
 
-/** [start, end) of one occurrence of `item`, in epoch ms. */
-function occurrenceSpan(item: ICAL.Event, start: ICAL.Time, end: ICAL.Time, ctx: Context): [number, number] {
-  const startTzid = tzidOf(item.component, 'dtstart');
-  const s = instant(start, startTzid, ctx);
+/** `time` as a wall clock in the frame of `like`: the same wall clock when both are read alike, else through the instant. */
+function inFrame(time: DateTimeValue, like: DateTimeValue, ctx: Context): number {
+  if (time.utc === like.utc && time.isDate === like.isDate && (time.tzid ?? '') === (like.tzid ?? '')) return time.local;
+  if (time.isDate && !like.isDate) return time.local + (like.local % DAY_SECONDS);
+  return localIn(like, instant(time, ctx), ctx);
+}
+
+/** One VEVENT as the times it is read by. */
+type Item = { component: Component; start: DateTimeValue; end?: DateTimeValue; duration?: DurationValue; recurrenceId?: DateTimeValue; thisAndFuture: boolean };
+
+function dateTimeOf(component: Component, name: string): DateTimeValue | undefined {
+  const property = first(component, name);
+  return property ? parseDateTime(property.value, parameter(property, 'TZID')) : undefined;
+}
+
+function itemOf(component: Component): Item {
+  const start = dateTimeOf(component, 'DTSTART');
+  if (!start) throw new Error('a VEVENT without DTSTART');
+  const duration = first(component, 'DURATION');
+  const recurrence = first(component, 'RECURRENCE-ID');
+  return {
+    component,
+    start,
+    end: dateTimeOf(component, 'DTEND'),
+    duration: duration ? parseDuration(duration.value) : undefined,
+    recurrenceId: dateTimeOf(component, 'RECURRENCE-ID'),
+    thisAndFuture: (parameter(recurrence, 'RANGE') ?? '').toUpperCase() === 'THISANDFUTURE',
+  };
+}
+
+/** [start, end) in epoch ms of one occurrence of `item` starting at the wall clock `start` (in the item's DTSTART frame unless given). */
+function occurrenceSpan(item: Item, start: DateTimeValue, ctx: Context): [number, number] {
+  const s = instant(start, ctx);
   // Without DTEND and DURATION an all-day event is one day long (RFC 5545 3.6.1); a timed one takes no time.
-  const noEnd = !item.component.hasProperty('dtend') && !item.component.hasProperty('duration');
-  if (noEnd && start.isDate) {
-    const next = start.clone();
-    next.day += 1;
-    return [s, instant(next, undefined, ctx)];
+  if (!item.end && !item.duration) return start.isDate ? [s, instant({ ...start, local: start.local + DAY_SECONDS }, ctx)] : [s, s];
+  const own = start.local === item.start.local && start.tzid === item.start.tzid && start.utc === item.start.utc;
+  if (item.end) {
+    if (own) return [s, instant(item.end, ctx)];
+    // A later instance lasts as long as the first, exactly (RFC 5545 3.8.5.3): DTEND may be in another zone.
+    // An all-day one as many days.
+    if (!start.isDate) return [s, s + (instant(item.end, ctx) - instant(item.start, ctx))];
+    return [s, instant({ ...item.end, local: start.local + (item.end.local - item.start.local) }, ctx)];
   }
-  const endTzid = tzidOf(item.component, 'dtend') ?? startTzid;
-  const own = start.compare(item.startDate) === 0;
-  if (own && item.component.hasProperty('dtend')) return [s, instant(end, endTzid, ctx)];
-  // A later instance lasts as long as the first, exactly (RFC 5545 3.8.5.3): DTEND may be in another zone,
-  // which ical.js's wall-clock arithmetic would miss. DURATION and all-day ends are nominal: ical.js's.
-  if (!start.isDate && item.component.hasProperty('dtend')) return [s, s + (instant(item.endDate, endTzid, ctx) - instant(item.startDate, startTzid, ctx))];
-  return [s, instant(end, startTzid, ctx)];
+  // DURATION: days are nominal (the same wall clock so many days on), hours to seconds exact (RFC 5545 3.3.6).
+  const duration = item.duration!;
+  return [s, instant({ ...start, local: start.local + duration.days * DAY_SECONDS }, ctx) + duration.seconds * 1000];
 }
 
-function spansOf(components: ICAL.Component[], ctx: Context): BusySpan[] {
+/** The length of the first instance in seconds, roughly (for the margin of the cheap skip). */
+function roughLength(item: Item): number {
+  if (item.duration) return item.duration.days * DAY_SECONDS + item.duration.seconds;
+  return item.end ? item.end.local - item.start.local : item.start.isDate ? DAY_SECONDS : 0;
+}
+
+/** RDATE and EXDATE values of a component, each in its own type (DATE, DATE-TIME, PERIOD). */
+function datesOf(component: Component, name: 'RDATE' | 'EXDATE'): { time: DateTimeValue; end?: DateTimeValue; duration?: DurationValue }[] {
+  const dates: { time: DateTimeValue; end?: DateTimeValue; duration?: DurationValue }[] = [];
+  for (const property of all(component, name)) {
+    const tzid = parameter(property, 'TZID');
+    for (const item of property.value.split(',')) {
+      if (!item.trim()) continue;
+      if (item.includes('/')) {
+        const period = parsePeriod(item, tzid);
+        dates.push({ time: period.start, end: period.end, duration: period.duration });
+      } else dates.push({ time: parseDateTime(item, tzid) });
+      if (dates.length > MAX_DATES) throw new Error(`more than ${MAX_DATES} ${name} values`);
+    }
+  }
+  return dates;
+}
+const MAX_DATES = 2000;
+
+function spansOf(components: Component[], ctx: Context): BusySpan[] {
   const spans: BusySpan[] = [];
-  const add = (item: ICAL.Event, [s, e]: [number, number]) => {
+  const add = (item: Item, [s, e]: [number, number]) => {
     if (!(e > s) || e <= ctx.from || s >= ctx.to || !blocks(item.component, ctx.addresses)) return;
     spans.push({ start: new Date(s).toISOString(), end: new Date(e).toISOString() });
   };
-  const masterComponent = components.find((c) => !c.hasProperty('recurrence-id'));
-  const overrides = components.filter((c) => c.hasProperty('recurrence-id'));
+  const masterComponent = components.find((c) => !first(c, 'RECURRENCE-ID'));
+  const overrides = components.filter((c) => first(c, 'RECURRENCE-ID')).map(itemOf);
   if (!masterComponent) {
     // Only instances of a series the account was invited to: each stands alone.
-    for (const component of overrides) {
-      const event = new ICAL.Event(component);
-      add(event, occurrenceSpan(event, event.startDate, event.endDate, ctx));
-    }
+    for (const override of overrides) add(override, occurrenceSpan(override, override.start, ctx));
     return spans;
   }
-  const master = new ICAL.Event(masterComponent);
-  if (!master.startDate) throw new Error('a VEVENT without DTSTART');
-  for (const component of overrides) master.relateException(component);
-  if (!master.isRecurring()) {
-    add(master, occurrenceSpan(master, master.startDate, master.endDate, ctx));
+  const master = itemOf(masterComponent);
+  const rrule = first(masterComponent, 'RRULE');
+  if (!rrule && !first(masterComponent, 'RDATE')) {
+    add(master, occurrenceSpan(master, master.start, ctx));
     return spans;
   }
 
   const limits = ctx.budget.limits;
-  // RFC 5545: DTSTART is the first instance. ical.js leaves it out of a set made of RDATEs alone.
-  const first = master.startDate.toString();
-  let firstAdded = false;
-  if (!masterComponent.hasProperty('rrule')) {
-    firstAdded = true;
-    const excluded = masterComponent.getAllProperties('exdate').some((p) => p.getValues().some((v) => String(v) === first));
-    if (!excluded) {
-      const details = master.getOccurrenceDetails(master.startDate.clone());
-      add(details.item, occurrenceSpan(details.item, details.startDate, details.endDate, ctx));
+  let steps = 0;
+  const spend = (n: number) => {
+    steps += n;
+    if (steps > limits.stepsPerEvent) {
+      ctx.problems(`recurrence cut short after ${limits.stepsPerEvent} steps`);
+      return false;
+    }
+    ctx.budget.steps -= n;
+    if (ctx.budget.steps < 0) {
+      ctx.problems('the read ran out of recurrence steps; expansion cut short');
+      return false;
+    }
+    return true;
+  };
+  const frame = master.start;
+  // Instances by their wall clock in the master's frame: the rule's (DTSTART first), then merged with RDATEs.
+  const rule = rrule ? parseRecur(rrule.value, frame.tzid) : undefined;
+  const until = rule?.until;
+  // An UNTIL date on a DATE-TIME rule (RFC 5545 wants the types alike) is that day's start, as ical.js reads it.
+  const untilLocal = until && inFrame(until.isDate && !frame.isDate ? { ...until, isDate: false, tzid: frame.tzid, utc: frame.utc } : until, frame, ctx);
+  const ruleInstances = rule ? expandRecur(rule, frame.local, (local) => untilLocal !== undefined && local > untilLocal, { spend }) : [frame.local][Symbol.iterator]();
+  const rdates = datesOf(masterComponent, 'RDATE')
+    .map((d) => ({ ...d, key: inFrame(d.time, frame, ctx) }))
+    .sort((a, b) => a.key - b.key);
+  const excluded = new Set<number>();
+  const excludedDays = new Set<number>();
+  for (const { time } of datesOf(masterComponent, 'EXDATE')) {
+    if (time.isDate && !frame.isDate) excludedDays.add(Math.floor(time.local / DAY_SECONDS));
+    else excluded.add(inFrame(time, frame, ctx));
+  }
+  const direct = new Map<number, Item>();
+  const ranges: { key: number; item: Item }[] = [];
+  for (const override of overrides) {
+    const key = inFrame(override.recurrenceId!, frame, ctx);
+    if (!direct.has(key)) direct.set(key, override);
+    if (override.thisAndFuture) ranges.push({ key, item: override });
+  }
+  ranges.sort((a, b) => a.key - b.key);
+
+  type Instance = { key: number; time: DateTimeValue; period?: { end?: DateTimeValue; duration?: DurationValue } };
+  function* merged(): Generator<Instance> {
+    let r = 0;
+    let last = -Infinity;
+    for (const key of ruleInstances) {
+      // An RDATE the rule has too is one instance (a recurrence set is a set).
+      while (r < rdates.length && rdates[r]!.key <= key) {
+        const d = rdates[r++]!;
+        if (d.key === key || d.key === last) continue;
+        if (spend(1)) yield { key: d.key, time: d.time, period: d.end || d.duration ? d : undefined };
+        last = d.key;
+      }
+      if (key !== last) yield { key, time: { ...frame, local: key } };
+      last = key;
+    }
+    for (; r < rdates.length; r++) {
+      const d = rdates[r]!;
+      if (d.key === last || !spend(1)) continue;
+      last = d.key;
+      yield { key: d.key, time: d.time, period: d.end || d.duration ? d : undefined };
     }
   }
-  const iterator = master.iterator();
-  const masterTzid = tzidOf(masterComponent, 'dtstart');
-  // Steps long before the window are skipped cheaply: ical.js's own instant (floating read in the process's
-  // zone, off by at most 14 h) against a margin of two days plus the event's length. Overridden instances are
-  // always looked at, since an override may move an instance into the window.
-  const margin = 2 * 86_400_000 + Math.max(0, master.duration.toSeconds() * 1000);
-  const overridden = new Set(Object.keys(master.exceptions));
-  const matched = new Set<string>();
-  let steps = 0;
+
+  // Steps long before the window are skipped cheaply: the wall clock read as UTC (off by at most 14 h) against a
+  // margin of two days plus the event's length. Overridden instances are always looked at, since an override
+  // may move an instance into the window.
+  const margin = 2 * 86_400_000 + Math.max(0, roughLength(master) * 1000);
+  const matched = new Set<Item>();
   let instances = 0;
   let lastOriginal = -Infinity;
-  for (let next = iterator.next(); next; next = iterator.next()) {
-    if (++steps > limits.stepsPerEvent || --ctx.budget.steps < 0) {
-      ctx.problems(ctx.budget.steps < 0 ? 'the read ran out of recurrence steps; expansion cut short' : `recurrence cut short after ${limits.stepsPerEvent} steps`);
-      break;
-    }
-    if (firstAdded && next.toString() === first) continue;
-    const rough = next.toUnixTime() * 1000;
-    if (rough + margin < ctx.from && !overridden.has(next.toString())) {
-      lastOriginal = rough;
+  for (const next of merged()) {
+    if (excluded.has(next.key) || excludedDays.has(Math.floor(next.key / DAY_SECONDS))) continue;
+    const override = direct.get(next.key);
+    if (next.key * 1000 + margin < ctx.from && !override) {
+      lastOriginal = next.key * 1000;
       continue;
     }
-    lastOriginal = instant(next, masterTzid, ctx);
-    const details = master.getOccurrenceDetails(next);
-    if (details.item !== master) matched.add(details.recurrenceId.toString());
-    const span = occurrenceSpan(details.item, details.startDate, details.endDate, ctx);
+    lastOriginal = instant(next.time, ctx);
+    let span: [number, number];
+    let item: Item;
+    if (override) {
+      matched.add(override);
+      item = override;
+      span = occurrenceSpan(override, override.start, ctx);
+    } else {
+      const range = lastBefore(ranges, next.key);
+      if (range) {
+        // RANGE=THISANDFUTURE: later instances move as that one moved, and take its properties and length.
+        item = range.item;
+        const shifted = next.time.local + (range.item.start.local - range.item.recurrenceId!.local);
+        span = occurrenceSpan(item, { ...range.item.start, local: shifted }, ctx);
+      } else {
+        item = master;
+        span = next.period ? periodSpan(next.time, next.period, ctx) : occurrenceSpan(master, next.time, ctx);
+      }
+    }
     if (span[1] > ctx.from && span[0] < ctx.to && ++instances > limits.instancesPerEvent) {
       ctx.problems(`more than ${limits.instancesPerEvent} instances in the window; the rest are not read`);
       break;
     }
-    add(details.item, span);
+    add(item, span);
     // An instance moved into the window from after it is an override of its own, handled below.
     if (lastOriginal >= ctx.to) break;
   }
   // Overrides whose original time the expansion did not reach (after the window, or past a cut): on their own.
-  for (const component of overrides) {
-    const event = new ICAL.Event(component);
-    if (matched.has(event.recurrenceId.toString())) continue;
-    if (instant(event.recurrenceId, tzidOf(component, 'dtstart'), ctx) <= lastOriginal) continue;
-    add(event, occurrenceSpan(event, event.startDate, event.endDate, ctx));
+  for (const override of overrides) {
+    if (matched.has(override)) continue;
+    if (instant(override.recurrenceId!, ctx) <= lastOriginal) continue;
+    add(override, occurrenceSpan(override, override.start, ctx));
   }
   return spans;
+}
+
+/** An RDATE given as a PERIOD is an instance with its own end (RFC 5545 3.8.5.2). */
+function periodSpan(start: DateTimeValue, period: { end?: DateTimeValue; duration?: DurationValue }, ctx: Context): [number, number] {
+  const s = instant(start, ctx);
+  if (period.end) return [s, instant(period.end, ctx)];
+  const duration = period.duration!;
+  return [s, instant({ ...start, local: start.local + duration.days * DAY_SECONDS }, ctx) + duration.seconds * 1000];
+}
+
+function lastBefore<T extends { key: number }>(sorted: T[], key: number): T | undefined {
+  let found: T | undefined;
+  for (const entry of sorted) {
+    if (entry.key > key) break;
+    found = entry;
+  }
+  return found;
 }
 
 /** The iCalendar object name of a booking's event in a CalDAV collection (also its UID's local part). */

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { createAccount, davRequest, propfind, syncCollection } from 'tsdav';
 import type { DAVResponse } from 'tsdav';
-import ICAL from 'ical.js';
+import { first, parse, subcomponents } from '../icalendar/content.ts';
 import {
   CalendarAuthError,
   CalendarRequestError,
@@ -581,10 +581,11 @@ async function currentObject(objectUrl: string, f: typeof fetch): Promise<{ etag
   let bookingSequence: number | undefined;
   let sequence = 0;
   try {
-    const vevent = new ICAL.Component(ICAL.parse(data)).getFirstSubcomponent('vevent');
-    const x = Number(vevent?.getFirstPropertyValue('x-booking-sequence'));
+    const root = parse(data)[0];
+    const vevent = root && subcomponents(root, 'VEVENT')[0];
+    const x = vevent && first(vevent, 'X-BOOKING-SEQUENCE') ? Number(first(vevent, 'X-BOOKING-SEQUENCE')!.value) : NaN;
     bookingSequence = Number.isInteger(x) ? x : undefined;
-    sequence = Number(vevent?.getFirstPropertyValue('sequence') ?? 0) || 0;
+    sequence = Number((vevent && first(vevent, 'SEQUENCE')?.value) ?? 0) || 0;
   } catch {
     // someone else's text under our name: overwritten below
   }
@@ -681,16 +682,11 @@ async function cancelInPlace(objectUrl: string, f: typeof fetch, now: Date): Pro
   for (let round = 0; round < 3; round++) {
     const existing = await currentObject(objectUrl, f);
     if (!existing) return;
-    const root = new ICAL.Component(ICAL.parse(existing.data));
-    for (const vevent of root.getAllSubcomponents('vevent')) {
-      vevent.updatePropertyWithValue('status', 'CANCELLED');
-      vevent.updatePropertyWithValue('sequence', existing.sequence + 1);
-      vevent.updatePropertyWithValue('dtstamp', ICAL.Time.fromJSDate(now, true));
-    }
+    const { cancelledCopy } = await import('../booking-ics.ts');
     const response = await f(objectUrl, {
       method: 'PUT',
       headers: { 'content-type': 'text/calendar; charset=utf-8', ...(existing.etag ? { 'if-match': existing.etag } : {}) },
-      body: root.toString(),
+      body: cancelledCopy(existing.data, existing.sequence + 1, now),
     });
     await response.arrayBuffer();
     if (response.ok) return;
