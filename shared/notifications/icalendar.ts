@@ -5,6 +5,10 @@
 // event to a year after it, each with its onset, so any reader places the event's times exactly as the
 // runtime's tz database does, without recurrence rules that could disagree with it.
 import { offsetSegments, repeatedWallClock, type OffsetSegment } from '../scheduling/time-zones.ts';
+// The one folding of content lines (RFC 5545 3.1), the calendar objects' and the invites' alike.
+import { foldLine } from '../calendars/icalendar/content.ts';
+
+export { foldLine };
 
 const YEAR_MS = 366 * 86_400_000;
 const CRLF = '\r\n';
@@ -38,26 +42,6 @@ const quotedParameter = (value: string) =>
     .replace(/"/g, "^'")
     .replace(/\r\n|\r|\n/g, '^n')
     .replace(/[\u0000-\u001f\u007f]/g, '')}"`;
-
-/** A content line folded at 75 octets (RFC 5545 3.1), never inside a UTF-8 character. */
-export function foldLine(line: string): string {
-  const parts: string[] = [];
-  let current = '';
-  let octets = 0;
-  for (const char of line) {
-    const size = Buffer.byteLength(char);
-    // The first line holds 75 octets; each continuation line starts with a space, so holds 74 more.
-    if (octets + size > (parts.length ? 74 : 75)) {
-      parts.push(current);
-      current = '';
-      octets = 0;
-    }
-    current += char;
-    octets += size;
-  }
-  parts.push(current);
-  return parts.join(`${CRLF} `);
-}
 
 /**
  * The zone's VTIMEZONE for times within `span`: the offsets in force from a year before it to a year after,

@@ -1,5 +1,6 @@
 // The test oracle: busyFromIcs as it was on ical.js, before shared/calendars/ics.ts moved to our own iCalendar
-// module (shared/calendars/icalendar/). Kept verbatim but for its imports, so the differential test
+// module (shared/calendars/icalendar/). Kept verbatim but for its imports (the limits, types and booking UIDs are
+// ics.ts's own, unchanged by the move), so the differential test
 // (test/unit/ics-differential.property.test.ts) holds the new reading to the old one. Not for production code.
 //
 // iCalendar in, pure (no I/O): what an .ics object means as busy time for one host. (A booking as the object
@@ -16,63 +17,8 @@
 // change how another tenant's times are read.
 import ICAL from 'ical.js';
 import type { BusySpan } from '../../shared/calendars/provider.ts';
-import { inviteUid } from '../../shared/notifications/invite-uid.ts';
+import { bookingIdOfUid, expansionBudget, type BusyWindow, type ExpansionBudget, type IcsBusy, type IcsBusyEvent } from '../../shared/calendars/ics.ts';
 import { isKnownZone, wallClockToInstant } from '../../shared/calendars/zone-time.ts';
-
-/** Limits on one object and on one read; the defaults hold a year of any sane calendar. */
-export type ExpansionLimits = {
-  /** Instances of one recurring event inside the window. */
-  instancesPerEvent: number;
-  /** Recurrence steps of one event, counted from its DTSTART (a daily event since 1970 is ~21,000). */
-  stepsPerEvent: number;
-  /** Recurrence steps of all events in one read. */
-  stepsPerRead: number;
-  /** Characters of one iCalendar object. */
-  objectChars: number;
-  /** VEVENTs in one object. */
-  eventsPerObject: number;
-};
-
-export const DEFAULT_LIMITS: ExpansionLimits = {
-  instancesPerEvent: 1000,
-  stepsPerEvent: 25_000,
-  stepsPerRead: 100_000,
-  objectChars: 1_000_000,
-  eventsPerObject: 500,
-};
-
-/** What one read may still spend; shared by every object of the read. */
-export type ExpansionBudget = { steps: number; limits: ExpansionLimits };
-export const expansionBudget = (limits: Partial<ExpansionLimits> = {}): ExpansionBudget => {
-  const all = { ...DEFAULT_LIMITS, ...limits };
-  return { steps: all.stepsPerRead, limits: all };
-};
-
-export type BusyWindow = {
-  from: string;
-  to: string;
-  /** The host's schedule zone (all-day and floating times). */
-  timeZone: string;
-  /** The account's own calendar addresses (mailto: or bare): its ATTENDEE with PARTSTAT=DECLINED blocks nothing. */
-  addresses?: readonly string[];
-  budget?: ExpansionBudget;
-};
-
-/** One UID of an object: its busy spans in the window (empty: exists, blocks nothing). */
-export type IcsBusyEvent = { uid: string; spans: BusySpan[]; bookingId?: string; summary?: string };
-/** `problems` says what was skipped and why (malformed text, unknown zone, expansion cut short). */
-export type IcsBusy = { events: IcsBusyEvent[]; problems: string[] };
-
-// The id alphabet of events/primitives.ts (ID_PATTERN); `@` may occur in an id, so the suffix anchors the match.
-const BOOKING_UID = /^booking-([A-Za-z0-9._:@|-]{1,128})@booking-engine$/;
-const BOOKING_ID = /^[A-Za-z0-9._:@|-]{1,128}$/;
-/** The booking whose event this is, by the UID the invites and calendar writes use (or our X- property). */
-export function bookingIdOfUid(uid: string, xBookingId?: string): string | undefined {
-  const match = BOOKING_UID.exec(uid);
-  if (match && inviteUid(match[1]!) === uid) return match[1];
-  if (xBookingId && BOOKING_ID.test(xBookingId)) return xBookingId;
-  return undefined;
-}
 
 const SUMMARY_CHARS = 200;
 const normalAddress = (value: string) => value.trim().replace(/^mailto:/i, '').toLowerCase();
